@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ArcproxyCredential, credentialPlan, isInteractive } from '../../../src/azure/credentials.js';
+import { BUILTIN_CLOUDS } from '../../../src/azure/cloud.js';
+import { ExitCode } from '../../../src/errors.js';
+
+const azure = BUILTIN_CLOUDS.AzureCloud!;
+const sp = { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' };
+
+describe('credential chain order', () => {
+  it('puts the environment service principal first, then workload identity, the Azure CLI and device code', () => {
+    expect(credentialPlan({ ...sp, AZURE_CLIENT_SECRET: 's', AZURE_FEDERATED_TOKEN_FILE: '/f' }, true, azure)).toEqual([
+      'environment-secret',
+      'workload-identity',
+      'azure-cli',
+      'device-code',
+    ]);
+  });
+  it('uses a certificate when one is configured', () => {
+    expect(credentialPlan({ ...sp, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' }, false, azure)).toEqual(['environment-certificate', 'azure-cli']);
+  });
+  it('offers managed identity only where the host advertises one (or on request)', () => {
+    expect(credentialPlan({}, false, azure)).toEqual(['azure-cli']);
+    expect(credentialPlan({ IDENTITY_ENDPOINT: 'http://localhost:40342' }, false, azure)).toEqual(['managed-identity', 'azure-cli']);
+    expect(credentialPlan({ ARCPROXY_MANAGED_IDENTITY: '1' }, false, azure)).toEqual(['managed-identity', 'azure-cli']);
+  });
+  it('never plans device code without a terminal or under CI', () => {
+    expect(isInteractive({ CI: 'true' }, true, true)).toBe(false);
+    expect(isInteractive({}, false, true)).toBe(false);
+    expect(isInteractive({}, true, true)).toBe(true);
+    expect(credentialPlan({}, isInteractive({ CI: 'true' }, true, true), azure)).not.toContain('device-code');
+  });
+  it("skips the Azure CLI's login for a custom cloud profile", () => {
+    expect(credentialPlan({ ...sp, AZURE_CLIENT_SECRET: 's' }, false, { name: 'ArcproxyEmulator' })).toEqual(['environment-secret']);
+  });
+  it('fails with a how-to-sign-in message when nothing is available, without prompting', async () => {
+    const prompts: string[] = [];
+    const cred = new ArcproxyCredential({ env: { CI: 'true' }, interactive: false, cloud: { ...azure, name: 'Custom' }, prompt: (m) => prompts.push(m) });
+    const err = await cred.getToken('https://management.core.windows.net/.default').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ARCPROXY_NO_CREDENTIAL', exitCode: ExitCode.authFailed });
+    expect((err as Error).message).toContain('az login');
+    expect((err as Error).message).toContain('AZURE_CLIENT_SECRET');
+    expect(prompts).toEqual([]);
+  });
+});
