@@ -1,0 +1,130 @@
+/**
+ * The arcproxy command line. Flags, defaults and help mirror `az connectedk8s proxy`; errors are
+ * ArcproxyErrors whose exit codes follow docs/exit-codes.md.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { processIo, type CliIo } from './io.js';
+import { ArcproxyError, ExitCode, UsageError } from '../errors.js';
+import { runProxyCommand } from './proxy-command.js';
+
+const EXAMPLES = `
+Examples:
+  Reach a cluster with your Microsoft Entra sign-in (az login, a service principal, ...):
+    $ arcproxy -n my-cluster -g my-rg
+
+  Use a Kubernetes service-account token instead of Entra ID at the cluster:
+    $ arcproxy -n my-cluster -g my-rg --token "$SA_TOKEN"
+
+  Run one command against the cluster, then stop (CI): arcproxy exits with its code
+    $ arcproxy -n my-cluster -g my-rg -- kubectl apply -f app.yaml
+
+  Print the kubeconfig instead of merging it; pick a free port:
+    $ arcproxy -n my-cluster -g my-rg -f - --port 0
+
+  Try everything locally against the built-in emulator:
+    $ arcproxy emulator --env-file /tmp/arc.env &   # then: . /tmp/arc.env
+    $ arcproxy -n demo -g demo-rg -- kubectl get pods
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 picks a free port).');
+  return n;
+}
+
+interface ProxyFlags {
+  name?: string;
+  resourceGroup?: string;
+  subscription?: string;
+  token?: string;
+  file?: string;
+  port: number;
+  kubeContext?: string;
+  cloud?: string;
+  keepKubeconfig?: boolean;
+  debug?: boolean;
+}
+
+export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
+  const program = new Command('arcproxy');
+  program
+    .description('Reach an Azure Arc-enabled Kubernetes cluster through Cluster Connect: a local proxy for kubectl, helm and any kubeconfig-aware tool.')
+    .version(version(), '-v, --version')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .option('-n, --name <name>', 'Name of the Arc-enabled Kubernetes cluster.')
+    .option('-g, --resource-group <group>', 'Name of the resource group.')
+    .option('--subscription <id|name>', 'Subscription id or name (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI default).')
+    .option('--token <token>', 'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID.')
+    .option('-f, --file <path>', 'Kubeconfig file to update (default: first path of $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.')
+    .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
+    .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
+    .addOption(new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'))
+    .option('--keep-kubeconfig', 'Keep the kubeconfig entries when the proxy stops (default: remove them and restore the previous context).')
+    .option('--debug', 'Log start-up stages and every tunnelled request (never tokens).')
+    .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')
+    .addHelpText('after', EXAMPLES)
+    .action(async (command: string[], flags: ProxyFlags) => {
+      if (!flags.name || !flags.resourceGroup) {
+        throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy --help).', 'ARCPROXY_MISSING_ARGUMENT');
+      }
+      run.exitCode = await runProxyCommand(
+        {
+          name: flags.name,
+          resourceGroup: flags.resourceGroup,
+          port: flags.port,
+          ...(flags.subscription ? { subscription: flags.subscription } : {}),
+          ...(flags.token ? { token: flags.token } : {}),
+          ...(flags.file ? { file: flags.file } : {}),
+          ...(flags.kubeContext ? { kubeContext: flags.kubeContext } : {}),
+          ...(flags.cloud ? { cloud: flags.cloud } : {}),
+          ...(flags.keepKubeconfig ? { keepKubeconfig: true } : {}),
+          ...(flags.debug ? { debug: true } : {}),
+          ...(command.length > 0 ? { command } : {}),
+        },
+        io,
+      );
+    });
+
+  program
+    .command('emulator')
+    .description('Run the built-in emulator of Entra ID, Azure Resource Manager, Azure Relay and an Arc-enabled cluster on loopback.')
+    .option('--port <port>', 'First of a block of fixed ports (default: any free ports).', parsePort)
+    .option('--seed <file>', 'YAML seed describing tenants, principals, clusters and pods (default: built-in).')
+    .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
+    .option('--state-dir <dir>', 'Where to write the cloud profile (default: a new temporary directory).')
+    .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string }) => {
+      const { runEmulatorCommand } = await import('../emulator/command.js');
+      run.exitCode = await runEmulatorCommand(flags, io);
+    });
+  return program;
+}
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const run = { exitCode: 0 };
+  const program = buildProgram(io, run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return run.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; parse errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : ExitCode.badInput;
+    }
+    if (err instanceof ArcproxyError) {
+      io.stderr.write(`arcproxy: error: ${err.message}\n`);
+      if (io.env.ARCPROXY_DEBUG_ERRORS) io.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`arcproxy: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return ExitCode.internal;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * One proxy session, in start-up order: cloud profile, credential, subscription, the connected
+ * cluster (must be reachable), its relay credential, the local listener, the kubeconfig entry.
+ * The listener opens first (a busy port fails before any network call) and the kubeconfig is
+ * written last, so a failed start leaves every file as it was.
+ */
+import type { CliIo } from '../cli/io.js';
+import { ARC_SERVER_SCOPE, loadCloudProfile, type CloudProfile } from '../azure/cloud.js';
+import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
+import { resolveSubscription } from '../azure/subscription.js';
+import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
+import { EntraTokenSource } from './entra-token.js';
+import { RelayDialer } from './relay-dialer.js';
+import { DeferredDialer } from './deferred-dialer.js';
+import { sessionNames } from './names.js';
+import { createSessionPki } from '../proxy/session-pki.js';
+import { startProxyServer, type ProxyServer } from '../proxy/index.js';
+import type { UpstreamAuth } from '../proxy/auth.js';
+import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
+import type { Reporter } from '../cli/reporter.js';
+
+export interface SessionOptions {
+  name: string;
+  resourceGroup: string;
+  subscription?: string;
+  token?: string;
+  port: number;
+  kubeContext?: string;
+  cloud?: string;
+  debug?: boolean;
+}
+
+export interface Session {
+  readonly port: number;
+  readonly cloud: CloudProfile;
+  readonly ref: ClusterRef;
+  /** The kubeconfig entry for this session (server, CA, client cert, names). */
+  readonly entry: ProxyKubeconfigEntry;
+  readonly proxy: ProxyServer;
+  close(graceMs?: number): Promise<void>;
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export async function startSession(opts: SessionOptions, io: CliIo, report: Reporter): Promise<Session> {
+  const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
+  const credential = new ArcproxyCredential({
+    env: io.env,
+    interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty),
+    cloud,
+    prompt: (message) => report.prompt(message),
+  });
+
+  // Token mode carries the kubeconfig's service-account token; Entra mode injects a fresh token.
+  const entraToken = opts.token ? undefined : new EntraTokenSource(credential, ARC_SERVER_SCOPE);
+  const auth: UpstreamAuth = entraToken ? { kind: 'entra', getToken: () => entraToken.getToken() } : { kind: 'passthrough' };
+  const dialer = new DeferredDialer();
+
+  const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
+  report.stage('Opening the local listener');
+  const pki = await createSessionPki();
+  const proxy = await startProxyServer({
+    port: opts.port,
+    pathPrefix: names.pathPrefix,
+    pki,
+    dialer,
+    auth,
+    ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
+  });
+
+  try {
+    report.stage('Signing in');
+    const subscriptionId = await resolveSubscription({
+      flag: opts.subscription,
+      env: io.env,
+      homeDir: io.homeDir,
+      listFromArm: () => listSubscriptions(cloud, credential),
+    });
+    const ref: ClusterRef = { subscriptionId, resourceGroup: opts.resourceGroup, name: opts.name };
+    const arm = new ArcArm(cloud, credential, subscriptionId);
+
+    report.stage('Resolving the cluster');
+    const cluster = await arm.getCluster(ref);
+    assertClusterReachable(cluster, ref);
+
+    report.stage('Fetching relay credentials');
+    const method = opts.token ? 'Token' : 'AAD';
+    const [relayCredential] = await Promise.all([arm.listClusterUserCredential(ref, method), entraToken?.getToken()]);
+    dialer.set(
+      new RelayDialer({
+        cloud,
+        initial: relayCredential,
+        renew: () => arm.listClusterUserCredential(ref, method),
+        onRenewed: () => report.event('relayCredentialRenewed', {}),
+      }),
+    );
+
+    const entry: ProxyKubeconfigEntry = {
+      contextName: names.contextName,
+      clusterName: names.clusterName,
+      userName: names.userName,
+      server: `https://127.0.0.1:${proxy.port}${names.pathPrefix}`,
+      certificateAuthorityData: b64(pki.caCert),
+      clientCertificateData: b64(pki.client.cert),
+      clientKeyData: b64(pki.client.key),
+      ...(opts.token ? { token: opts.token } : {}),
+    };
+    return {
+      port: proxy.port,
+      cloud,
+      ref,
+      entry,
+      proxy,
+      close: (graceMs = 5_000) => proxy.close(graceMs),
+    };
+  } catch (err) {
+    dialer.fail(err);
+    await proxy.close(0);
+    throw err;
+  }
+}
