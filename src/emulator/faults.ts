@@ -1,0 +1,15 @@
+/** Fault hooks the tests (in process) and the admin endpoint (over loopback HTTPS) can pull. */
+export interface EmulatorFaults {
+  /** Destroy every relay connection at once, as a network cut would. */
+  dropRelayConnections(): void;
+  /** Treat every relay token issued so far as expired (listeners are closed with 1008). */
+  expireRelayTokens(): void;
+  /** Take a cluster's agent offline (listener closed, streams dropped) or bring it back. */
+  setAgentOnline(cluster: string, online: boolean): Promise<void>;
+  /** ARM answers the next `count` calls with 429 (Retry-After) or 500. */
+  armFailNext(count: number, status: 429 | 500, retryAfterSeconds?: number): void;
+  /** Lifetime of Entra access tokens issued from now on. */
+  setTokenLifetime(seconds: number): void;
+  /** Lifetime of relay SAS tokens that listClusterUserCredential hands out from now on. */
+  setRelayTokenLifetime(seconds: number): void;
+}

@@ -1,0 +1,176 @@
+/**
+ * Starts the whole emulator on loopback: one CA, Entra ID, ARM, Azure Relay, and for every
+ * seeded cluster that runs an agent, a small apiserver with the agent in front of it (dialling the
+ * relay as a listener, outbound only, like Arc's clusterconnect-agent). arcproxy reaches it with
+ * nothing but a cloud profile: endpoints, a host map for the relay names, and the CA.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CloudProfile } from '../azure/cloud.js';
+import { createCertificateAuthority, issueServerCertificate } from '../pki/certs.js';
+import { clusterResourceId, findPrincipal, type Seed } from './seed.js';
+import { RelayDirectory } from './relay-directory.js';
+import { createEntraEmulator, type EntraEmulator } from './entra/index.js';
+import { createArmEmulator, type ArmEmulator } from './arm/index.js';
+import { createRelayEmulator, type RelayEmulator } from './relay/index.js';
+import { HybridConnectionListener } from './relay/listener.js';
+import { createApiServer, type ApiServer } from './apiserver/index.js';
+import { createStreamingHandlers } from './apiserver/streaming/index.js';
+import { createClusterAgent, type ClusterAgent } from './agent/index.js';
+import { startAdminServer, type AdminServer } from './admin.js';
+import type { EmulatorFaults } from './faults.js';
+
+export const EMULATOR_RELAY_SUFFIX = 'servicebus.arcproxy-emulator.test';
+const ARM_AUDIENCE = 'https://management.core.windows.net/';
+const HOST = '127.0.0.1';
+
+export interface EmulatorOptions {
+  seed: Seed;
+  /** First of a block of fixed ports; default: any free ports. */
+  basePort?: number;
+  /** Where the cloud profile is written; default: a new temporary directory. */
+  stateDir?: string;
+}
+
+export interface EmulatedCluster {
+  resourceGroup: string;
+  name: string;
+  apiserver: ApiServer;
+  agent: ClusterAgent;
+}
+
+export interface Emulator {
+  readonly seed: Seed;
+  readonly cloud: CloudProfile;
+  /** Path of the cloud profile JSON (ARCPROXY_CLOUD). */
+  readonly cloudFile: string;
+  /** Variables for arcproxy and the Azure SDKs (what --env-file writes). */
+  readonly env: Record<string, string>;
+  readonly clusters: EmulatedCluster[];
+  readonly faults: EmulatorFaults;
+  readonly adminUrl: string;
+  close(): Promise<void>;
+}
+
+const portAt = (base: number | undefined, offset: number) => (base === undefined ? 0 : base + offset);
+
+export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
+  const { seed } = opts;
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    const ca = await createCertificateAuthority('arcproxy emulator CA', 30);
+    const tls = await issueServerCertificate(ca, {
+      commonName: 'arcproxy emulator',
+      dnsNames: ['localhost', `*.${EMULATOR_RELAY_SUFFIX}`],
+      ipAddresses: [HOST],
+      days: 30,
+    });
+    const relays = new RelayDirectory(EMULATOR_RELAY_SUFFIX);
+
+    const entra: EntraEmulator = await createEntraEmulator({ seed, tls, host: HOST, port: portAt(opts.basePort, 0) });
+    closers.push(() => entra.close());
+    const arm: ArmEmulator = await createArmEmulator({ seed, tls, entra, relays, audience: ARM_AUDIENCE, host: HOST, port: portAt(opts.basePort, 1) });
+    closers.push(() => arm.close());
+    const relay: RelayEmulator = await createRelayEmulator({ directory: relays, tls, host: HOST, port: portAt(opts.basePort, 2) });
+    closers.push(() => relay.close());
+
+    const cloud: CloudProfile = {
+      name: 'ArcproxyEmulator',
+      resourceManagerEndpoint: arm.url,
+      resourceManagerAudience: ARM_AUDIENCE,
+      authorityHost: entra.url,
+      relaySuffix: EMULATOR_RELAY_SUFFIX,
+      hostMap: { [`*.${EMULATOR_RELAY_SUFFIX}`]: relay.address },
+      ca: ca.cert,
+      disableInstanceDiscovery: true,
+    };
+
+    const clusters: EmulatedCluster[] = [];
+    let offset = 10;
+    for (const rg of seed.resourceGroups) {
+      for (const c of rg.clusters) {
+        if (!c.agent || !c.kubernetes) continue;
+        const apiserver = await createApiServer({ kubernetes: c.kubernetes, tls, host: HOST, port: portAt(opts.basePort, offset++), streaming: createStreamingHandlers() });
+        closers.push(() => apiserver.close());
+        const entry = relays.register(clusterResourceId(rg.subscriptionId, rg.name, c.name), c.location);
+        const agent = await createClusterAgent({
+          source: () =>
+            new HybridConnectionListener({
+              relayHost: relays.host(entry),
+              hybridConnectionName: entry.hybridConnectionName,
+              token: () => relays.listenToken(entry, Math.floor(Date.now() / 1000) + 3600),
+              cloud,
+            }),
+          apiserver: { url: apiserver.url, ca: ca.cert, token: apiserver.agentToken },
+          entra: { tenantId: seed.tenantId, issuer: entra.issuer(seed.tenantId), jwks: entra.jwks() },
+        });
+        agent.start();
+        closers.push(() => agent.stop());
+        clusters.push({ resourceGroup: rg.name, name: c.name, apiserver, agent });
+      }
+    }
+
+    const faults = emulatorFaults({ relay, arm, entra, clusters });
+    const admin: AdminServer = await startAdminServer({ tls, host: HOST, port: portAt(opts.basePort, 3), faults });
+    closers.push(() => admin.close());
+
+    const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'arcproxy-emulator-')));
+    const cloudFile = join(stateDir, 'cloud.json');
+    await writeFile(cloudFile, `${JSON.stringify(cloud, null, 2)}\n`, { mode: 0o600 });
+
+    const env = emulatorEnv(seed, cloudFile, admin);
+    return { seed, cloud, cloudFile, env, clusters, faults, adminUrl: admin.url, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function emulatorFaults(parts: { relay: RelayEmulator; arm: ArmEmulator; entra: EntraEmulator; clusters: EmulatedCluster[] }): EmulatorFaults {
+  const clusterNamed = (name: string) => {
+    const c = parts.clusters.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    if (!c) throw new Error(`no emulated cluster named ${name} runs an agent`);
+    return c;
+  };
+  return {
+    dropRelayConnections: () => parts.relay.faults.dropAllConnections(),
+    expireRelayTokens: () => parts.relay.faults.expireTokensNow(),
+    setAgentOnline: (cluster, online) => clusterNamed(cluster).agent.setOnline(online),
+    armFailNext: (count, status, retryAfterSeconds) => parts.arm.faults.failNext(count, status, retryAfterSeconds),
+    setTokenLifetime: (seconds) => parts.entra.setTokenLifetime(seconds),
+    setRelayTokenLifetime: (seconds) => parts.arm.faults.setRelayTokenLifetime(seconds),
+  };
+}
+
+function emulatorEnv(seed: Seed, cloudFile: string, admin: AdminServer): Record<string, string> {
+  const ci = findPrincipal(seed, 'ci');
+  const noaccess = findPrincipal(seed, 'noaccess');
+  const demoAdmin = seed.resourceGroups
+    .flatMap((rg) => rg.clusters)
+    .find((c) => c.name === 'demo')
+    ?.kubernetes?.serviceAccounts.find((sa) => sa.name === 'demo-admin');
+  const env: Record<string, string> = {
+    AZURE_TENANT_ID: seed.tenantId,
+    AZURE_CLIENT_ID: ci.clientId ?? '',
+    AZURE_CLIENT_SECRET: ci.clientSecret ?? '',
+    AZURE_SUBSCRIPTION_ID: seed.subscriptions[0]?.id ?? '',
+    ARCPROXY_CLOUD: cloudFile,
+    ARCPROXY_EMULATOR_NOACCESS_CLIENT_ID: noaccess.clientId ?? '',
+    ARCPROXY_EMULATOR_NOACCESS_CLIENT_SECRET: noaccess.clientSecret ?? '',
+    ARCPROXY_EMULATOR_ADMIN_URL: admin.url,
+    ARCPROXY_EMULATOR_ADMIN_KEY: admin.key,
+  };
+  if (demoAdmin) env.ARCPROXY_EMULATOR_SA_TOKEN = demoAdmin.token;
+  return env;
+}
+
+/** POSIX shell `export` lines, single-quoted so no value is expanded. */
+export function renderEnvFile(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'\n`)
+    .join('');
+}
