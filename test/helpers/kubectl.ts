@@ -3,7 +3,7 @@
  * .tools/kubectl) and Google Cloud SDK's versioned 1.28 and 1.33 where the machine has them.
  * Locally a missing binary skips loudly; under CI=true it fails the run (see requireKubectls).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -61,4 +61,69 @@ export function runKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfi
       },
     );
   });
+}
+
+export interface LongRunningKubectl {
+  /** Resolves when the combined output matches; rejects after timeoutMs or if kubectl exits. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  output(): string;
+  write(data: string): void;
+  endInput(): void;
+  kill(): Promise<void>;
+  exited: Promise<number>;
+}
+
+/** Starts a kubectl that keeps running (get -w, logs -f, port-forward, exec -i). */
+export function spawnKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfig: string; env?: NodeJS.ProcessEnv; cacheDir?: string }): LongRunningKubectl {
+  const proc = spawn(bin.path, [...args, `--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : [])], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString('utf8');
+    for (const l of listeners) l();
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  proc.stdin.on('error', () => undefined);
+  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
+  return {
+    output: () => out,
+    write: (data) => proc.stdin.write(data),
+    endInput: () => proc.stdin.end(),
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = pattern.exec(out);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`kubectl ${args.join(' ')}: ${pattern} not seen in ${timeoutMs} ms; output:\n${out}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        void exited.then((code) => {
+          if (!pattern.exec(out)) {
+            cleanup();
+            reject(new Error(`kubectl ${args.join(' ')} exited ${code} before ${pattern}; output:\n${out}`));
+          }
+        });
+        check();
+      });
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
