@@ -1,0 +1,205 @@
+/**
+ * The token endpoint's grants: client credentials (secret or federated assertion), device code
+ * (auto-approved as the seed's first user) and refresh token. Pure request-in, response-out:
+ * the HTTP layer only parses the form and writes the answer.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Seed, SeedPrincipal } from '../seed.js';
+import { accessTokenClaims, clientInfo, idTokenClaims } from './claims.js';
+import { TokenValidationError, oauthErrors } from './errors.js';
+import type { SigningKey } from './keys.js';
+import { DeviceCodeStore, RefreshTokenStore } from './sessions.js';
+import { audienceForRequest, resourceScopes } from './scopes.js';
+import { signJwt, verifyJwt } from './signer.js';
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const DEVICE_CODE_GRANT_TYPES = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
+/** The audience workload-identity federation tokens are minted for (GitHub, AKS and others). */
+export const FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';
+
+export interface TokenResponse {
+  token_type: 'Bearer';
+  expires_in: number;
+  ext_expires_in: number;
+  access_token: string;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+  client_info?: string;
+}
+
+export interface GrantEnvironment {
+  seed: Seed;
+  signingKey: SigningKey;
+  federationKey: SigningKey;
+  deviceCodes: DeviceCodeStore;
+  refreshTokens: RefreshTokenStore;
+  nowMs: () => number;
+  lifetimeSeconds: () => number;
+}
+
+export interface TokenRequestContext {
+  tenantId: string;
+  /** `${origin}/${tenantId}/v2.0` as the client reached us. */
+  issuer: string;
+  /** The issuer federation assertions must carry. */
+  federationIssuer: string;
+}
+
+/** The sign-in subject of a federated token for a client: what `mintFederatedToken` puts in `sub`. */
+export function federatedSubject(clientId: string): string {
+  return `arcproxy-emulator:workload:${clientId.toLowerCase()}`;
+}
+
+function required(params: URLSearchParams, name: string): string {
+  const v = params.get(name);
+  if (!v) throw oauthErrors.missingParameter(name);
+  return v;
+}
+
+function secretsMatch(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | undefined {
+  return seed.principals.find((p) => p.kind === 'servicePrincipal' && p.clientId?.toLowerCase() === clientId.toLowerCase());
+}
+
+/** The user a device-code sign-in approves: the seed's first user. */
+export function deviceCodeUser(seed: Seed): SeedPrincipal | undefined {
+  return seed.principals.find((p) => p.kind === 'user');
+}
+
+export class TokenGrants {
+  readonly #env: GrantEnvironment;
+
+  constructor(env: GrantEnvironment) {
+    this.#env = env;
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#env.nowMs() / 1000);
+  }
+
+  async handle(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const grantType = required(params, 'grant_type');
+    if (grantType === 'client_credentials') return this.#clientCredentials(params, ctx);
+    if (DEVICE_CODE_GRANT_TYPES.has(grantType)) return this.#deviceCode(params, ctx);
+    if (grantType === 'refresh_token') return this.#refreshToken(params, ctx);
+    throw oauthErrors.unsupportedGrant(grantType);
+  }
+
+  /** Starts a device-code sign-in; the code is approved as soon as it is redeemed. */
+  startDeviceCode(params: URLSearchParams, tenantId: string): { deviceCode: string; userCode: string; expiresIn: number } {
+    const clientId = required(params, 'client_id');
+    const scope = required(params, 'scope');
+    if (!audienceForRequest(scope)) throw oauthErrors.invalidScope(scope);
+    const now = this.#nowSeconds();
+    const { deviceCode, grant } = this.#env.deviceCodes.create(clientId, tenantId, scope, now);
+    return { deviceCode, userCode: grant.userCode, expiresIn: grant.expiresAt - now };
+  }
+
+  async #clientCredentials(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const clientId = required(params, 'client_id');
+    const scope = required(params, 'scope');
+    const principal = findServicePrincipal(this.#env.seed, clientId);
+    if (!principal) throw oauthErrors.applicationNotFound(clientId, ctx.tenantId);
+    await this.#authenticateClient(principal, clientId, params, ctx);
+    // client_credentials only takes "resource/.default".
+    const resources = resourceScopes(scope);
+    const audience = audienceForRequest(scope);
+    if (!audience || resources.length !== 1 || !resources[0]!.endsWith('/.default')) throw oauthErrors.invalidScope(scope);
+    return this.#accessTokenResponse(principal, clientId, audience, ctx);
+  }
+
+  async #authenticateClient(principal: SeedPrincipal, clientId: string, params: URLSearchParams, ctx: TokenRequestContext): Promise<void> {
+    const secret = params.get('client_secret');
+    const assertion = params.get('client_assertion');
+    if (secret !== null) {
+      if (!principal.clientSecret || !secretsMatch(principal.clientSecret, secret)) throw oauthErrors.invalidClientSecret(clientId);
+      return;
+    }
+    if (assertion !== null) {
+      if (params.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) throw oauthErrors.badAssertionType();
+      await this.#verifyFederatedAssertion(assertion, clientId, ctx);
+      return;
+    }
+    throw oauthErrors.missingCredential();
+  }
+
+  /** Accepts a token the emulator's federation issuer minted for this client (workload identity). */
+  async #verifyFederatedAssertion(assertion: string, clientId: string, ctx: TokenRequestContext): Promise<void> {
+    let payload;
+    try {
+      payload = await verifyJwt([this.#env.federationKey], assertion, { audience: FEDERATION_AUDIENCE, nowMs: this.#env.nowMs() });
+    } catch (err) {
+      const code = err instanceof TokenValidationError ? err.code : 'MALFORMED';
+      if (code === 'EXPIRED' || code === 'NOT_YET_VALID') throw oauthErrors.assertionExpired();
+      throw oauthErrors.assertionNotTrusted(`The assertion could not be validated (${code}).`);
+    }
+    if (payload.iss !== ctx.federationIssuer) {
+      throw oauthErrors.assertionNotTrusted(`Assertion issuer: '${String(payload.iss)}'.`);
+    }
+    if (payload.sub !== federatedSubject(clientId)) {
+      throw oauthErrors.assertionNotTrusted(`Assertion subject: '${String(payload.sub)}'.`);
+    }
+  }
+
+  async #deviceCode(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const code = params.get('device_code') ?? params.get('code');
+    if (!code) throw oauthErrors.missingParameter('device_code');
+    const grant = this.#env.deviceCodes.redeem(code, this.#nowSeconds());
+    if (grant === 'expired') throw oauthErrors.expiredDeviceCode();
+    if (!grant || grant.clientId.toLowerCase() !== (params.get('client_id') ?? '').toLowerCase()) throw oauthErrors.badDeviceCode();
+    const user = deviceCodeUser(this.#env.seed);
+    if (!user) throw oauthErrors.badDeviceCode();
+    const scope = params.get('scope') ?? grant.scope;
+    return this.#userTokenResponse(user, grant.clientId, scope, ctx);
+  }
+
+  async #refreshToken(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const token = required(params, 'refresh_token');
+    const clientId = required(params, 'client_id');
+    const scope = required(params, 'scope');
+    const grant = this.#env.refreshTokens.lookup(token, clientId, this.#nowSeconds());
+    if (!grant || grant.tenantId !== ctx.tenantId) throw oauthErrors.badRefreshToken();
+    const user = this.#env.seed.principals.find((p) => p.objectId === grant.objectId);
+    if (!user) throw oauthErrors.badRefreshToken();
+    return this.#userTokenResponse(user, clientId, scope, ctx);
+  }
+
+  async #accessTokenResponse(principal: SeedPrincipal, clientId: string, audience: string, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const lifetime = this.#env.lifetimeSeconds();
+    const claims = accessTokenClaims(principal, {
+      issuer: ctx.issuer,
+      tenantId: ctx.tenantId,
+      audience,
+      clientId,
+      nowSeconds: this.#nowSeconds(),
+      lifetimeSeconds: lifetime,
+    });
+    const accessToken = await signJwt(this.#env.signingKey, claims);
+    return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
+  }
+
+  async #userTokenResponse(user: SeedPrincipal, clientId: string, scope: string, ctx: TokenRequestContext): Promise<TokenResponse> {
+    const audience = audienceForRequest(scope);
+    if (!audience) throw oauthErrors.invalidScope(scope);
+    const response = await this.#accessTokenResponse(user, clientId, audience, ctx);
+    const idToken = await signJwt(
+      this.#env.signingKey,
+      idTokenClaims(user, { issuer: ctx.issuer, tenantId: ctx.tenantId, clientId, nowSeconds: this.#nowSeconds(), lifetimeSeconds: 3600 }),
+    );
+    const granted = resourceScopes(scope);
+    return {
+      ...response,
+      ...(granted.length > 0 ? { scope: granted.join(' ') } : {}),
+      refresh_token: this.#env.refreshTokens.issue(user.objectId, clientId, ctx.tenantId, this.#nowSeconds()),
+      id_token: idToken,
+      client_info: clientInfo(user, ctx.tenantId),
+    };
+  }
+}
+

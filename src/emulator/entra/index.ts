@@ -1,0 +1,85 @@
+/**
+ * The emulated Microsoft Entra ID: an HTTPS identity provider that @azure/identity (MSAL) signs
+ * in to with only a cloud profile, and the token verifier the other emulated services use.
+ */
+import type { JSONWebKeySet } from 'jose';
+import type { Seed } from '../seed.js';
+import type { AccessTokenClaims } from './claims.js';
+import { FEDERATION_AUDIENCE, TokenGrants, federatedSubject } from './grants.js';
+import { startHttpsServer } from './http.js';
+import { createSigningKey, publicJwks } from './keys.js';
+import { handleEntraRequest } from './routes.js';
+import { DeviceCodeStore, RefreshTokenStore } from './sessions.js';
+import { signJwt, verifyAccessTokenWith } from './signer.js';
+
+export type { AccessTokenClaims } from './claims.js';
+export { TokenValidationError, type TokenValidationCode } from './errors.js';
+
+export interface EntraEmulatorOptions {
+  seed: Seed;
+  tls: { cert: string; key: string };
+  host?: string;
+  port?: number;
+  now?: () => number;
+}
+
+export interface EntraEmulator {
+  /** https://127.0.0.1:PORT */
+  url: string;
+  /** `${url}/${tenantId}/v2.0` */
+  issuer(tenantId: string): string;
+  /** The public keys access tokens are signed with. */
+  jwks(): JSONWebKeySet;
+  /** Verifies an access token of this tenant for `audience` (one or any of several); throws TokenValidationError. */
+  verifyAccessToken(token: string, opts: { audience: string | string[] }): Promise<AccessTokenClaims>;
+  /** Lifetime (seconds) of access tokens issued from now on. */
+  setTokenLifetime(seconds: number): void;
+  /** A workload-identity federation token (aud api://AzureADTokenExchange) the token endpoint accepts for `clientId`. */
+  mintFederatedToken(clientId: string, lifetimeSeconds?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<EntraEmulator> {
+  const now = opts.now ?? Date.now;
+  const [signingKey, federationKey] = await Promise.all([createSigningKey(), createSigningKey()]);
+  let lifetimeSeconds = opts.seed.tokenLifetimeSeconds;
+  const grants = new TokenGrants({
+    seed: opts.seed,
+    signingKey,
+    federationKey,
+    deviceCodes: new DeviceCodeStore(),
+    refreshTokens: new RefreshTokenStore(),
+    nowMs: now,
+    lifetimeSeconds: () => lifetimeSeconds,
+  });
+  let baseUrl = '';
+  const federationIssuer = () => `${baseUrl}/federation`;
+  const jwks = () => publicJwks([signingKey]);
+  const server = await startHttpsServer(opts.tls, opts.host ?? '127.0.0.1', opts.port ?? 0, (req, res) =>
+    handleEntraRequest({ seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now }, req, res),
+  );
+  baseUrl = server.url;
+
+  return {
+    url: server.url,
+    issuer: (tenantId) => `${server.url}/${tenantId}/v2.0`,
+    jwks,
+    verifyAccessToken: (token, { audience }) => verifyAccessTokenWith([signingKey], token, { audience, nowMs: now() }),
+    setTokenLifetime(seconds) {
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError('Token lifetime must be a positive number of seconds.');
+      lifetimeSeconds = Math.floor(seconds);
+    },
+    async mintFederatedToken(clientId, lifetime = 600) {
+      const iat = Math.floor(now() / 1000);
+      return signJwt(federationKey, {
+        iss: federationIssuer(),
+        sub: federatedSubject(clientId),
+        aud: FEDERATION_AUDIENCE,
+        iat,
+        nbf: iat,
+        exp: iat + lifetime,
+      });
+    },
+    close: () => server.close(),
+  };
+}

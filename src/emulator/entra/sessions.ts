@@ -1,0 +1,76 @@
+/**
+ * What the emulated Entra ID remembers between requests: pending device codes and the refresh
+ * tokens it handed out. Both are opaque random strings bound to a principal and a client.
+ */
+import { randomBytes } from 'node:crypto';
+import { opaqueToken } from './claims.js';
+
+export interface DeviceCodeGrant {
+  clientId: string;
+  tenantId: string;
+  scope: string;
+  userCode: string;
+  expiresAt: number;
+}
+
+export interface RefreshTokenGrant {
+  objectId: string;
+  clientId: string;
+  tenantId: string;
+  expiresAt: number;
+}
+
+/** Device codes live 15 minutes, as Entra's do. */
+export const DEVICE_CODE_LIFETIME_SECONDS = 15 * 60;
+/** Refresh tokens: Entra's default inactivity lifetime is 90 days. */
+export const REFRESH_TOKEN_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
+
+const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+function userCode(): string {
+  const bytes = randomBytes(9);
+  let code = '';
+  for (const b of bytes) code += USER_CODE_ALPHABET[b % USER_CODE_ALPHABET.length];
+  return code;
+}
+
+export class DeviceCodeStore {
+  readonly #grants = new Map<string, DeviceCodeGrant>();
+
+  create(clientId: string, tenantId: string, scope: string, nowSeconds: number): { deviceCode: string; grant: DeviceCodeGrant } {
+    this.#purge(nowSeconds);
+    const deviceCode = opaqueToken();
+    const grant = { clientId, tenantId, scope, userCode: userCode(), expiresAt: nowSeconds + DEVICE_CODE_LIFETIME_SECONDS };
+    this.#grants.set(deviceCode, grant);
+    return { deviceCode, grant };
+  }
+
+  /** Redeems a code once. Returns 'expired' for a known but expired code. */
+  redeem(deviceCode: string, nowSeconds: number): DeviceCodeGrant | 'expired' | undefined {
+    const grant = this.#grants.get(deviceCode);
+    if (!grant) return undefined;
+    this.#grants.delete(deviceCode);
+    return grant.expiresAt <= nowSeconds ? 'expired' : grant;
+  }
+
+  #purge(nowSeconds: number): void {
+    for (const [code, grant] of this.#grants) if (grant.expiresAt <= nowSeconds) this.#grants.delete(code);
+  }
+}
+
+export class RefreshTokenStore {
+  readonly #grants = new Map<string, RefreshTokenGrant>();
+
+  issue(objectId: string, clientId: string, tenantId: string, nowSeconds: number): string {
+    const token = opaqueToken(48);
+    this.#grants.set(token, { objectId, clientId, tenantId, expiresAt: nowSeconds + REFRESH_TOKEN_LIFETIME_SECONDS });
+    return token;
+  }
+
+  /** The grant behind a refresh token, if it is known, unexpired and was issued to `clientId`. */
+  lookup(token: string, clientId: string, nowSeconds: number): RefreshTokenGrant | undefined {
+    const grant = this.#grants.get(token);
+    if (!grant || grant.expiresAt <= nowSeconds || grant.clientId.toLowerCase() !== clientId.toLowerCase()) return undefined;
+    return grant;
+  }
+}

@@ -1,0 +1,52 @@
+/** A throwaway CA and a server certificate for 127.0.0.1/localhost, for emulator tests. */
+import { createCertificateAuthority, issueServerCertificate } from '../../../../src/pki/certs.js';
+
+export interface TestTls {
+  ca: string;
+  server: { cert: string; key: string };
+}
+
+/** `extraDnsNames`: further names the server certificate covers (for host-map tests). */
+export async function makeTestTls(extraDnsNames: string[] = []): Promise<TestTls> {
+  const ca = await createCertificateAuthority('arcproxy test CA');
+  const server = await issueServerCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost', ...extraDnsNames], ipAddresses: ['127.0.0.1'] });
+  return { ca: ca.cert, server };
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** One HTTPS request trusting `ca`; the body is parsed as JSON when it is JSON. */
+export async function httpsRequest(
+  url: string,
+  ca: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<JsonResponse> {
+  const https = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text;
+        if ((res.headers['content-type'] ?? '').includes('json')) body = JSON.parse(text);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export function form(fields: Record<string, string>): { method: string; headers: Record<string, string>; body: string } {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  };
+}
