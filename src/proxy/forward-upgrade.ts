@@ -1,0 +1,114 @@
+/**
+ * Forwards an upgrade (exec, attach, port-forward: WebSocket or SPDY/3.1) on a fresh stream:
+ * the rewritten request head goes first, then bytes are relayed both ways untouched. The proxy
+ * never terminates WebSocket or SPDY; kubectl and the agent speak it end to end.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { UpstreamAuth } from './auth.js';
+import type { StreamDialer } from './dialer.js';
+import { requestHead, rewriteRequestHeaders } from './headers.js';
+import type { RequestLogEntry } from './log.js';
+import { tokenFailureMessage, tunnelFailureMessage, writeRawStatus } from './status.js';
+
+export interface ForwardUpgradeDeps {
+  dialer: StreamDialer;
+  auth: UpstreamAuth;
+  /** Aborts the dial on shutdown. */
+  signal: AbortSignal;
+  onRequest?: ((e: RequestLogEntry) => void) | undefined;
+}
+
+export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, path: string, logPath: string, deps: ForwardUpgradeDeps): void {
+  const started = performance.now();
+  let upstream: Duplex | undefined;
+  let status = 0;
+  let bytesIn = head.length;
+  let bytesOut = 0;
+
+  client.on('error', () => client.destroy());
+  client.once('close', () => {
+    upstream?.destroy();
+    deps.onRequest?.({
+      method: req.method ?? 'GET',
+      path: logPath,
+      status,
+      durationMs: performance.now() - started,
+      bytesIn,
+      bytesOut,
+      upgrade: true,
+    });
+  });
+
+  const fail = (message: string): void => {
+    status = 503;
+    writeRawStatus(client, 503, 'ServiceUnavailable', message);
+  };
+
+  const relay = (up: Duplex): void => {
+    if (client.destroyed) {
+      up.destroy();
+      return;
+    }
+    upstream = up;
+    let answered = false;
+    let finished = false;
+    const upstreamDone = (ended: boolean): void => {
+      if (finished) return;
+      finished = true;
+      if (!answered) fail(tunnelFailureMessage(closedEarly()));
+      else if (ended) client.end();
+      else client.destroy();
+    };
+    up.on('error', () => up.destroy());
+    up.on('data', (chunk: Buffer) => {
+      bytesOut += chunk.length;
+      if (answered) return;
+      answered = true;
+      status = Number.parseInt(chunk.toString('latin1', 9, 12), 10) || 0;
+      if (status >= 200) {
+        // Refused (kubectl then retries with SPDY): relay the answer, but nothing more from
+        // the client, whose next request on this connection would skip header rewriting.
+        client.unpipe(up);
+        client.on('data', () => client.destroy());
+      }
+    });
+    // Ends are handled here, not by pipe: a stream that ends before answering becomes a 503.
+    up.pipe(client, { end: false });
+    up.once('end', () => upstreamDone(true));
+    up.once('close', () => upstreamDone(up.readableEnded));
+    client.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+    client.pipe(up);
+  };
+
+  const start = (token: string | undefined): void => {
+    if (client.destroyed) return;
+    const { headers } = rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: true } : { bearerToken: token, upgrade: true });
+    const bytes = Buffer.from(requestHead(req.method ?? 'GET', path, headers), 'latin1');
+    deps.dialer.dial(deps.signal).then(
+      (up) => {
+        // Head and any early bytes in one write: one relay message, not two.
+        up.write(head.length > 0 ? Buffer.concat([bytes, head]) : bytes);
+        relay(up);
+      },
+      (err: unknown) => {
+        if (!client.destroyed) fail(tunnelFailureMessage(err));
+      },
+    );
+  };
+
+  if (deps.auth.kind === 'entra') {
+    deps.auth.getToken().then(start, (err: unknown) => {
+      if (!client.destroyed) fail(tokenFailureMessage(err));
+    });
+  } else {
+    start(undefined);
+  }
+}
+
+function closedEarly(): Error & { code: string } {
+  return Object.assign(new Error('the stream to the cluster agent closed before it answered the upgrade request'), {
+    code: 'ARCPROXY_TUNNEL_CLOSED',
+  });
+}

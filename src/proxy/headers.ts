@@ -1,0 +1,107 @@
+/**
+ * Header rewriting between kubectl and the cluster agent. Pure functions over Node's
+ * `rawHeaders` ([name, value, name, value, ...]), so repeated headers (Impersonate-Group,
+ * Warning, Set-Cookie) and the client's spelling survive, and nothing is re-parsed.
+ */
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus legacy proxy ones and h2c's settings. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+export interface RequestRewrite {
+  /** Entra mode: the token to send as `Authorization: Bearer`; absent in passthrough mode. */
+  bearerToken?: string;
+  /** An upgrade request (exec, attach, port-forward): keep `Upgrade` and send `Connection: Upgrade`. */
+  upgrade: boolean;
+}
+
+export interface RewrittenRequest {
+  /** Flat [name, value, ...] list, ready for http.request({ headers }) or a raw request head. */
+  headers: string[];
+  /** Whether the request carries a body (Content-Length > 0 or Transfer-Encoding). */
+  hasBody: boolean;
+}
+
+/** Header names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(raw: readonly string[]): Set<string> | undefined {
+  let listed: Set<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t) (listed ??= new Set()).add(t);
+    }
+  }
+  return listed;
+}
+
+function isIdentityHeader(lower: string): boolean {
+  return lower === 'authorization' || lower.startsWith('impersonate-');
+}
+
+export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewrite): RewrittenRequest {
+  const listed = connectionListed(raw);
+  const entra = opts.bearerToken !== undefined;
+  const out: string[] = [];
+  let upgradeValue: string | undefined;
+  let transferEncoding: string | undefined;
+  let hasBody = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') {
+      upgradeValue ??= value;
+      continue;
+    }
+    if (lower === 'transfer-encoding') {
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    // Node's server has already answered `Expect: 100-continue` to the client.
+    if (lower === 'expect') continue;
+    if (entra && isIdentityHeader(lower)) continue;
+    if (lower === 'content-length' && value.trim() !== '0') hasBody = true;
+    out.push(name, value);
+  }
+  if (opts.upgrade) {
+    if (upgradeValue !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgradeValue);
+  } else if (transferEncoding !== undefined) {
+    // Kept (not dropped) so Node frames the body the same way: without it a chunked DELETE or
+    // GET body would go out unframed, since Node only chunks POST/PUT/PATCH by default.
+    out.push('Transfer-Encoding', transferEncoding);
+    hasBody = true;
+  }
+  if (entra) out.push('Authorization', `Bearer ${opts.bearerToken}`);
+  return { headers: out, hasBody };
+}
+
+/** Response headers for kubectl: end-to-end only; Node re-frames the body itself. */
+export function rewriteResponseHeaders(raw: readonly string[]): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** The request head written onto a fresh stream for an upgrade, as latin1 bytes like Node's own. */
+export function requestHead(method: string, path: string, headers: readonly string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { requestHead, rewriteRequestHeaders, rewriteResponseHeaders } from '../../../src/proxy/headers.js';
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
+const names = (flat: readonly string[]) => pairs(flat).map(([n]) => n.toLowerCase());
+
+const kubectlHeaders = [
+  'Host', '127.0.0.1:47011',
+  'User-Agent', 'kubectl/v1.33.1',
+  'Accept', 'application/vnd.kubernetes.protobuf,application/json',
+  'Authorization', 'Bearer client-own-token',
+  'Impersonate-User', 'someone',
+  'Impersonate-Group', 'g1',
+  'Impersonate-Group', 'g2',
+  'impersonate-extra-scopes', 'x',
+  'Connection', 'keep-alive, X-Hop',
+  'Keep-Alive', 'timeout=5',
+  'X-Hop', 'drop me',
+  'Proxy-Authorization', 'Basic abc',
+  'TE', 'trailers',
+  'Warning', 'a',
+  'Warning', 'b',
+];
+
+describe('rewriteRequestHeaders', () => {
+  it('Entra mode replaces the client identity with the bearer token and keeps other end-to-end headers', () => {
+    const { headers, hasBody } = rewriteRequestHeaders(kubectlHeaders, { bearerToken: 'entra-token', upgrade: false });
+    expect(pairs(headers)).toEqual([
+      ['Host', '127.0.0.1:47011'],
+      ['User-Agent', 'kubectl/v1.33.1'],
+      ['Accept', 'application/vnd.kubernetes.protobuf,application/json'],
+      ['Warning', 'a'],
+      ['Warning', 'b'],
+      ['Authorization', 'Bearer entra-token'],
+    ]);
+    expect(hasBody).toBe(false);
+  });
+
+  it('passthrough keeps the client Authorization and impersonation headers, still drops hop-by-hop', () => {
+    const { headers } = rewriteRequestHeaders(kubectlHeaders, { upgrade: false });
+    expect(pairs(headers).filter(([n]) => n === 'Authorization')).toEqual([['Authorization', 'Bearer client-own-token']]);
+    expect(names(headers)).toContain('impersonate-user');
+    expect(pairs(headers).filter(([n]) => n === 'Impersonate-Group').map(([, v]) => v)).toEqual(['g1', 'g2']);
+    for (const hop of ['connection', 'keep-alive', 'x-hop', 'proxy-authorization', 'te', 'upgrade']) expect(names(headers)).not.toContain(hop);
+  });
+
+  it('keeps Upgrade and sends Connection: Upgrade on upgrade requests', () => {
+    const raw = [
+      'Host', 'h',
+      'Connection', 'Upgrade',
+      'Upgrade', 'SPDY/3.1',
+      'X-Stream-Protocol-Version', 'v4.channel.k8s.io',
+      'X-Stream-Protocol-Version', 'v3.channel.k8s.io',
+      'Sec-WebSocket-Protocol', 'v5.channel.k8s.io',
+    ];
+    const { headers } = rewriteRequestHeaders(raw, { bearerToken: 't', upgrade: true });
+    expect(pairs(headers)).toEqual([
+      ['Host', 'h'],
+      ['X-Stream-Protocol-Version', 'v4.channel.k8s.io'],
+      ['X-Stream-Protocol-Version', 'v3.channel.k8s.io'],
+      ['Sec-WebSocket-Protocol', 'v5.channel.k8s.io'],
+      ['Connection', 'Upgrade'],
+      ['Upgrade', 'SPDY/3.1'],
+      ['Authorization', 'Bearer t'],
+    ]);
+  });
+
+  it('drops Upgrade on a request that is not forwarded as an upgrade', () => {
+    const { headers } = rewriteRequestHeaders(['Host', 'h', 'Connection', 'Upgrade', 'Upgrade', 'h2c'], { upgrade: false });
+    expect(pairs(headers)).toEqual([['Host', 'h']]);
+  });
+
+  it('reports a body and keeps its framing', () => {
+    expect(rewriteRequestHeaders(['Content-Length', '12'], { upgrade: false })).toEqual({ headers: ['Content-Length', '12'], hasBody: true });
+    expect(rewriteRequestHeaders(['Content-Length', '0'], { upgrade: false }).hasBody).toBe(false);
+    const chunked = rewriteRequestHeaders(['Transfer-Encoding', 'chunked', 'Content-Type', 'application/json'], { upgrade: false });
+    expect(chunked).toEqual({ headers: ['Content-Type', 'application/json', 'Transfer-Encoding', 'chunked'], hasBody: true });
+  });
+
+  it('drops Expect, which the local server has already answered', () => {
+    expect(rewriteRequestHeaders(['Expect', '100-continue', 'Content-Length', '3'], { upgrade: false }).headers).toEqual(['Content-Length', '3']);
+  });
+});
+
+describe('rewriteResponseHeaders', () => {
+  it('keeps end-to-end headers (repeated ones too) and drops hop-by-hop ones', () => {
+    const raw = ['Content-Type', 'application/json', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Audit-Id', 'x'];
+    expect(rewriteResponseHeaders(raw)).toEqual(['Content-Type', 'application/json', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Audit-Id', 'x']);
+  });
+});
+
+describe('requestHead', () => {
+  it('writes an HTTP/1.1 request head', () => {
+    expect(requestHead('POST', '/api/v1/x?y=1', ['Host', 'h', 'Upgrade', 'SPDY/3.1'])).toBe('POST /api/v1/x?y=1 HTTP/1.1\r\nHost: h\r\nUpgrade: SPDY/3.1\r\n\r\n');
+  });
+});
