@@ -1,0 +1,68 @@
+/**
+ * client-go's kubeconfig lock: the file `<kubeconfig>.lock`, created exclusively next to the path
+ * kubectl was given, removed after the write. kubectl fails at once on a held lock; arcproxy waits
+ * a little, because several arcproxy sessions may start together.
+ */
+import { open, unlink } from 'node:fs/promises';
+import { KubeconfigError, ioError } from './errors.js';
+
+export interface LockOptions {
+  timeoutMs: number;
+  /** Called once, the first time the lock is found held (a caller may say it is waiting). */
+  onWait?: (lockFile: string) => void;
+}
+
+export function lockFileFor(file: string): string {
+  return `${file}.lock`;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function acquire(file: string, opts: LockOptions): Promise<string> {
+  const lockFile = lockFileFor(file);
+  const deadline = Date.now() + opts.timeoutMs;
+  let backoff = 5;
+  let waited = false;
+  for (;;) {
+    try {
+      const handle = await open(lockFile, 'wx', 0o600);
+      await handle.close();
+      return lockFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(lockFile, 'create the lock file', err);
+    }
+    if (!waited) {
+      waited = true;
+      opts.onWait?.(lockFile);
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new KubeconfigError(
+        'ARCPROXY_KUBECONFIG_LOCKED',
+        `Another program is updating ${file}: its lock file ${lockFile} has been held for more than ${opts.timeoutMs} ms. ` +
+          `If no kubectl or arcproxy is running, remove ${lockFile} and try again.`,
+        { file },
+      );
+    }
+    // Jittered backoff so that waiting writers do not retry in lockstep.
+    await delay(Math.min(left, backoff * (0.5 + Math.random())));
+    backoff = Math.min(backoff * 2, 100);
+  }
+}
+
+/** Runs `fn` holding the lock; the lock is released however `fn` ends (and never if not acquired). */
+export async function withFileLock<T>(file: string, opts: LockOptions, fn: () => Promise<T>): Promise<T> {
+  const lockFile = await acquire(file, opts);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await unlink(lockFile).catch(() => undefined);
+    throw err;
+  }
+  // A lock left behind would block every later kubectl write, so failing to remove it is an error.
+  await unlink(lockFile).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw ioError(lockFile, 'remove the lock file', err);
+  });
+  return result;
+}

@@ -1,0 +1,59 @@
+/** Adding arcproxy's cluster, user and context to a kubeconfig, leaving everything else as it was. */
+import type { YAMLMap } from 'yaml';
+import { assertValidEntry, clusterBody, contextBody, namedItem, userBody, type ProxyKubeconfigEntry } from './entry.js';
+import { currentContext, findNamed, listOf, nameOf, setCurrentContext, type KubeconfigDocument, type ListKey } from './document.js';
+import { updateKubeconfigFile } from './update.js';
+
+export interface MergeResult {
+  file: string;
+  /** current-context before the merge (to restore on clean-up); undefined when none was set. */
+  previousCurrentContext: string | undefined;
+  /** An entry of the same name existed and was replaced. */
+  replaced: boolean;
+}
+
+export interface MergeOptions {
+  /** Default true. */
+  setCurrentContext?: boolean;
+  /** Default 10000. */
+  lockTimeoutMs?: number;
+  /** Called once if another writer holds `<file>.lock`, so the caller can say it is waiting. */
+  onLockWait?: (lockFile: string) => void;
+}
+
+/** Puts `body` under `kind` in the item named `name`, replacing that item's old body; appends a new item otherwise. */
+function upsert(kc: KubeconfigDocument, key: ListKey, kind: string, name: string, body: YAMLMap): boolean {
+  const list = listOf(kc, key, true);
+  const existing = findNamed(list, name);
+  if (existing) {
+    // Keep the item node (and comments on it); replace only its body, which is entirely ours.
+    existing.set(kind, body);
+    // A second item of the same name would make kubectl's choice ambiguous.
+    list.items = list.items.filter((item) => item === existing || nameOf(item) !== name);
+  } else {
+    // An empty `[]` would otherwise render our entries in flow style.
+    if (list.items.length === 0) list.flow = false;
+    list.items.push(namedItem(kc.doc, name, kind, body));
+  }
+  return existing !== undefined;
+}
+
+export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean): Omit<MergeResult, 'file'> {
+  const previousCurrentContext = currentContext(kc);
+  const replacedCluster = upsert(kc, 'clusters', 'cluster', entry.clusterName, clusterBody(kc.doc, entry));
+  const replacedUser = upsert(kc, 'users', 'user', entry.userName, userBody(kc.doc, entry));
+  const replacedContext = upsert(kc, 'contexts', 'context', entry.contextName, contextBody(kc.doc, entry));
+  if (makeCurrent) setCurrentContext(kc, entry.contextName);
+  return { previousCurrentContext, replaced: replacedCluster || replacedUser || replacedContext };
+}
+
+/** Adds or replaces (by name) the entry's cluster, user and context; by default makes it current. */
+export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry, opts: MergeOptions = {}): Promise<MergeResult> {
+  assertValidEntry(entry, file);
+  const result = await updateKubeconfigFile(file, (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true), changed: true }), {
+    lockTimeoutMs: opts.lockTimeoutMs,
+    onLockWait: opts.onLockWait,
+  });
+  return { file, ...result };
+}
+

@@ -1,0 +1,70 @@
+/** Taking arcproxy's entry out of a kubeconfig again, but only while it is still the one we wrote. */
+import type { YAMLMap, YAMLSeq } from 'yaml';
+import { assertValidEntry, type EntryNames } from './entry.js';
+import { bodyField, currentContext, findNamed, listOf, setCurrentContext, type KubeconfigDocument } from './document.js';
+import { updateKubeconfigFile } from './update.js';
+
+export interface RemoveOptions {
+  /** The context to make current again if ours still is (ignored when it no longer exists). */
+  restoreCurrentContext?: string | undefined;
+  lockTimeoutMs?: number;
+  onLockWait?: (lockFile: string) => void;
+}
+
+function removeItem(list: YAMLSeq<YAMLMap> | undefined, item: YAMLMap | undefined): boolean {
+  if (!list || !item) return false;
+  const index = list.items.indexOf(item);
+  if (index < 0) return false;
+  list.items.splice(index, 1);
+  // A comment written above our item usually introduces what follows it: keep it.
+  if (item.commentBefore) {
+    const next = list.items[index];
+    if (next) next.commentBefore = next.commentBefore ? `${item.commentBefore}\n${next.commentBefore}` : item.commentBefore;
+    else list.comment = list.comment ? `${item.commentBefore}\n${list.comment}` : item.commentBefore;
+  }
+  return true;
+}
+
+/**
+ * Ownership is decided by the cluster: it is ours while its server is still the one we wrote. A
+ * newer session that re-used the names (another port or cluster) has another server and keeps
+ * its entries. With the cluster already gone, the context decides, if it still points at us.
+ */
+export function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: string | undefined): boolean {
+  const clusters = listOf(kc, 'clusters');
+  const users = listOf(kc, 'users');
+  const contexts = listOf(kc, 'contexts');
+  const cluster = findNamed(clusters, entry.clusterName);
+  const context = findNamed(contexts, entry.contextName);
+  const contextIsOurs =
+    context !== undefined && bodyField(context, 'context', 'cluster') === entry.clusterName && bodyField(context, 'context', 'user') === entry.userName;
+  const ours = cluster ? bodyField(cluster, 'cluster', 'server') === entry.server : context === undefined || contextIsOurs;
+  if (!ours) return false;
+
+  const removedCluster = removeItem(clusters, cluster);
+  const removedUser = removeItem(users, findNamed(users, entry.userName));
+  const removedContext = contextIsOurs && removeItem(contexts, context);
+
+  // current-context still naming our (now absent) context would leave kubectl pointing nowhere.
+  let resetCurrent = false;
+  if ((removedContext || context === undefined) && currentContext(kc) === entry.contextName) {
+    const back = restore && restore !== entry.contextName && findNamed(contexts, restore) ? restore : undefined;
+    setCurrentContext(kc, back);
+    resetCurrent = true;
+  }
+  return removedCluster || removedUser || removedContext || resetCurrent;
+}
+
+/** Removes the entry's cluster, user and context while they are still ours, and restores current-context. */
+export async function removeKubeconfigEntries(file: string, entry: EntryNames, opts: RemoveOptions = {}): Promise<{ removed: boolean }> {
+  assertValidEntry(entry, file);
+  const removed = await updateKubeconfigFile(
+    file,
+    (kc) => {
+      const changed = removeEntry(kc, entry, opts.restoreCurrentContext);
+      return { result: changed, changed };
+    },
+    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, ifMissing: () => false },
+  );
+  return { removed };
+}

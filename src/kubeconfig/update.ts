@@ -1,0 +1,83 @@
+/** One locked read-modify-write of a kubeconfig: the only place that reads or writes the file. */
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+import { parseKubeconfig, stringifyKubeconfig, type KubeconfigDocument } from './document.js';
+import { ioError, KubeconfigError } from './errors.js';
+import { withFileLock } from './lock.js';
+import { resolveWriteTarget } from './paths.js';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+export interface UpdateOptions {
+  lockTimeoutMs?: number | undefined;
+  onLockWait?: ((lockFile: string) => void) | undefined;
+}
+
+export interface Edit<T> {
+  result: T;
+  /** False leaves the file untouched (not even rewritten). */
+  changed: boolean;
+}
+
+/**
+ * Locks `file`, parses it (missing or empty counts as an empty kubeconfig when `ifMissing` is
+ * not given), applies `edit` and atomically writes the result. Nothing is written when the
+ * file is malformed or the edit changes nothing. With `ifMissing`, a missing file is not created.
+ */
+export async function updateKubeconfigFile<T>(
+  file: string,
+  edit: (kc: KubeconfigDocument) => Edit<T>,
+  opts: UpdateOptions & { ifMissing?: () => T } = {},
+): Promise<T> {
+  if (opts.ifMissing) {
+    // Nothing to edit and nothing to create (not even the directory).
+    if (!(await pathExists(file))) return opts.ifMissing();
+  } else {
+    // The lock lives beside the path as given, where kubectl looks for it.
+    try {
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw ioError(dirname(file), 'create the directory', err);
+    }
+  }
+  const lockOptions = { timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) };
+  return withFileLock(file, lockOptions, async () => {
+    let target: string;
+    try {
+      target = await resolveWriteTarget(file);
+    } catch (err) {
+      throw ioError(file, 'resolve', err);
+    }
+    let text: string;
+    try {
+      text = await readFile(target, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(file, 'read', err);
+      if (opts.ifMissing) return opts.ifMissing();
+      text = '';
+    }
+    const kc = parseKubeconfig(text, file);
+    const { result, changed } = edit(kc);
+    if (!changed) return result;
+    const output = stringifyKubeconfig(kc);
+    if (output === text) return result;
+    try {
+      await writeFileAtomic(target, output);
+    } catch (err) {
+      if (err instanceof KubeconfigError) throw err;
+      throw ioError(file, 'write', err);
+    }
+    return result;
+  });
+}
+
+async function pathExists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(file, 'inspect', err);
+  }
+}
