@@ -64,7 +64,7 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('-g, --resource-group <group>', 'Name of the resource group.')
     .option('--subscription <id|name>', 'Subscription id or name (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI default).')
     .option('--token <token>', 'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID.')
-    .option('-f, --file <path>', 'Kubeconfig file to update (default: first path of $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.')
+    .option('-f, --file <path>', 'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.')
     .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
     .addOption(new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'))
