@@ -114,6 +114,24 @@ function howToSignIn(interactive: boolean): string {
     .join('\n');
 }
 
+const MAY_BE_ABSENT = new Set<CredentialKind>(['managed-identity', 'azure-cli']);
+
+/** Walks an error's causes for the most specific reason (a TLS or network failure deep in MSAL). */
+function innermostReason(err: unknown): string | undefined {
+  let found: string | undefined;
+  const seen = new Set<unknown>();
+  let cur: unknown = err;
+  while (cur && typeof cur === 'object' && !seen.has(cur)) {
+    seen.add(cur);
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN/.test(code)) {
+      found = `${code}${(cur as Error).message ? `: ${firstLine((cur as Error).message)}` : ''}`;
+    }
+    cur = (cur as { cause?: unknown; innerError?: unknown }).cause ?? (cur as { innerError?: unknown }).innerError;
+  }
+  return found;
+}
+
 /** A sticky chain: tries each planned credential until one gives a token, then keeps it. */
 export class ArcproxyCredential implements TokenCredential {
   readonly #ctx: CredentialContext;
@@ -145,7 +163,9 @@ export class ArcproxyCredential implements TokenCredential {
         return token;
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause;
-        if (cause instanceof CredentialUnavailableError) {
+        // Only sources that may simply be absent fall through; a configured service principal or
+        // workload identity that fails is the user's answer, not a reason to try the next one.
+        if (cause instanceof CredentialUnavailableError && MAY_BE_ABSENT.has(kind)) {
           unavailable.push(`${kind}: ${firstLine((cause as Error).message)}`);
           continue;
         }
@@ -166,7 +186,11 @@ export class ArcproxyCredential implements TokenCredential {
     } catch (err) {
       if (err instanceof ArcproxyError) throw err;
       const { CredentialUnavailableError } = await import('@azure/identity');
-      const message = firstLine((err as Error).message ?? String(err));
+      const reason = innermostReason(err);
+      let message = firstLine((err as Error).message ?? String(err)) + (reason ? ` (${reason})` : '');
+      if (/endpoints_resolution_error/.test(message)) {
+        message += ` — arcproxy could not reach the sign-in authority ${this.#ctx.cloud.authorityHost}: check the network, any proxy, and (for a custom cloud profile) its CA.`;
+      }
       const wrapped = new AuthError('ARCPROXY_AUTH_FAILED', `Signing in to Microsoft Entra ID with ${describeKind(kind)} failed: ${message}`, { cause: err });
       if (err instanceof CredentialUnavailableError) Object.defineProperty(wrapped, 'cause', { value: err });
       throw wrapped;
