@@ -53,7 +53,8 @@ export function runKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfi
   return new Promise((resolve) => {
     execFile(
       bin.path,
-      [...args, `--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : [])],
+      // Global flags first: anything after `exec ... --` belongs to the remote command.
+      [`--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : []), ...args],
       { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
@@ -75,7 +76,7 @@ export interface LongRunningKubectl {
 
 /** Starts a kubectl that keeps running (get -w, logs -f, port-forward, exec -i). */
 export function spawnKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfig: string; env?: NodeJS.ProcessEnv; cacheDir?: string }): LongRunningKubectl {
-  const proc = spawn(bin.path, [...args, `--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : [])], {
+  const proc = spawn(bin.path, [`--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : []), ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
