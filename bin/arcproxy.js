@@ -2,12 +2,13 @@
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
 import { main } from '../dist/cli/main.js';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`arcproxy: internal error: ${err && err.stack ? err.stack : err}\n`);
-    process.exitCode = 70;
-  },
-);
+// Once main() has cleaned up, exit even if a library still holds a keep-alive socket or timer,
+// after stdout and stderr have flushed (pipes are asynchronous on some platforms).
+function exitWhenFlushed(code) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
+  process.stderr.write(`arcproxy: internal error: ${err && err.stack ? err.stack : err}\n`);
+  exitWhenFlushed(70);
+});
