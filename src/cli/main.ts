@@ -49,6 +49,8 @@ interface ProxyFlags {
   cloud?: string;
   keepKubeconfig?: boolean;
   debug?: boolean;
+  output: 'text' | 'json';
+  readyFile?: string;
 }
 
 export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
@@ -69,6 +71,8 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
     .addOption(new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'))
     .option('--keep-kubeconfig', 'Keep the kubeconfig entries when the proxy stops (default: remove them and restore the previous context).')
+    .addOption(new Option('-o, --output <format>', 'text: az-style status lines; json: one JSON event per line (ready, stopped, error, ...).').choices(['text', 'json']).default('text'))
+    .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, pid} as JSON here once ready; removed on exit.')
     .option('--debug', 'Log start-up stages and every tunnelled request (never tokens).')
     .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')
     .addHelpText('after', EXAMPLES)
@@ -88,6 +92,8 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
           ...(flags.cloud ? { cloud: flags.cloud } : {}),
           ...(flags.keepKubeconfig ? { keepKubeconfig: true } : {}),
           ...(flags.debug ? { debug: true } : {}),
+          output: flags.output,
+          ...(flags.readyFile ? { readyFile: flags.readyFile } : {}),
           ...(command.length > 0 ? { command } : {}),
         },
         io,

@@ -3,11 +3,11 @@
  * for Ctrl+C (foreground mode) or run a command against it and exit with its code (run mode).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './io.js';
-import { HumanReporter } from './reporter.js';
+import { HumanReporter, JsonReporter, type Reporter } from './reporter.js';
 import { startSession, type SessionOptions } from '../session/start.js';
 import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig } from '../kubeconfig/index.js';
 import { ExitCode } from '../errors.js';
@@ -17,6 +17,9 @@ export interface ProxyCommandOptions extends SessionOptions {
   keepKubeconfig?: boolean;
   /** Run mode: the command after `--`. */
   command?: string[];
+  output?: 'text' | 'json';
+  /** Written (JSON) once the proxy is ready; removed when it stops. */
+  readyFile?: string;
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -38,9 +41,25 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
   const runMode = Array.isArray(opts.command) && opts.command.length > 0;
   const toStdout = opts.file === '-';
   // When stdout carries YAML or belongs to the child command, status lines go to stderr.
-  const reporter = new HumanReporter(runMode || toStdout ? io.stderr : io.stdout, io.stderr, Boolean(opts.debug));
+  const statusOut = runMode || toStdout ? io.stderr : io.stdout;
+  const reporter: Reporter =
+    opts.output === 'json' ? new JsonReporter(statusOut, io.stderr, Boolean(opts.debug)) : new HumanReporter(statusOut, io.stderr, Boolean(opts.debug));
+  try {
+    return await runSession(opts, io, reporter, runMode, toStdout);
+  } catch (err) {
+    const e = err as { code?: unknown; message?: string; exitCode?: unknown };
+    reporter.error({
+      code: typeof e.code === 'string' ? e.code : 'ARCPROXY_INTERNAL',
+      message: e.message ?? String(err),
+      exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.internal,
+    });
+    throw err;
+  }
+}
+
+async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Reporter, runMode: boolean, toStdout: boolean): Promise<number> {
   const session = await startSession(opts, io, reporter);
-  reporter.status(`Proxy is listening on port ${session.port}`);
+  reporter.listening(session.port);
 
   let file: string;
   let tempDir: string | undefined;
@@ -59,7 +78,7 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
       const result = await mergeKubeconfig(file, session.entry);
       previousContext = result.previousCurrentContext;
       merged = true;
-      reporter.status(`Merged "${session.entry.contextName}" as current context in ${file}`);
+      reporter.merged(session.entry.contextName, file);
     }
   } catch (err) {
     await session.close(0);
@@ -69,6 +88,7 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
 
   const cleanup = async () => {
     await session.close(5_000);
+    if (opts.readyFile) await rm(opts.readyFile, { force: true });
     if (merged && !opts.keepKubeconfig) {
       await removeKubeconfigEntries(file, session.entry, previousContext ? { restoreCurrentContext: previousContext } : {}).catch((err) =>
         io.stderr.write(`arcproxy: could not remove the kubeconfig entries from ${file}: ${(err as Error).message}\n`),
@@ -77,17 +97,28 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
   };
 
+  const ready = { port: session.port, context: session.entry.contextName, kubeconfig: file, server: session.entry.server };
+  if (opts.readyFile) await writeReadyFile(opts.readyFile, ready);
+
   if (runMode) {
     const code = await runChild(opts.command!, file, io);
     await cleanup();
+    reporter.stopped('command exited', code);
     return code;
   }
 
-  if (!toStdout) reporter.status(`Start sending kubectl requests on '${session.entry.contextName}' context using kubeconfig at ${file}`);
-  reporter.status('Press Ctrl+C to close proxy.');
-  await waitForSignal(io);
+  reporter.ready(ready);
+  const signal = await waitForSignal(io);
   await cleanup();
+  reporter.stopped(signal, ExitCode.ok);
   return ExitCode.ok;
+}
+
+/** Atomically (write, then rename) so a script polling for the file never reads half of it. */
+async function writeReadyFile(path: string, ready: Record<string, unknown>): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ ...ready, pid: process.pid })}\n`, { mode: 0o600 });
+  await rename(tmp, path);
 }
 
 /** Runs the user's command with KUBECONFIG set, forwarding signals; resolves with its exit code. */

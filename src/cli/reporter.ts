@@ -1,41 +1,70 @@
 /**
- * What arcproxy tells people while it runs. Status lines mirror az connectedk8s proxy's so GUI
- * wrappers that wait for "Start sending kubectl requests" keep working. Tokens never pass here:
- * request log entries carry method, path, status, timing and sizes only.
+ * What arcproxy tells people and scripts while it runs. Human status lines mirror
+ * az connectedk8s proxy's, so GUI wrappers that wait for "Start sending kubectl requests" keep
+ * working; `--output json` writes one JSON event per line instead. Tokens never pass here: request
+ * log entries carry method, path, status, timing and sizes only.
  */
 import type { Writable } from 'node:stream';
 import type { RequestLogEntry } from '../proxy/index.js';
 
+export interface ReadyInfo {
+  port: number;
+  context: string;
+  /** Kubeconfig path, or "-" when it went to stdout. */
+  kubeconfig: string;
+  server: string;
+}
+
 export interface Reporter {
   /** A start-up stage began (signing in, resolving the cluster, ...). */
   stage(name: string): void;
-  /** An az-style status line for people (e.g. "Proxy is listening on port 47011"). */
-  status(line: string): void;
-  /** Device-code instructions and other things the user must act on. */
+  /** The local listener is open. */
+  listening(port: number): void;
+  /** The kubeconfig entry was merged into a file. */
+  merged(context: string, file: string): void;
+  /** kubectl may start now. */
+  ready(info: ReadyInfo): void;
+  /** Device-code instructions and other things the user must act on (always stderr). */
   prompt(message: string): void;
   /** One tunnelled request (--debug). */
   request(entry: RequestLogEntry): void;
-  /** A lifecycle event (relay credential renewed, reconnected, ...). */
+  /** A lifecycle event (relayCredentialRenewed, tokenRefreshed, ...). */
   event(name: string, data: Record<string, unknown>): void;
+  /** A failure that ends arcproxy. */
+  error(err: { code: string; message: string; exitCode: number }): void;
+  /** arcproxy stopped. */
+  stopped(reason: string, exitCode: number): void;
 }
 
+const elapsed = (start: number) => `${((Date.now() - start) / 1000).toFixed(3)}s`;
+
 export class HumanReporter implements Reporter {
-  readonly #out: Writable;
-  readonly #debug: boolean;
   readonly #start = Date.now();
 
   /** `out` receives status lines: stdout normally, stderr when stdout carries data (-f -, run mode). */
-  constructor(out: Writable, readonly err: Writable, debug: boolean) {
-    this.#out = out;
-    this.#debug = debug;
-  }
+  constructor(
+    private readonly out: Writable,
+    private readonly err: Writable,
+    private readonly debug: boolean,
+  ) {}
 
   stage(name: string): void {
-    if (this.#debug) this.err.write(`[${((Date.now() - this.#start) / 1000).toFixed(3)}s] ${name}…\n`);
+    if (this.debug) this.err.write(`[${elapsed(this.#start)}] ${name}…\n`);
   }
 
-  status(line: string): void {
-    this.#out.write(`${line}\n`);
+  listening(port: number): void {
+    this.out.write(`Proxy is listening on port ${port}\n`);
+  }
+
+  merged(context: string, file: string): void {
+    this.out.write(`Merged "${context}" as current context in ${file}\n`);
+  }
+
+  ready(info: ReadyInfo): void {
+    if (info.kubeconfig !== '-') {
+      this.out.write(`Start sending kubectl requests on '${info.context}' context using kubeconfig at ${info.kubeconfig}\n`);
+    }
+    this.out.write('Press Ctrl+C to close proxy.\n');
   }
 
   prompt(message: string): void {
@@ -47,6 +76,61 @@ export class HumanReporter implements Reporter {
   }
 
   event(name: string, data: Record<string, unknown>): void {
-    if (this.#debug) this.err.write(`${name} ${JSON.stringify(data)}\n`);
+    if (this.debug) this.err.write(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
+  }
+
+  error(): void {
+    // main() prints the error for people.
+  }
+
+  stopped(): void {}
+}
+
+/** `--output json`: one event per line on `out`, each with a timestamp. */
+export class JsonReporter implements Reporter {
+  constructor(
+    private readonly out: Writable,
+    private readonly err: Writable,
+    private readonly debug: boolean,
+  ) {}
+
+  #emit(event: string, data: Record<string, unknown> = {}): void {
+    this.out.write(`${JSON.stringify({ event, time: new Date().toISOString(), ...data })}\n`);
+  }
+
+  stage(name: string): void {
+    this.#emit('stage', { stage: name });
+  }
+
+  listening(port: number): void {
+    this.#emit('listening', { port });
+  }
+
+  merged(context: string, file: string): void {
+    this.#emit('kubeconfigMerged', { context, kubeconfig: file });
+  }
+
+  ready(info: ReadyInfo): void {
+    this.#emit('ready', { ...info, pid: process.pid });
+  }
+
+  prompt(message: string): void {
+    this.err.write(`${message}\n`);
+  }
+
+  request(e: RequestLogEntry): void {
+    if (this.debug) this.#emit('request', { ...e });
+  }
+
+  event(name: string, data: Record<string, unknown>): void {
+    this.#emit(name, data);
+  }
+
+  error(err: { code: string; message: string; exitCode: number }): void {
+    this.#emit('error', { code: err.code, message: err.message, exitCode: err.exitCode });
+  }
+
+  stopped(reason: string, exitCode: number): void {
+    this.#emit('stopped', { reason, exitCode });
   }
 }
