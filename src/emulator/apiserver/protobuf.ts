@@ -1,0 +1,77 @@
+/**
+ * Just enough of Kubernetes' protobuf encoding to read the review requests kubectl sends as
+ * `application/vnd.kubernetes.protobuf`: the `k8s\0` envelope (runtime.Unknown) and
+ * length-delimited fields. Answers always go back as JSON, which kubectl accepts.
+ */
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+type Fields = Map<number, Buffer[]>;
+
+function readVarint(buf: Buffer, pos: number): [number, number] {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos >= buf.length) throw new Error('truncated varint');
+    const b = buf[pos++]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [result, pos];
+    shift += 7;
+  }
+}
+
+/** Length-delimited fields by number; other wire types are skipped. */
+export function readFields(buf: Buffer): Fields {
+  const fields: Fields = new Map();
+  let pos = 0;
+  while (pos < buf.length) {
+    const [key, p1] = readVarint(buf, pos);
+    pos = p1;
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === 0) [, pos] = readVarint(buf, pos);
+    else if (wire === 1) pos += 8;
+    else if (wire === 5) pos += 4;
+    else if (wire === 2) {
+      const [len, p2] = readVarint(buf, pos);
+      const value = buf.subarray(p2, p2 + len);
+      pos = p2 + len;
+      const list = fields.get(field) ?? [];
+      list.push(value);
+      fields.set(field, list);
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+  return fields;
+}
+
+const str = (f: Fields, n: number) => f.get(n)?.[0]?.toString('utf8');
+
+/** The object inside a `k8s\0` envelope, or undefined when the body is not one. */
+export function unwrapEnvelope(body: Buffer): Buffer | undefined {
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) return undefined;
+  return readFields(body.subarray(4)).get(2)?.[0];
+}
+
+export interface AccessReviewSpec {
+  resourceAttributes?: { namespace?: string; verb?: string; group?: string; version?: string; resource?: string; subresource?: string; name?: string };
+  nonResourceAttributes?: { path?: string; verb?: string };
+}
+
+/** Decodes a SelfSubjectAccessReview's spec from its protobuf form. */
+export function decodeAccessReviewSpec(raw: Buffer): AccessReviewSpec {
+  const review = readFields(raw);
+  const spec = review.get(2)?.[0];
+  if (!spec) return {};
+  const s = readFields(spec);
+  const out: AccessReviewSpec = {};
+  const ra = s.get(1)?.[0];
+  if (ra) {
+    const f = readFields(ra);
+    out.resourceAttributes = { namespace: str(f, 1), verb: str(f, 2), group: str(f, 3), version: str(f, 4), resource: str(f, 5), subresource: str(f, 6), name: str(f, 7) };
+  }
+  const nra = s.get(2)?.[0];
+  if (nra) {
+    const f = readFields(nra);
+    out.nonResourceAttributes = { path: str(f, 1), verb: str(f, 2) };
+  }
+  return out;
+}
