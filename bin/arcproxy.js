@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
+// The `--` in the shebang ends Node's own options: Node 20 otherwise takes an `--env-file`
+// meant for `arcproxy emulator` as its own flag, wherever it appears.
 import { main } from '../dist/cli/main.js';
 
 // Once main() has cleaned up, exit even if a library still holds a keep-alive socket or timer,

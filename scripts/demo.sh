@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 KUBECTL=$(command -v ./.tools/kubectl/kubectl || command -v kubectl)
 
 state=$(mktemp -d)
-cleanup() { [ -n "${emu_pid:-}" ] && kill "$emu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$state"; }
+cleanup() { set +x; [ -n "${emu_pid:-}" ] && kill "$emu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$state"; }
 trap cleanup EXIT
 
-node bin/arcproxy.js emulator --env-file "$state/env" --state-dir "$state" >"$state/emulator.log" 2>&1 &
+./bin/arcproxy.js emulator --env-file "$state/env" --state-dir "$state" >"$state/emulator.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 1 100); do
   grep -q 'emulator ready' "$state/emulator.log" 2>/dev/null && break
@@ -24,5 +24,5 @@ grep -q 'emulator ready' "$state/emulator.log" || { echo "emulator did not start
 export HOME="$state"   # keep the demo away from your ~/.kube/config
 
 set -x
-node bin/arcproxy.js -n demo -g demo-rg --port 0 -- "$KUBECTL" get pods -o wide
-node bin/arcproxy.js -n demo -g demo-rg --port 0 -- "$KUBECTL" exec hello-0 -- echo "hello through Azure Relay"
+./bin/arcproxy.js -n demo -g demo-rg --port 0 -- "$KUBECTL" get pods -o wide
+./bin/arcproxy.js -n demo -g demo-rg --port 0 -- "$KUBECTL" exec hello-0 -- echo "hello through Azure Relay"
