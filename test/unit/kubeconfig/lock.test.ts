@@ -83,11 +83,16 @@ describe('the <file>.lock convention', () => {
     const order: string[] = [];
     let releaseFirst!: () => void;
     const firstMayFinish = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstStarted!: () => void;
+    const firstHasLock = new Promise<void>((resolve) => (firstStarted = resolve));
     const first = withFileLock(file, { timeoutMs: 5000 }, async () => {
       order.push('first:start');
+      firstStarted();
       await firstMayFinish;
       order.push('first:end');
     });
+    // Only ask for the lock once the first writer holds it, so the order is not a race.
+    await firstHasLock;
     const second = withFileLock(file, { timeoutMs: 5000, onWait: () => releaseFirst() }, async () => {
       order.push('second:start');
     });
