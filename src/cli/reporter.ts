@@ -30,6 +30,8 @@ export interface Reporter {
   request(entry: RequestLogEntry): void;
   /** A lifecycle event (relayCredentialRenewed, tokenRefreshed, ...). */
   event(name: string, data: Record<string, unknown>): void;
+  /** The tunnel broke (with why) or works again; reported once per change. */
+  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void;
   /** A failure that ends arcproxy. */
   error(err: { code: string; message: string; exitCode: number }): void;
   /** arcproxy stopped. */
@@ -79,6 +81,10 @@ export class HumanReporter implements Reporter {
     if (this.debug) this.err.write(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
   }
 
+  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
+    this.err.write(state.ok ? 'arcproxy: the tunnel to the cluster works again.\n' : `${state.message}\n`);
+  }
+
   error(): void {
     // main() prints the error for people.
   }
@@ -124,6 +130,10 @@ export class JsonReporter implements Reporter {
 
   event(name: string, data: Record<string, unknown>): void {
     this.#emit(name, data);
+  }
+
+  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
+    this.#emit(state.ok ? 'tunnelUp' : 'tunnelDown', state.ok ? {} : { code: state.code, message: state.message });
   }
 
   error(err: { code: string; message: string; exitCode: number }): void {

@@ -12,6 +12,7 @@ import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } fr
 import { EntraTokenSource } from './entra-token.js';
 import { RelayDialer } from './relay-dialer.js';
 import { DeferredDialer } from './deferred-dialer.js';
+import { TunnelHealth } from './tunnel-health.js';
 import { sessionNames } from './names.js';
 import { createSessionPki } from '../proxy/session-pki.js';
 import { startProxyServer, type ProxyServer } from '../proxy/index.js';
@@ -63,7 +64,7 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     port: opts.port,
     pathPrefix: names.pathPrefix,
     pki,
-    dialer,
+    dialer: new TunnelHealth(dialer, (state) => report.tunnel(state)),
     auth,
     ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
   });
