@@ -3,20 +3,9 @@
  * `rawHeaders` ([name, value, name, value, ...]), so repeated headers (Impersonate-Group,
  * Warning, Set-Cookie) and the client's spelling survive, and nothing is re-parsed.
  */
+import { HOP_BY_HOP_HEADERS } from '../net/hop-by-hop.js';
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus legacy proxy ones and h2c's settings. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+const HOP_BY_HOP = HOP_BY_HOP_HEADERS;
 
 export interface RequestRewrite {
   /** Entra mode: the token to send as `Authorization: Bearer`; absent in passthrough mode. */

@@ -3,22 +3,12 @@
  * hop, and in Entra mode the caller's credential is swapped for the agent's plus impersonation.
  * Headers are built from `rawHeaders` so repeated ones (Impersonate-Group, Set-Cookie) stay repeated.
  */
+import { HOP_BY_HOP_HEADERS } from '../../net/hop-by-hop.js';
 import type { AuthDecision } from './entra-auth.js';
 
 export type HeaderMap = Record<string, string | string[]>;
 
-/** RFC 9110 §7.6.1 connection-specific fields, plus the legacy proxy ones. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+const HOP_BY_HOP = HOP_BY_HOP_HEADERS;
 
 /** Groups `rawHeaders` ([name, value, name, value, ...]) by lower-case name, keeping order. */
 export function groupRawHeaders(raw: readonly string[], drop: (name: string) => boolean = () => false): HeaderMap {
