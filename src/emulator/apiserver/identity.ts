@@ -24,8 +24,9 @@ export interface RequestAttributes {
 
 export type AuthResult = { ok: true; user: UserInfo } | { ok: false; code: 401 | 403; message: string; details?: { kind: string; name?: string } };
 
-const VIEW_VERBS = new Set(['get', 'list', 'watch']);
-const VIEW_RESOURCES = new Set(['pods', 'pods/log', 'namespaces', 'pods/status', 'services', 'events', 'configmaps']);
+/** What the "view" binding grants (core group only); reviews.ts lists the same in rules reviews. */
+export const VIEW_VERBS: readonly string[] = ['get', 'list', 'watch'];
+export const VIEW_RESOURCES: readonly string[] = ['pods', 'pods/log', 'pods/status', 'namespaces'];
 
 function serviceAccountUser(namespace: string, name: string): UserInfo {
   return {
@@ -103,7 +104,7 @@ export class Identities {
     if (role === 'cluster-admin') return true;
     if (role === 'view') {
       const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-      return attrs.group === '' && VIEW_VERBS.has(attrs.verb) && VIEW_RESOURCES.has(resource);
+      return attrs.group === '' && VIEW_VERBS.includes(attrs.verb) && VIEW_RESOURCES.includes(resource);
     }
     return false;
   }

@@ -75,3 +75,9 @@ export function decodeAccessReviewSpec(raw: Buffer): AccessReviewSpec {
   }
   return out;
 }
+
+/** The namespace in a SelfSubjectRulesReview's spec (protobuf form). */
+export function decodeRulesReviewNamespace(raw: Buffer): string | undefined {
+  const spec = readFields(raw).get(2)?.[0];
+  return spec ? str(readFields(spec), 1) : undefined;
+}

@@ -16,6 +16,13 @@ export interface StoredObject {
   object: Record<string, any>;
 }
 
+export interface PodOptions {
+  containers?: string[];
+  echoPorts?: number[];
+  logEverySecond?: boolean;
+  labels?: Record<string, string>;
+}
+
 export interface ChangeEvent {
   type: WatchEventType;
   resourceVersion: number;
@@ -23,13 +30,18 @@ export interface ChangeEvent {
 }
 
 const NODE = 'emulated-node-0';
+/** Watch events kept for watches that resume from a resourceVersion. */
+const HISTORY_LIMIT = 5000;
 
 export class ObjectStore extends EventEmitter {
   #rv = 100;
   readonly #pods = new Map<string, StoredObject>();
   readonly #namespaces = new Map<string, StoredObject>();
   readonly #runtimes = new Map<string, EmulatedPod>();
+  readonly #starting = new Set<string>();
   readonly #history: ChangeEvent[] = [];
+  /** Changes at or below this resourceVersion have left the bounded history. */
+  #compactedThrough = 0;
   readonly #now: () => number;
   #ipCounter = 10;
 
@@ -62,10 +74,20 @@ export class ObjectStore extends EventEmitter {
     this.#record('ADDED', item);
   }
 
-  async addPod(namespace: string, name: string, opts: { containers?: string[]; echoPorts?: number[]; logEverySecond?: boolean; labels?: Record<string, string> } = {}): Promise<StoredObject> {
+  async addPod(namespace: string, name: string, opts: PodOptions = {}): Promise<StoredObject> {
     this.#putNamespace(namespace);
     const key = `${namespace}/${name}`;
-    if (this.#pods.has(key)) throw new Error(`pod ${key} exists`);
+    if (this.#pods.has(key) || this.#starting.has(key)) throw new Error(`pod ${key} exists`);
+    // Held while the pod's echo servers start, so a second create of the same name fails.
+    this.#starting.add(key);
+    try {
+      return await this.#startPod(namespace, name, key, opts);
+    } finally {
+      this.#starting.delete(key);
+    }
+  }
+
+  async #startPod(namespace: string, name: string, key: string, opts: PodOptions): Promise<StoredObject> {
     const containers = opts.containers?.length ? opts.containers : ['main'];
     const ports = opts.echoPorts ?? [8080];
     const ip = `10.42.0.${this.#ipCounter++ % 250}`;
@@ -133,7 +155,7 @@ export class ObjectStore extends EventEmitter {
     item.object = { ...item.object, metadata: { ...item.object.metadata, resourceVersion: String(resourceVersion) } };
     const event = { type, resourceVersion, item };
     this.#history.push(event);
-    if (this.#history.length > 5000) this.#history.shift();
+    if (this.#history.length > HISTORY_LIMIT) this.#compactedThrough = this.#history.shift()!.resourceVersion;
     this.emit('change', event);
   }
 
@@ -142,12 +164,23 @@ export class ObjectStore extends EventEmitter {
     return this.#history.filter((e) => e.resourceVersion > resourceVersion);
   }
 
+  /** Whether a watch from `resourceVersion` can no longer be served (410 Expired). */
+  isCompacted(resourceVersion: number): boolean {
+    return resourceVersion < this.#compactedThrough;
+  }
+
   pods(namespace?: string): StoredObject[] {
     return [...this.#pods.values()].filter((p) => namespace === undefined || p.namespace === namespace);
   }
 
   pod(namespace: string, name: string): StoredObject | undefined {
     return this.#pods.get(`${namespace}/${name}`);
+  }
+
+  /** Whether the name is taken (by a pod or one still starting). */
+  hasPod(namespace: string, name: string): boolean {
+    const key = `${namespace}/${name}`;
+    return this.#pods.has(key) || this.#starting.has(key);
   }
 
   runtime(namespace: string, name: string): EmulatedPod | undefined {
