@@ -87,7 +87,7 @@ clusters:
       name: cluster_info
   name: prod
 - cluster:
-    insecure-skip-tls-verify: true
+    insecure-skip-tls-verify: true # allowed: a user's own entry, which merges must keep as it is
     proxy-url: socks5://localhost:1080
     server: https://staging.example.com
     tls-server-name: staging.internal

@@ -30,7 +30,12 @@ describe('mergeKubeconfig into an existing kubeconfig', () => {
     const ours = entriesOf(config, entry);
     expect(ours.cluster?.cluster).toEqual({ server: entry.server, 'certificate-authority-data': entry.certificateAuthorityData });
     expect(ours.user?.user).toEqual({ 'client-certificate-data': entry.clientCertificateData, 'client-key-data': entry.clientKeyData });
-    expect(ours.context?.context).toEqual({ cluster: entry.clusterName, user: entry.userName });
+    // The context to go back to is recorded in the file, so it outlives this process.
+    expect(ours.context?.context).toEqual({
+      cluster: entry.clusterName,
+      user: entry.userName,
+      extensions: [{ name: 'arcproxy', extension: { 'previous-context': 'prod' } }],
+    });
     // Long base64 values stay on one line (no folding).
     expect(output).toContain(`certificate-authority-data: ${entry.certificateAuthorityData}\n`);
   });
@@ -40,7 +45,7 @@ describe('mergeKubeconfig into an existing kubeconfig', () => {
     const old = sampleEntry('arc-demo', 47011, { token: 'old-token', namespace: 'old-ns' });
     const text = RICH_KUBECONFIG.replace(
       'contexts:\n',
-      `- cluster:\n    server: ${old.server}\n    insecure-skip-tls-verify: true\n  name: arc-demo\ncontexts:\n`,
+      `- cluster:\n    server: ${old.server}\n    insecure-skip-tls-verify: true # allowed: a stale field the merge must drop\n  name: arc-demo\ncontexts:\n`,
     );
     await writeFile(file, text);
     await mergeKubeconfig(file, old);
@@ -49,7 +54,8 @@ describe('mergeKubeconfig into an existing kubeconfig', () => {
     const result = await mergeKubeconfig(file, fresh);
 
     expect(result.replaced).toBe(true);
-    expect(result.previousCurrentContext).toBe('arc-demo');
+    // current-context was our own leftover: the context it recorded is the one to restore.
+    expect(result.previousCurrentContext).toBe('prod');
     const output = await readFile(file, 'utf8');
     const config = parsePlain(output);
     expect(config.clusters?.map((c) => c.name)).toEqual(['prod', 'staging', 'arc-demo']);
