@@ -2,14 +2,17 @@
  * `arcproxy -n NAME -g RG [...]`: start a session, publish it in a kubeconfig, then either wait
  * for Ctrl+C (foreground mode) or run a command against it and exit with its code (run mode).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from './io.js';
-import { HumanReporter, JsonReporter, type Reporter } from './reporter.js';
-import { startSession, type SessionOptions } from '../session/start.js';
-import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig } from '../kubeconfig/index.js';
+import { HumanReporter, JsonReporter, type ReadyInfo, type Reporter } from './reporter.js';
+import { progressFor } from './progress.js';
+import { SignalWatch, signalExitCode } from './signals.js';
+import { runChild } from './run-child.js';
+import { removeReadyFile, writeReadyFile } from './ready-file.js';
+import { startSession, type Session, type SessionOptions } from '../session/start.js';
+import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import { ExitCode } from '../errors.js';
 
 export interface ProxyCommandOptions extends SessionOptions {
@@ -22,28 +25,19 @@ export interface ProxyCommandOptions extends SessionOptions {
   readyFile?: string;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-function waitForSignal(io: CliIo): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const handlers = SIGNALS.map((sig) => {
-      const h = () => {
-        for (const [s, fn] of handlers) io.signals.off(s, fn);
-        resolve(sig);
-      };
-      io.signals.on(sig, h);
-      return [sig, h] as const;
-    });
-  });
-}
+/** How long in-flight requests may run on after a stop signal before they are aborted. */
+export const GRACE_MS = 5_000;
 
 export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Promise<number> {
   const runMode = Array.isArray(opts.command) && opts.command.length > 0;
   const toStdout = opts.file === '-';
   // When stdout carries YAML or belongs to the child command, status lines go to stderr.
   const statusOut = runMode || toStdout ? io.stderr : io.stdout;
+  const debug = Boolean(opts.debug);
   const reporter: Reporter =
-    opts.output === 'json' ? new JsonReporter(statusOut, io.stderr, Boolean(opts.debug)) : new HumanReporter(statusOut, io.stderr, Boolean(opts.debug));
+    opts.output === 'json'
+      ? new JsonReporter(statusOut, io.stderr, debug)
+      : new HumanReporter(statusOut, io.stderr, debug, progressFor(io.stderr, io.stderrIsTty, io.env));
   try {
     return await runSession(opts, io, reporter, runMode, toStdout);
   } catch (err) {
@@ -57,92 +51,110 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
   }
 }
 
+/** Where this session's kubeconfig entry went, and what clean-up must undo. */
+interface Published {
+  /** The kubeconfig path, or "-" for stdout. */
+  file: string;
+  entry: ProxyKubeconfigEntry;
+  /** Set when the entry was merged into a file we must remove it from. */
+  merged?: { previousContext: string | undefined };
+  /** Run mode's temporary directory. */
+  tempDir?: string;
+}
+
 async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Reporter, runMode: boolean, toStdout: boolean): Promise<number> {
   const session = await startSession(opts, io, reporter);
-  reporter.listening(session.port);
-
-  let file: string;
-  let tempDir: string | undefined;
-  let previousContext: string | undefined;
-  let merged = false;
+  // From here on a signal means "stop cleanly": files are about to be written. Before, the
+  // default (exit at once) is right: nothing is written yet and start-up may wait on sign-in.
+  const signals = new SignalWatch(io.signals);
+  let published: Published | undefined;
+  let outcome: { reason: string; code: number };
   try {
-    if (toStdout) {
-      io.stdout.write(renderKubeconfig(session.entry));
-      file = '-';
-    } else if (runMode && !opts.file) {
-      tempDir = await mkdtemp(join(tmpdir(), 'arcproxy-'));
-      file = join(tempDir, 'kubeconfig');
-      await writeFile(file, renderKubeconfig(session.entry), { mode: 0o600 });
-    } else {
-      file = opts.file ?? defaultKubeconfigPath(io.env, io.homeDir);
-      const result = await mergeKubeconfig(file, session.entry);
-      previousContext = result.previousCurrentContext;
-      merged = true;
-      reporter.merged(session.entry.contextName, file);
-    }
+    reporter.listening(session.port);
+    published = await publish(opts, io, session, reporter, runMode, toStdout);
+    const ready: ReadyInfo = {
+      port: session.port,
+      context: published.entry.contextName,
+      kubeconfig: published.file,
+      server: published.entry.server,
+      mode: runMode ? 'run' : 'foreground',
+    };
+    if (opts.readyFile) await writeReadyFile(opts.readyFile, { ...ready }, process.pid);
+    reporter.ready(ready);
+    outcome = runMode ? await runCommand(opts.command!, published.file, io, signals) : await waitForStop(signals);
   } catch (err) {
-    await session.close(0);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    await shutdown(opts, io, session, published, 0);
+    signals.dispose();
     throw err;
   }
+  // A second Ctrl+C must not cut clean-up short (entries would stay behind); the grace is bounded.
+  if (!runMode) signals.onSignal(() => io.stderr.write(`arcproxy: stopping; in-flight requests get up to ${GRACE_MS / 1000} s to finish.\n`));
+  await shutdown(opts, io, session, published, GRACE_MS);
+  reporter.stopped(outcome.reason, outcome.code);
+  signals.dispose();
+  return outcome.code;
+}
 
-  const cleanup = async () => {
-    await session.close(5_000);
-    if (opts.readyFile) await rm(opts.readyFile, { force: true });
-    if (merged && !opts.keepKubeconfig) {
-      await removeKubeconfigEntries(file, session.entry, previousContext ? { restoreCurrentContext: previousContext } : {}).catch((err) =>
-        io.stderr.write(`arcproxy: could not remove the kubeconfig entries from ${file}: ${(err as Error).message}\n`),
+async function publish(
+  opts: ProxyCommandOptions,
+  io: CliIo,
+  session: Session,
+  reporter: Reporter,
+  runMode: boolean,
+  toStdout: boolean,
+): Promise<Published> {
+  const entry = session.entry;
+  if (toStdout) {
+    io.stdout.write(renderKubeconfig(entry));
+    return { file: '-', entry };
+  }
+  if (runMode && !opts.file) {
+    const tempDir = await mkdtemp(join(tmpdir(), 'arcproxy-'));
+    const file = join(tempDir, 'kubeconfig');
+    try {
+      await writeFile(file, renderKubeconfig(entry), { mode: 0o600 });
+    } catch (err) {
+      await rm(tempDir, { recursive: true, force: true });
+      throw err;
+    }
+    return { file, entry, tempDir };
+  }
+  const file = opts.file ?? defaultKubeconfigPath(io.env, io.homeDir);
+  const result = await mergeKubeconfig(file, entry, { onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`) });
+  reporter.merged(entry.contextName, file);
+  return { file, entry, merged: { previousContext: result.previousCurrentContext } };
+}
+
+/**
+ * Two sessions of one cluster under two --kube-context names must not share a kubeconfig user:
+ * each has its own client certificate, and each removes its user on exit.
+ * (Belongs in src/session/names.ts; kept here until that module derives it.)
+ */
+async function waitForStop(signals: SignalWatch): Promise<{ reason: string; code: number }> {
+  return { reason: await signals.first, code: ExitCode.ok };
+}
+
+async function runCommand(command: string[], kubeconfig: string, io: CliIo, signals: SignalWatch): Promise<{ reason: string; code: number }> {
+  // Stopped before the command could start: report it as the command would have been.
+  if (signals.received) return { reason: signals.received, code: signalExitCode(signals.received) };
+  return { reason: 'command exited', code: await runChild(command, kubeconfig, io, signals) };
+}
+
+/**
+ * Stops accepting at once and, while in-flight requests get `graceMs` to finish, takes the
+ * kubeconfig entries out (first, so a kill during the grace leaves nothing behind).
+ */
+async function shutdown(opts: ProxyCommandOptions, io: CliIo, session: Session, published: Published | undefined, graceMs: number): Promise<void> {
+  const closing = session.close(graceMs);
+  const tidy = async () => {
+    if (opts.readyFile) await removeReadyFile(opts.readyFile).catch(() => undefined);
+    if (published?.merged && !opts.keepKubeconfig) {
+      const restore = published.merged.previousContext;
+      await removeKubeconfigEntries(published.file, published.entry, restore ? { restoreCurrentContext: restore } : {}).catch((err) =>
+        io.stderr.write(`arcproxy: could not remove the kubeconfig entries from ${published.file}: ${(err as Error).message}\n`),
       );
     }
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    if (published?.tempDir) await rm(published.tempDir, { recursive: true, force: true });
   };
-
-  const ready = { port: session.port, context: session.entry.contextName, kubeconfig: file, server: session.entry.server };
-  if (opts.readyFile) await writeReadyFile(opts.readyFile, ready);
-
-  if (runMode) {
-    const code = await runChild(opts.command!, file, io);
-    await cleanup();
-    reporter.stopped('command exited', code);
-    return code;
-  }
-
-  reporter.ready(ready);
-  const signal = await waitForSignal(io);
-  await cleanup();
-  reporter.stopped(signal, ExitCode.ok);
-  return ExitCode.ok;
-}
-
-/** Atomically (write, then rename) so a script polling for the file never reads half of it. */
-async function writeReadyFile(path: string, ready: Record<string, unknown>): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ ...ready, pid: process.pid })}\n`, { mode: 0o600 });
-  await rename(tmp, path);
-}
-
-/** Runs the user's command with KUBECONFIG set, forwarding signals; resolves with its exit code. */
-function runChild(command: string[], kubeconfig: string, io: CliIo): Promise<number> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = command;
-    const child = spawn(cmd!, args, { stdio: 'inherit', env: { ...io.env, KUBECONFIG: kubeconfig } });
-    const forward = SIGNALS.map((sig) => {
-      const h = () => child.kill(sig);
-      io.signals.on(sig, h);
-      return [sig, h] as const;
-    });
-    const done = (code: number) => {
-      for (const [s, h] of forward) io.signals.off(s, h);
-      resolve(code);
-    };
-    child.on('error', (err) => {
-      io.stderr.write(`arcproxy: cannot run ${cmd}: ${err.message}\n`);
-      done(127);
-    });
-    child.on('exit', (code, signal) => done(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
-  });
-}
-
-function signalNumber(sig: NodeJS.Signals): number | undefined {
-  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig];
+  await Promise.all([closing, tidy()]);
 }

@@ -6,6 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { RequestLogEntry } from '../proxy/index.js';
+import { ProgressLine } from './progress.js';
 
 export interface ReadyInfo {
   port: number;
@@ -13,6 +14,8 @@ export interface ReadyInfo {
   /** Kubeconfig path, or "-" when it went to stdout. */
   kubeconfig: string;
   server: string;
+  /** foreground: waits for a signal; run: serves the command after `--`. */
+  mode: 'foreground' | 'run';
 }
 
 export interface Reporter {
@@ -42,27 +45,41 @@ const elapsed = (start: number) => `${((Date.now() - start) / 1000).toFixed(3)}s
 
 export class HumanReporter implements Reporter {
   readonly #start = Date.now();
+  readonly #progress: ProgressLine;
 
-  /** `out` receives status lines: stdout normally, stderr when stdout carries data (-f -, run mode). */
+  /**
+   * `out` receives status lines: stdout normally, stderr when stdout carries data (-f -, run mode).
+   * `progress` draws the live start-up line on a terminal; by default nothing is drawn.
+   */
   constructor(
     private readonly out: Writable,
     private readonly err: Writable,
     private readonly debug: boolean,
-  ) {}
+    progress?: ProgressLine,
+  ) {
+    this.#progress = progress ?? new ProgressLine({ out: err, live: false, color: false });
+  }
 
   stage(name: string): void {
-    if (this.debug) this.err.write(`[${elapsed(this.#start)}] ${name}…\n`);
+    // --debug keeps a timestamped line per stage, which a live line would erase.
+    if (this.debug) this.#toErr(`[${elapsed(this.#start)}] ${name}…\n`);
+    else this.#progress.stage(name);
   }
 
   listening(port: number): void {
+    this.#progress.done();
     this.out.write(`Proxy is listening on port ${port}\n`);
   }
 
   merged(context: string, file: string): void {
+    this.#progress.done();
     this.out.write(`Merged "${context}" as current context in ${file}\n`);
   }
 
   ready(info: ReadyInfo): void {
+    this.#progress.done();
+    // In run mode the command starts now; there is nothing to press.
+    if (info.mode === 'run') return;
     if (info.kubeconfig !== '-') {
       this.out.write(`Start sending kubectl requests on '${info.context}' context using kubeconfig at ${info.kubeconfig}\n`);
     }
@@ -70,26 +87,33 @@ export class HumanReporter implements Reporter {
   }
 
   prompt(message: string): void {
-    this.err.write(`${message}\n`);
+    this.#toErr(`${message}\n`);
   }
 
   request(e: RequestLogEntry): void {
-    this.err.write(`${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}\n`);
+    this.#toErr(`${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}\n`);
   }
 
   event(name: string, data: Record<string, unknown>): void {
-    if (this.debug) this.err.write(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
+    if (this.debug) this.#toErr(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
   }
 
   tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
-    this.err.write(state.ok ? 'arcproxy: the tunnel to the cluster works again.\n' : `${state.message}\n`);
+    this.#toErr(state.ok ? 'arcproxy: the tunnel to the cluster works again.\n' : `${state.message}\n`);
   }
 
   error(): void {
-    // main() prints the error for people.
+    // main() prints the error for people; the live line must be gone by then.
+    this.#progress.done();
   }
 
-  stopped(): void {}
+  stopped(): void {
+    this.#progress.done();
+  }
+
+  #toErr(text: string): void {
+    this.#progress.interrupt(() => this.err.write(text));
+  }
 }
 
 /** `--output json`: one event per line on `out`, each with a timestamp. */

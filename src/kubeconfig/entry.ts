@@ -1,5 +1,5 @@
 /** The kubeconfig entry arcproxy publishes, and how it becomes YAML nodes. */
-import { Scalar, YAMLMap, type Document } from 'yaml';
+import { Scalar, YAMLMap, type Document, type YAMLSeq } from 'yaml';
 import { KubeconfigError } from './errors.js';
 
 export interface ProxyKubeconfigEntry {
@@ -41,7 +41,7 @@ export function stringScalar(value: string): Scalar<string> {
   return node;
 }
 
-function mapOf(doc: Document, pairs: Array<[string, string | YAMLMap | undefined]>): YAMLMap {
+function mapOf(doc: Document, pairs: Array<[string, string | YAMLMap | YAMLSeq | undefined]>): YAMLMap {
   const map = new YAMLMap(doc.schema);
   for (const [key, value] of pairs) {
     if (value === undefined) continue;
@@ -66,11 +66,13 @@ export function userBody(doc: Document, entry: ProxyKubeconfigEntry): YAMLMap {
   ]);
 }
 
-export function contextBody(doc: Document, entry: ProxyKubeconfigEntry): YAMLMap {
+/** `extensions`: arcproxy's record of the context to restore (see previous-context.ts), if any. */
+export function contextBody(doc: Document, entry: ProxyKubeconfigEntry, extensions?: YAMLSeq): YAMLMap {
   return mapOf(doc, [
     ['cluster', entry.clusterName],
     ['user', entry.userName],
     ['namespace', entry.namespace || undefined],
+    ['extensions', extensions],
   ]);
 }
 

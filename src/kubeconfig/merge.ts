@@ -3,10 +3,14 @@ import type { YAMLMap } from 'yaml';
 import { assertValidEntry, clusterBody, contextBody, namedItem, userBody, type ProxyKubeconfigEntry } from './entry.js';
 import { currentContext, findNamed, listOf, nameOf, setCurrentContext, type KubeconfigDocument, type ListKey } from './document.js';
 import { updateKubeconfigFile } from './update.js';
+import { previousExtension, recordedPrevious } from './previous-context.js';
 
 export interface MergeResult {
   file: string;
-  /** current-context before the merge (to restore on clean-up); undefined when none was set. */
+  /**
+   * The context to restore on clean-up: current-context before the merge, or, when that was a
+   * context of ours left by a killed session, what that session recorded. Undefined when none.
+   */
   previousCurrentContext: string | undefined;
   /** An entry of the same name existed and was replaced. */
   replaced: boolean;
@@ -39,10 +43,13 @@ function upsert(kc: KubeconfigDocument, key: ListKey, kind: string, name: string
 }
 
 export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean): Omit<MergeResult, 'file'> {
-  const previousCurrentContext = currentContext(kc);
+  const current = currentContext(kc);
+  // Our own name as current-context is a killed session's leftover: take over what it recorded.
+  const previousCurrentContext = current === entry.contextName ? recordedPrevious(findNamed(listOf(kc, 'contexts'), current)) : current;
+  const record = makeCurrent ? previousCurrentContext : undefined;
   const replacedCluster = upsert(kc, 'clusters', 'cluster', entry.clusterName, clusterBody(kc.doc, entry));
   const replacedUser = upsert(kc, 'users', 'user', entry.userName, userBody(kc.doc, entry));
-  const replacedContext = upsert(kc, 'contexts', 'context', entry.contextName, contextBody(kc.doc, entry));
+  const replacedContext = upsert(kc, 'contexts', 'context', entry.contextName, contextBody(kc.doc, entry, previousExtension(kc.doc, record)));
   if (makeCurrent) setCurrentContext(kc, entry.contextName);
   return { previousCurrentContext, replaced: replacedCluster || replacedUser || replacedContext };
 }

@@ -3,6 +3,7 @@ import type { YAMLMap, YAMLSeq } from 'yaml';
 import { assertValidEntry, type EntryNames } from './entry.js';
 import { bodyField, currentContext, findNamed, listOf, setCurrentContext, type KubeconfigDocument } from './document.js';
 import { updateKubeconfigFile } from './update.js';
+import { recordedPrevious, spliceOut } from './previous-context.js';
 
 export interface RemoveOptions {
   /** The context to make current again if ours still is (ignored when it no longer exists). */
@@ -41,14 +42,17 @@ export function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: 
   const ours = cluster ? bodyField(cluster, 'cluster', 'server') === entry.server : context === undefined || contextIsOurs;
   if (!ours) return false;
 
+  // The file's record is newer than the caller's memory (another session may have left since).
+  const previous = (contextIsOurs ? recordedPrevious(context) : undefined) ?? restore;
   const removedCluster = removeItem(clusters, cluster);
   const removedUser = removeItem(users, findNamed(users, entry.userName));
   const removedContext = contextIsOurs && removeItem(contexts, context);
+  if (removedContext) spliceOut(kc, entry.contextName, previous);
 
   // current-context still naming our (now absent) context would leave kubectl pointing nowhere.
   let resetCurrent = false;
   if ((removedContext || context === undefined) && currentContext(kc) === entry.contextName) {
-    const back = restore && restore !== entry.contextName && findNamed(contexts, restore) ? restore : undefined;
+    const back = previous && previous !== entry.contextName && findNamed(contexts, previous) ? previous : undefined;
     setCurrentContext(kc, back);
     resetCurrent = true;
   }

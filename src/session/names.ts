@@ -15,7 +15,9 @@ export function sessionNames(clusterName: string, resourceGroup: string, kubeCon
   return {
     contextName,
     clusterName: contextName,
-    userName: `clusterUser_${resourceGroup}_${clusterName}`,
+    // Two sessions with different --kube-context on one cluster must not share (and overwrite,
+    // then remove) one user entry: each context gets its own.
+    userName: `clusterUser_${resourceGroup}_${clusterName}${kubeContext && kubeContext !== clusterName ? `_${kubeContext}` : ''}`,
     pathPrefix: `/proxies/${createHash('sha256').update(key).digest('hex')}`,
   };
 }

@@ -59,6 +59,9 @@ describe('removeKubeconfigEntries', () => {
     await writeFile(file, RICH_KUBECONFIG);
     const entry = sampleEntry();
     await mergeKubeconfig(file, entry);
+    // The user deletes the context that was current before ours.
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace('- context:\n    cluster: prod\n    namespace: payments\n    user: alice\n  name: prod\n', ''));
 
     await removeKubeconfigEntries(file, entry, { restoreCurrentContext: 'deleted-meanwhile' });
 
@@ -110,5 +113,50 @@ describe('removeKubeconfigEntries', () => {
     const file = join(dir, 'gone', 'config');
     expect(await removeKubeconfigEntries(file, sampleEntry())).toEqual({ removed: false });
     await expect(access(join(dir, 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('the context to restore, recorded in the file', () => {
+  it('a run after a killed one (same names) still restores the user\'s own context', async () => {
+    const file = join(await tempDir(), 'config');
+    await writeFile(file, RICH_KUBECONFIG);
+    await mergeKubeconfig(file, sampleEntry('arc-demo', 47011)); // then SIGKILL: never removed
+    const restarted = sampleEntry('arc-demo', 47012);
+    const merged = await mergeKubeconfig(file, restarted);
+
+    await removeKubeconfigEntries(file, restarted, { restoreCurrentContext: merged.previousCurrentContext });
+
+    expect(await readFile(file, 'utf8')).toBe(RICH_KUBECONFIG);
+  });
+
+  it('stacked sessions stopping first-in-first-out still end on the user\'s context', async () => {
+    const file = join(await tempDir(), 'config');
+    await writeFile(file, RICH_KUBECONFIG);
+    const a = sampleEntry('arc-a', 47011);
+    const b = sampleEntry('arc-b', 47012);
+    const mergedA = await mergeKubeconfig(file, a);
+    const mergedB = await mergeKubeconfig(file, b);
+    expect(mergedB.previousCurrentContext).toBe('arc-a');
+
+    await removeKubeconfigEntries(file, a, { restoreCurrentContext: mergedA.previousCurrentContext });
+    expect(parsePlain(await readFile(file, 'utf8'))['current-context']).toBe('arc-b');
+    await removeKubeconfigEntries(file, b, { restoreCurrentContext: mergedB.previousCurrentContext });
+
+    expect(await readFile(file, 'utf8')).toBe(RICH_KUBECONFIG);
+  });
+
+  it('stacked sessions stopping last-in-first-out pass through the first one', async () => {
+    const file = join(await tempDir(), 'config');
+    await writeFile(file, RICH_KUBECONFIG);
+    const a = sampleEntry('arc-a', 47011);
+    const b = sampleEntry('arc-b', 47012);
+    const mergedA = await mergeKubeconfig(file, a);
+    const mergedB = await mergeKubeconfig(file, b);
+
+    await removeKubeconfigEntries(file, b, { restoreCurrentContext: mergedB.previousCurrentContext });
+    expect(parsePlain(await readFile(file, 'utf8'))['current-context']).toBe('arc-a');
+    await removeKubeconfigEntries(file, a, { restoreCurrentContext: mergedA.previousCurrentContext });
+
+    expect(await readFile(file, 'utf8')).toBe(RICH_KUBECONFIG);
   });
 });
