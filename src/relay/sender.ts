@@ -14,7 +14,7 @@ import type { CloudProfile } from '../azure/cloud.js';
 import { tlsOptionsFor } from '../net/endpoints.js';
 import { redactSas } from './sas.js';
 import { RelayError } from './errors.js';
-import { webSocketStream } from './stream.js';
+import { webSocketStream, type KeepAliveOptions } from './stream.js';
 
 export interface RelayConnectOptions {
   /** `${relay}.${relaySuffix}`, optionally with `:port`. */
@@ -26,7 +26,12 @@ export interface RelayConnectOptions {
   /** Whole handshake (TCP, TLS, relay, listener accept). Default 10000. */
   connectTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Ping with a pong deadline on the open connection; default every 20 s, 10 s deadline. false = none. */
+  keepAlive?: KeepAliveOptions | false;
 }
+
+/** A dead connection (no pong) is noticed within interval + deadline: 30 s by default. */
+export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = { intervalMs: 20_000, timeoutMs: 10_000 };
 
 export interface RelayConnection {
   readonly ws: WebSocket;
@@ -96,7 +101,8 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
       if (settled) return;
       cleanup();
       ws.off('error', onHandshakeError);
-      const stream = webSocketStream(ws);
+      const keepAlive = opts.keepAlive === undefined ? DEFAULT_KEEP_ALIVE : opts.keepAlive;
+      const stream = webSocketStream(ws, keepAlive ? { keepAlive } : {});
       resolve({ ws, stream, close: () => stream.destroy() });
     }
 

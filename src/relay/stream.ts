@@ -14,6 +14,9 @@
  *  - destroy() closes the WebSocket with 1000, or terminates it when destroyed with an error.
  *  - Backpressure: write callbacks are held while the socket's buffered bytes exceed the high
  *    water mark; reading pauses the socket while the consumer's buffer is full.
+ *  - Keep-alive (optional, the sender turns it on): a WebSocket ping every interval; when neither
+ *    a pong nor any message arrives within the deadline, the connection is dead even if TCP has
+ *    not noticed, and the stream is destroyed (ARCPROXY_RELAY_CLOSED, close code 1006).
  *
  * Microsoft's own agent framing is not public; this is arcproxy's, kept in one place so it can
  * change.
@@ -22,9 +25,18 @@ import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { RelayError, isCleanCloseCode } from './errors.js';
 
+export interface KeepAliveOptions {
+  /** Time between pings. */
+  intervalMs: number;
+  /** A ping with neither a pong nor a message after it within this long means the connection is dead. */
+  timeoutMs: number;
+}
+
 export interface WebSocketStreamOptions {
   /** Buffered bytes (pending + socket) above which write callbacks wait. Default 1 MiB. */
   highWaterMark?: number;
+  /** Ping with a pong deadline; off when absent. */
+  keepAlive?: KeepAliveOptions;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -46,28 +58,82 @@ class WebSocketStream extends Duplex {
   #peerClosed = false;
   /** The socket error behind an abnormal close, kept as the cause. */
   #lastError: Error | undefined;
+  readonly #keepAlive: KeepAliveOptions | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #pongDeadline: NodeJS.Timeout | undefined;
 
   constructor(ws: WebSocket, options: WebSocketStreamOptions) {
     super({ allowHalfOpen: false });
     this.#ws = ws;
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#keepAlive = options.keepAlive;
     ws.binaryType = 'nodebuffer';
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
     // ws always follows 'error' with 'close'; the close code decides what the stream reports.
     ws.on('error', this.#onError);
-    if (ws.readyState === WebSocket.CONNECTING) ws.once('open', () => this.#flush());
+    if (this.#keepAlive) ws.on('pong', this.#onAlive);
+    if (ws.readyState === WebSocket.CONNECTING) {
+      ws.once('open', () => {
+        this.#flush();
+        this.#startKeepAlive();
+      });
+    } else if (ws.readyState === WebSocket.OPEN) {
+      this.#startKeepAlive();
+    }
     if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) {
       this.#peerClosed = true;
       queueMicrotask(() => this.push(null));
     }
   }
 
+  /** The peer has not closed the connection. */
+  get open(): boolean {
+    return !this.#peerClosed;
+  }
+
   readonly #onError = (err: Error): void => {
     this.#lastError = err;
   };
 
+  #startKeepAlive(): void {
+    const ka = this.#keepAlive;
+    if (!ka || this.destroyed || this.#pingTimer) return;
+    this.#pingTimer = setInterval(() => this.#ping(ka.timeoutMs), ka.intervalMs);
+    // Idle pooled streams must not keep the process alive.
+    this.#pingTimer.unref();
+  }
+
+  #ping(timeoutMs: number): void {
+    if (this.#pongDeadline || this.#ws.readyState !== WebSocket.OPEN) return;
+    this.#pongDeadline = setTimeout(() => {
+      this.#pongDeadline = undefined;
+      this.destroy(
+        new RelayError('ARCPROXY_RELAY_CLOSED', `The relay connection did not answer a keep-alive ping within ${timeoutMs} ms: it is dead. Retry; if it keeps happening check the network path to Azure Relay.`, { closeCode: 1006 }),
+      );
+    }, timeoutMs);
+    this.#pongDeadline.unref();
+    try {
+      this.#ws.ping();
+    } catch {
+      // The socket is closing; its close event ends the stream.
+    }
+  }
+
+  /** A pong or any message proves the connection alive. */
+  readonly #onAlive = (): void => {
+    if (this.#pongDeadline) clearTimeout(this.#pongDeadline);
+    this.#pongDeadline = undefined;
+  };
+
+  #stopKeepAlive(): void {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    this.#onAlive();
+  }
+
   readonly #onMessage = (data: WebSocket.RawData): void => {
+    if (this.#pongDeadline) this.#onAlive();
     const chunk = toBuffer(data);
     if (chunk.length === 0) return;
     if (!this.push(chunk)) this.#ws.pause();
@@ -76,6 +142,7 @@ class WebSocketStream extends Duplex {
   readonly #onClose = (code: number, reason: Buffer): void => {
     this.#peerClosed = true;
     this.#cancelFlush();
+    this.#stopKeepAlive();
     if (isCleanCloseCode(code)) {
       this.push(null);
       // A writer waiting for drain would otherwise wait forever.
@@ -173,8 +240,10 @@ class WebSocketStream extends Duplex {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.#cancelFlush();
+    this.#stopKeepAlive();
     this.#ws.off('message', this.#onMessage);
     this.#ws.off('close', this.#onClose);
+    this.#ws.off('pong', this.#onAlive);
     // Keep an error listener: a late socket error must not crash the process.
     const state = this.#ws.readyState;
     if (err) {
@@ -190,6 +259,16 @@ class WebSocketStream extends Duplex {
     held?.(err ?? new RelayError('ARCPROXY_RELAY_CLOSED', 'The relay stream was destroyed before the write completed.'));
     callback(err);
   }
+}
+
+/**
+ * Whether a stream can still carry a request: not destroyed and, for a relay stream, not closed
+ * by the peer. A clean close only ends the readable side, which nobody notices on a stream that
+ * is not being read (a warm spare).
+ */
+export function streamIsUsable(stream: Duplex): boolean {
+  if (stream.destroyed || !stream.writable || stream.readableEnded) return false;
+  return !(stream instanceof WebSocketStream) || stream.open;
 }
 
 /** Wraps an open (or opening) WebSocket as a byte-stream Duplex per the contract above. */
