@@ -1,14 +1,23 @@
 /**
  * Opens relay streams to the cluster agent with a current relay credential. The credential comes
- * from ARM's listClusterUserCredential; it is fetched again before its expiration time, and
- * at once when the relay refuses a stale token (then the dial is retried once).
+ * from ARM's listClusterUserCredential. Once started, a timer fetches a new one before its
+ * expiration time (ARM's expirationTime, itself ahead of the SAS expiry), retrying with backoff
+ * when ARM fails; a credential only matters when a connection is opened, so open streams are
+ * never touched. A dial that finds the credential expired renews first; a handshake the relay
+ * refuses for a stale token renews and retries once. Transient dial failures are retried
+ * (dial-retry.ts).
  */
 import type { Duplex } from 'node:stream';
 import type { CloudProfile } from '../azure/cloud.js';
 import type { RelayCredential } from '../azure/arm.js';
-import { connectToRelay } from '../relay/sender.js';
+import { connectToRelay, type RelayConnectOptions, type RelayConnection } from '../relay/sender.js';
+import type { KeepAliveOptions } from '../relay/stream.js';
 import { ArcproxyError } from '../errors.js';
 import type { StreamDialer } from '../proxy/dialer.js';
+import type { BackoffPolicy } from './backoff.js';
+import { dialWithRetry, type DialRetryOptions } from './dial-retry.js';
+import { refreshMarginMs } from './entra-token.js';
+import { RefreshScheduler } from './refresh-scheduler.js';
 
 export interface RelayDialerOptions {
   cloud: CloudProfile;
@@ -16,7 +25,16 @@ export interface RelayDialerOptions {
   /** Fetches a fresh relay credential from ARM. */
   renew: () => Promise<RelayCredential>;
   now?: () => number;
+  /** A new credential is in use. Never log `token`. */
   onRenewed?: (c: RelayCredential) => void;
+  /** A background renewal failed; the next attempt follows after `retryInMs`. */
+  onRenewError?: (err: unknown, retryInMs: number) => void;
+  renewRetry?: BackoffPolicy;
+  dialRetry?: DialRetryOptions;
+  keepAlive?: KeepAliveOptions | false;
+  random?: () => number;
+  /** The relay handshake; tests replace it. */
+  connect?: (opts: RelayConnectOptions) => Promise<RelayConnection>;
 }
 
 const STALE_TOKEN_CODES = new Set(['ARCPROXY_RELAY_TOKEN_EXPIRED', 'ARCPROXY_RELAY_UNAUTHORIZED']);
@@ -24,17 +42,51 @@ const STALE_TOKEN_CODES = new Set(['ARCPROXY_RELAY_TOKEN_EXPIRED', 'ARCPROXY_REL
 export class RelayDialer implements StreamDialer {
   readonly #opts: RelayDialerOptions;
   readonly #now: () => number;
+  readonly #scheduler: RefreshScheduler;
+  readonly #listeners = new Set<(c: RelayCredential) => void>();
   #credential: RelayCredential;
+  #fetchedAtMs: number;
   #renewing: Promise<RelayCredential> | undefined;
 
   constructor(opts: RelayDialerOptions) {
     this.#opts = opts;
     this.#credential = opts.initial;
     this.#now = opts.now ?? Date.now;
+    this.#fetchedAtMs = this.#now();
+    this.#scheduler = new RefreshScheduler({
+      dueAt: () => this.renewDueAtMs,
+      refresh: () => this.renew(),
+      now: this.#now,
+      ...(opts.onRenewError ? { onError: opts.onRenewError } : {}),
+      ...(opts.renewRetry ? { retry: opts.renewRetry } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+    });
   }
 
   get credential(): RelayCredential {
     return this.#credential;
+  }
+
+  /** When the current credential should be replaced: ahead of expiresOn by 5 minutes or a third of its lifetime. */
+  get renewDueAtMs(): number {
+    const expires = this.#credential.expiresOn.getTime();
+    return expires - refreshMarginMs(expires - this.#fetchedAtMs);
+  }
+
+  /** Starts renewing the credential in the background. */
+  start(): void {
+    this.#scheduler.start();
+  }
+
+  close(): void {
+    this.#scheduler.stop();
+    this.#listeners.clear();
+  }
+
+  /** Calls `listener` with each new credential; returns the unsubscribe function. */
+  onCredentialChange(listener: (c: RelayCredential) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   renew(): Promise<RelayCredential> {
@@ -43,7 +95,9 @@ export class RelayDialer implements StreamDialer {
         .renew()
         .then((c) => {
           this.#credential = c;
+          this.#fetchedAtMs = this.#now();
           this.#opts.onRenewed?.(c);
+          for (const l of [...this.#listeners]) l(c);
           return c;
         })
         .finally(() => {
@@ -53,7 +107,14 @@ export class RelayDialer implements StreamDialer {
     return this.#renewing;
   }
 
-  async dial(signal?: AbortSignal): Promise<Duplex> {
+  dial(signal?: AbortSignal): Promise<Duplex> {
+    return dialWithRetry(() => this.#dialOnce(signal), signal, {
+      ...(this.#opts.random ? { random: this.#opts.random } : {}),
+      ...this.#opts.dialRetry,
+    });
+  }
+
+  async #dialOnce(signal?: AbortSignal): Promise<Duplex> {
     if (this.#now() >= this.#credential.expiresOn.getTime()) await this.renew();
     try {
       return await this.#connect(signal);
@@ -68,12 +129,13 @@ export class RelayDialer implements StreamDialer {
 
   async #connect(signal?: AbortSignal): Promise<Duplex> {
     const c = this.#credential;
-    const connection = await connectToRelay({
+    const connection = await (this.#opts.connect ?? connectToRelay)({
       relayHost: `${c.relay}.${this.#opts.cloud.relaySuffix}`,
       hybridConnectionName: c.hybridConnectionName,
       token: c.token,
       cloud: this.#opts.cloud,
       ...(signal ? { signal } : {}),
+      ...(this.#opts.keepAlive !== undefined ? { keepAlive: this.#opts.keepAlive } : {}),
     });
     return connection.stream;
   }

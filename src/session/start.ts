@@ -12,6 +12,7 @@ import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } fr
 import { EntraTokenSource } from './entra-token.js';
 import { RelayDialer } from './relay-dialer.js';
 import { DeferredDialer } from './deferred-dialer.js';
+import { WarmSpareDialer } from './warm-spare.js';
 import { TunnelHealth } from './tunnel-health.js';
 import { sessionNames } from './names.js';
 import { createSessionPki } from '../proxy/session-pki.js';
@@ -53,7 +54,13 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
   });
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a fresh token.
-  const entraToken = opts.token ? undefined : new EntraTokenSource(credential, ARC_SERVER_SCOPE);
+  // Events carry expiry times and error codes, never a token.
+  const entraToken = opts.token
+    ? undefined
+    : new EntraTokenSource(credential, ARC_SERVER_SCOPE, {
+        onRefresh: (t) => report.event('tokenRefreshed', { expiresOn: new Date(t.expiresOnMs).toISOString() }),
+        onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCode(err), retryInMs }),
+      });
   const auth: UpstreamAuth = entraToken ? { kind: 'entra', getToken: () => entraToken.getToken() } : { kind: 'passthrough' };
   const dialer = new DeferredDialer();
 
@@ -68,6 +75,15 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     auth,
     ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
   });
+
+  let relayDialer: RelayDialer | undefined;
+  let spare: WarmSpareDialer | undefined;
+  // Timers and the spare go first, so nothing new starts while requests drain.
+  const stopBackground = (): void => {
+    entraToken?.close();
+    relayDialer?.close();
+    spare?.close();
+  };
 
   try {
     report.stage('Signing in');
@@ -87,14 +103,20 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     report.stage('Fetching relay credentials');
     const method = opts.token ? 'Token' : 'AAD';
     const [relayCredential] = await Promise.all([arm.listClusterUserCredential(ref, method), entraToken?.getToken()]);
-    dialer.set(
-      new RelayDialer({
-        cloud,
-        initial: relayCredential,
-        renew: () => arm.listClusterUserCredential(ref, method),
-        onRenewed: () => report.event('relayCredentialRenewed', {}),
-      }),
-    );
+    relayDialer = new RelayDialer({
+      cloud,
+      initial: relayCredential,
+      renew: () => arm.listClusterUserCredential(ref, method),
+      onRenewed: (c) => report.event('relayCredentialRenewed', { expiresOn: c.expiresOn.toISOString() }),
+      onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCode(err), retryInMs }),
+    });
+    spare = new WarmSpareDialer(relayDialer);
+    relayDialer.onCredentialChange(() => spare?.refresh());
+    dialer.set(spare);
+    // Refresh ahead of expiry from now on; and have a connection ready for the first request.
+    relayDialer.start();
+    entraToken?.start();
+    spare.fill();
 
     const entry: ProxyKubeconfigEntry = {
       contextName: names.contextName,
@@ -112,11 +134,20 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
       ref,
       entry,
       proxy,
-      close: (graceMs = 5_000) => proxy.close(graceMs),
+      close: (graceMs = 5_000) => {
+        stopBackground();
+        return proxy.close(graceMs);
+      },
     };
   } catch (err) {
+    stopBackground();
     dialer.fail(err);
     await proxy.close(0);
     throw err;
   }
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'ARCPROXY_INTERNAL';
 }
