@@ -1,0 +1,190 @@
+/**
+ * A proxy you can leave running: relay drops in the middle of a watch and of `logs -f`, ARM
+ * throttling at start-up, and Entra/relay credentials that expire every few seconds while kubectl
+ * keeps working. The real binary, the real kubectl, the emulator's fault hooks.
+ * (The agent going offline and coming back is in arcproxy.behaviour.test.ts.)
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
+import { BIN, assertBuilt, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
+import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
+
+const kubectl = availableKubectls()[0];
+
+let emulator: Emulator;
+let home: { dir: string; cleanup: () => Promise<void> } | undefined;
+const running: ArcproxyProcess[] = [];
+const watchers: LongRunningKubectl[] = [];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+afterEach(async () => {
+  for (const w of watchers.splice(0)) await w.kill();
+  for (const p of running.splice(0)) await p.stop('SIGKILL');
+  // Faults are emulator-wide: put the defaults back for the next test.
+  emulator.faults.setTokenLifetime(3600);
+  emulator.faults.setRelayTokenLifetime(10800);
+  await home?.cleanup();
+  home = undefined;
+});
+
+async function freshHome(): Promise<string> {
+  home = await tempHome();
+  await mkdir(join(home.dir, '.kube'), { recursive: true });
+  return home.dir;
+}
+
+async function startProxy(dir: string): Promise<{ kubeconfig: string; cacheDir: string }> {
+  const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+  running.push(p);
+  return { kubeconfig: join(dir, '.kube/config'), cacheDir: join(dir, 'cache') };
+}
+
+/** Resolves within `ms` with the exit code, or with 'running'. */
+function exitWithin(k: LongRunningKubectl, ms: number): Promise<number | 'running'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([k.exited, new Promise<'running'>((r) => (timer = setTimeout(() => r('running'), ms)))]).finally(() => clearTimeout(timer));
+}
+
+describe.runIf(kubectl)('relay drops', () => {
+  it('kubectl get -w keeps watching across relay drops: pods created after each drop appear', async () => {
+    const { kubeconfig, cacheDir } = await startProxy(await freshHome());
+    // -v=6 logs each response, so the test can wait until the watch itself is open.
+    const w = spawnKubectl(kubectl!, ['get', 'pods', '-w', '-v=6'], { kubeconfig, cacheDir });
+    watchers.push(w);
+    await w.waitFor(/watch=true" status="200/);
+
+    emulator.faults.dropRelayConnections();
+    expect((await runKubectl(kubectl!, ['run', 'after-drop-1', '--image=x'], { kubeconfig, cacheDir })).code).toBe(0);
+    await w.waitFor(/^after-drop-1\s/m);
+
+    // Again, now that the resumed watch carries a resourceVersion of its own.
+    emulator.faults.dropRelayConnections();
+    expect((await runKubectl(kubectl!, ['run', 'after-drop-2', '--image=x'], { kubeconfig, cacheDir })).code).toBe(0);
+    await w.waitFor(/^after-drop-2\s/m);
+    expect(await exitWithin(w, 0)).toBe('running');
+    // Nothing replayed twice: each pod was printed once.
+    expect(w.output().match(/^after-drop-1\s/gm)).toHaveLength(1);
+
+    for (const name of ['after-drop-1', 'after-drop-2']) await runKubectl(kubectl!, ['delete', 'pod', name, '--wait=false'], { kubeconfig, cacheDir });
+  });
+
+  it('kubectl logs -f reports a relay drop and ends instead of hanging', async () => {
+    const { kubeconfig, cacheDir } = await startProxy(await freshHome());
+    const logs = spawnKubectl(kubectl!, ['logs', '-f', 'hello-0'], { kubeconfig, cacheDir });
+    watchers.push(logs);
+    await logs.waitFor(/line \d+\n/);
+    emulator.faults.dropRelayConnections();
+    // Bounded: a hang fails here rather than at the test timeout.
+    const code = await exitWithin(logs, 15_000);
+    expect(code).not.toBe('running');
+    expect(code).not.toBe(0);
+    expect(logs.output()).toMatch(/unexpected EOF|error/i);
+    // The proxy itself is fine afterwards.
+    expect((await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig, cacheDir })).stdout).toContain('pod/hello-0');
+  });
+});
+
+describe('start-up against a throttled ARM', () => {
+  it('waits out 429 Retry-After and starts', async () => {
+    const dir = await freshHome();
+    emulator.faults.armFailNext(2, 429, 1);
+    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+    running.push(p);
+    expect(p.stdout()).toContain('Start sending kubectl requests');
+  });
+});
+
+interface JsonSession {
+  events: () => { event: string; [k: string]: unknown }[];
+  raw: () => string;
+  stop: () => Promise<number>;
+}
+
+/** arcproxy --output json, ready once its "ready" event is out. */
+async function startJson(dir: string): Promise<JsonSession> {
+  assertBuilt();
+  const proc = spawn(process.execPath, [BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json'], {
+    env: { PATH: process.env.PATH, ...arcproxyEnv(emulator, dir) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
+  const events = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (events().some((e) => e.event === 'ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`arcproxy exited ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    return exited;
+  };
+  running.push({ proc, port: 0, exited, stdout: () => out, stderr: () => err, stop: async () => stop() });
+  return { events, raw: () => out + err, stop };
+}
+
+describe.runIf(kubectl)('credentials that expire every few seconds', () => {
+  it('refreshes the Entra token and the relay credential ahead of expiry while kubectl requests keep succeeding', async () => {
+    // 6 s tokens are refreshed 2 s before expiry; the relay SAS lives 8 s (ARM's expirationTime
+    // 4 s before that). 30 s is several lifetimes of both.
+    emulator.faults.setTokenLifetime(6);
+    emulator.faults.setRelayTokenLifetime(8);
+    const dir = await freshHome();
+    const session = await startJson(dir);
+    const kubeconfig = join(dir, '.kube/config');
+    const cacheDir = join(dir, 'cache');
+
+    // A watch open the whole time: refreshes never tear down a healthy stream.
+    const w = spawnKubectl(kubectl!, ['get', 'pods', '-w', '--output-watch-events', '-v=6'], { kubeconfig, cacheDir });
+    watchers.push(w);
+    await w.waitFor(/watch=true" status="200/);
+
+    const deadline = Date.now() + 30_000;
+    const failures: string[] = [];
+    let requests = 0;
+    while (Date.now() < deadline) {
+      const r = await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig, cacheDir });
+      requests++;
+      if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
+    }
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(10);
+
+    const names = session.events().map((e) => e.event);
+    expect(names.filter((n) => n === 'tokenRefreshed').length).toBeGreaterThanOrEqual(3);
+    expect(names.filter((n) => n === 'relayCredentialRenewed').length).toBeGreaterThanOrEqual(3);
+    const renewed = session.events().find((e) => e.event === 'relayCredentialRenewed')!;
+    expect(Date.parse(String(renewed.expiresOn))).toBeGreaterThan(0);
+    expect(names).not.toContain('tunnelDown');
+    // The watch opened at the start is still the same one.
+    expect(await exitWithin(w, 0)).toBe('running');
+    expect(w.output().match(/watch=true" status="200/g)).toHaveLength(1);
+    // Events say when, never what: no token or SAS in the output.
+    expect(session.raw()).not.toMatch(/SharedAccessSignature|sig=|eyJ[A-Za-z0-9_-]{20,}/);
+    expect(await session.stop()).toBe(0);
+  }, 60_000);
+});
