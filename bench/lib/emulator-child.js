@@ -1,0 +1,46 @@
+// Child process: the whole emulator (Entra, ARM, Relay, agent, apiserver) on loopback, with the
+// built-in seed plus namespaces the benchmark fills. It reports its addresses over IPC and exits
+// when the parent says so, disconnects, or after a hard limit.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator } from '../../dist/emulator/index.js';
+import { defaultSeed } from '../../dist/emulator/seed.js';
+
+export const BENCH_NAMESPACES = ['bench-bulk', 'bench-watch', 'bench-hol'];
+
+const HARD_LIMIT_MS = 15 * 60_000;
+
+const seed = defaultSeed();
+const demo = seed.resourceGroups.flatMap((rg) => rg.clusters).find((c) => c.name === 'demo');
+demo.kubernetes.namespaces.push(...BENCH_NAMESPACES);
+
+const stateDir = await mkdtemp(join(tmpdir(), 'arcproxy-bench-emu-'));
+const emulator = await startEmulator({ seed, stateDir });
+const cluster = emulator.clusters.find((c) => c.name === 'demo');
+
+let closing = false;
+const stop = async (code) => {
+  if (closing) return;
+  closing = true;
+  const t = setTimeout(() => process.exit(code), 5000);
+  t.unref();
+  await emulator.close().catch(() => undefined);
+  process.exit(code);
+};
+process.on('message', (m) => {
+  if (m?.type === 'close') void stop(0);
+});
+process.on('disconnect', () => void stop(0));
+setTimeout(() => void stop(3), HARD_LIMIT_MS).unref();
+
+process.send({
+  type: 'ready',
+  pid: process.pid,
+  apiserverUrl: cluster.apiserver.url,
+  ca: emulator.cloud.ca,
+  cloud: emulator.cloud,
+  cloudFile: emulator.cloudFile,
+  env: emulator.env,
+  stateDir,
+});

@@ -1,0 +1,117 @@
+// The processes under test: the emulator (a child running dist/emulator) and arcproxy itself,
+// started from bin/arcproxy.js exactly as a user would start it.
+import { fork, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ARCPROXY_BIN = join(ROOT, 'bin', 'arcproxy.js');
+
+export function startEmulatorProcess() {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./emulator-child.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the emulator exited early (${code})`)));
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({
+        ...m,
+        child,
+        close: () =>
+          new Promise((res) => {
+            if (child.exitCode !== null) return res();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 8000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              res();
+            });
+            child.send({ type: 'close' });
+          }),
+      });
+    });
+  });
+}
+
+let launches = 0;
+// Whatever happens to the benchmark (error, time limit), no arcproxy it started outlives it.
+const live = new Set();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/**
+ * Spawns `node [nodeArgs] bin/arcproxy.js -n demo -g demo-rg --port 0 --token SA -f FILE` and
+ * resolves once it prints "Press Ctrl+C", with the launch-to-ready time and what a client needs
+ * from the kubeconfig it wrote.
+ */
+export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], extraEnv = {} }) {
+  const kubeconfig = join(dir, `kubeconfig-${++launches}`);
+  const args = [...nodeArgs, ARCPROXY_BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '-f', kubeconfig, ...(token ? ['--token', token] : [])];
+  const env = { ...process.env, ...emulatorEnv, ...extraEnv, CI: '1' };
+  delete env.KUBECONFIG;
+  const t0 = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const readyMs = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`arcproxy not ready within 20 s:\n${out}\n${err}`));
+    }, 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('Press Ctrl+C')) {
+        clearTimeout(timer);
+        resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`arcproxy exited (${code}) before ready:\n${out}\n${err}`));
+    });
+  });
+  child.stdout.resume();
+  child.removeAllListeners('exit');
+  const doc = parseYaml(await readFile(kubeconfig, 'utf8'));
+  const ctx = doc.contexts.find((c) => c.name === doc['current-context'])?.context ?? doc.contexts[0].context;
+  const cluster = doc.clusters.find((c) => c.name === ctx.cluster).cluster;
+  const user = doc.users.find((u) => u.name === ctx.user).user;
+  const b64 = (s) => Buffer.from(s, 'base64').toString('utf8');
+  return {
+    pid: child.pid,
+    child,
+    readyMs,
+    server: cluster.server,
+    ca: b64(cluster['certificate-authority-data']),
+    cert: b64(user['client-certificate-data']),
+    key: b64(user['client-key-data']),
+    token: user.token,
+    stderr: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', (code) => {
+          clearTimeout(kill);
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Time to spawn and exit an empty Node process: the floor under any launch time. */
+export function nodeStartupMs() {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
+  });
+}

@@ -1,0 +1,311 @@
+// The workloads, each run the same way against any target (direct, relay, arcproxy).
+import { request, openStream } from './http.js';
+import { cpuSeconds, rssBytes, openFds } from './proc.js';
+import { median, quantile, max } from './stats.js';
+
+export const SMALL_PATH = '/api/v1/namespaces/default/pods/hello-1';
+export const BULK_NS = 'bench-bulk';
+export const WATCH_NS = 'bench-watch';
+export const HOL_NS = 'bench-hol';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const nowNs = () => process.hrtime.bigint();
+const msSince = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function check(r, what) {
+  if (r.status < 200 || r.status >= 300) throw new Error(`${what}: HTTP ${r.status}`);
+  return r;
+}
+
+/** A pod whose labels make it about `bytes` long in JSON. */
+export function podBody(name, bytes) {
+  const labels = { app: 'bench' };
+  const per = 2000;
+  for (let i = 0; bytes > 0; i++, bytes -= per + 16) labels[`bench.example/l${String(i).padStart(4, '0')}`] = 'x'.repeat(Math.max(1, Math.min(per, bytes)));
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'main', image: 'bench' }] } });
+}
+
+/** Creates `count` pods of about `bytes` each in `ns` (8 at a time) through `control` (direct). */
+export async function fillNamespace(control, ns, count, bytes) {
+  const agent = control.newAgent({ maxSockets: 8 });
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      check(await request(control, agent, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', body: podBody(`bulk-${String(i).padStart(5, '0')}`, bytes) }), 'create pod');
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  agent.destroy();
+}
+
+/** Sequential small GETs on one kept-alive connection. */
+export async function sequentialGets(target, n, warmup) {
+  const agent = target.newAgent({ maxSockets: 1 });
+  for (let i = 0; i < warmup; i++) check(await request(target, agent, SMALL_PATH), `${target.name} GET`);
+  const lat = [];
+  for (let i = 0; i < n; i++) lat.push(check(await request(target, agent, SMALL_PATH), `${target.name} GET`).ms);
+  agent.destroy();
+  return { p50: median(lat), p99: quantile(lat, 0.99), n };
+}
+
+/** `clients` concurrent clients, each sending small GETs back to back, for durationMs after warmMs. */
+export async function concurrentGets(target, clients, warmMs, durationMs, pid) {
+  const agent = target.newAgent({ maxSockets: clients, maxFreeSockets: clients });
+  const lat = [];
+  let recording = false;
+  let stop = false;
+  let errors = 0;
+  let warmed = 0;
+  let onWarm;
+  const allWarm = new Promise((r) => (onWarm = r));
+  const worker = async () => {
+    let first = true;
+    while (!stop) {
+      try {
+        const r = await request(target, agent, SMALL_PATH, { timeoutMs: 10_000 });
+        if (r.status !== 200) errors++;
+        else if (recording) lat.push(r.ms);
+      } catch {
+        errors++;
+      }
+      if (first) {
+        first = false;
+        if (++warmed === clients) onWarm();
+      }
+    }
+  };
+  const workers = Array.from({ length: clients }, worker);
+  // Every client has its connection (a relay dial for the tunnelled paths) before the clock starts.
+  await Promise.race([allWarm, sleep(60_000)]);
+  await sleep(warmMs);
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
+  const fds0 = pid ? openFds(pid) : undefined;
+  recording = true;
+  const t0 = nowNs();
+  await sleep(durationMs);
+  recording = false;
+  const seconds = msSince(t0) / 1000;
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : undefined;
+  const fds1 = pid ? openFds(pid) : undefined;
+  stop = true;
+  await Promise.all(workers);
+  agent.destroy();
+  return {
+    rps: lat.length / seconds,
+    p50: median(lat),
+    p99: quantile(lat, 0.99),
+    errors,
+    ...(pid ? { cpuUsPerRequest: (cpu * 1e6) / lat.length, fdsBefore: fds0, fdsAfter: fds1 } : {}),
+  };
+}
+
+/** One first request on a fresh connection pool: TLS (and relay dial) included. */
+export async function firstRequest(target) {
+  const agent = target.newAgent({ maxSockets: 1 });
+  const first = check(await request(target, agent, SMALL_PATH, { timeoutMs: 20_000 }), `${target.name} first GET`).ms;
+  const warm = [];
+  for (let i = 0; i < 20; i++) warm.push(check(await request(target, agent, SMALL_PATH), `${target.name} GET`).ms);
+  agent.destroy();
+  return { first, warm: median(warm) };
+}
+
+function countNewlines(chunk) {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/**
+ * One bulk response: 'list' (one ~100 MiB PodList with Content-Length) or 'watch' (the same
+ * pods as ~800 chunked watch events, until the initial-events BOOKMARK, like a followed log).
+ * CPU seconds of the given processes are read before and after.
+ */
+export async function bulk(target, kind, podCount, pids) {
+  const agent = target.newAgent({ keepAlive: false, maxSockets: 1 });
+  const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const self0 = process.cpuUsage();
+  let r;
+  if (kind === 'list') {
+    r = check(await request(target, agent, `/api/v1/namespaces/${BULK_NS}/pods`, { timeoutMs: 120_000 }), `${target.name} list`);
+  } else {
+    let lines = 0;
+    r = check(
+      await request(target, agent, `/api/v1/namespaces/${BULK_NS}/pods?watch=1&sendInitialEvents=true&allowWatchBookmarks=true`, {
+        timeoutMs: 120_000,
+        until: (chunk) => (lines += countNewlines(chunk)) >= podCount + 1,
+      }),
+      `${target.name} watch`,
+    );
+  }
+  const self = process.cpuUsage(self0);
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) - cpu0[k]]));
+  cpu.client = (self.user + self.system) / 1e6;
+  agent.destroy();
+  const gb = r.bytes / 1e9;
+  return {
+    bytes: r.bytes,
+    seconds: r.ms / 1000,
+    mbPerS: r.bytes / 1e6 / (r.ms / 1000),
+    firstByteMs: r.headersMs,
+    cpuSecondsPerGB: Object.fromEntries(Object.entries(cpu).map(([k, s]) => [k, s / gb])),
+  };
+}
+
+/**
+ * `n` concurrent watches on WATCH_NS through `target`; then `events` pods are created (through
+ * `control`) one at a time and the time from the create call to each watch's ADDED event is
+ * recorded. Reports arcproxy's RSS before and with the watches open.
+ */
+export async function manyWatches(target, control, n, events, tag, pid) {
+  const controlAgent = control.newAgent({ maxSockets: 1 });
+  const agent = target.newAgent({ keepAlive: false });
+  const sent = new Map(); // pod name -> t0
+  const seen = new Map(); // pod name -> count
+  const lat = [];
+  let waiter;
+  const onLine = (line, t) => {
+    if (!line.includes('"ADDED"')) return;
+    const ev = JSON.parse(line);
+    const name = ev.object?.metadata?.name;
+    const t0 = sent.get(name);
+    if (t0 === undefined) return;
+    lat.push(Number(t - t0) / 1e6);
+    const c = (seen.get(name) ?? 0) + 1;
+    seen.set(name, c);
+    if (c === n) waiter?.();
+  };
+  const rssBefore = pid ? rssBytes(pid) : undefined;
+  const t0 = nowNs();
+  const streams = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine)));
+    streams.push(...batch);
+  }
+  const openMs = msSince(t0);
+  await sleep(1000);
+  const rssWith = pid ? rssBytes(pid) : undefined;
+  const fdsWith = pid ? openFds(pid) : undefined;
+  let missed = 0;
+  for (let e = 0; e < events; e++) {
+    const name = `w-${tag}-${e}`;
+    const all = new Promise((resolve) => (waiter = resolve));
+    sent.set(name, nowNs());
+    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod');
+    const timedOut = await Promise.race([all.then(() => false), sleep(10_000).then(() => true)]);
+    if (timedOut) missed += n - (seen.get(name) ?? 0);
+    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/${name}`, { method: 'DELETE' }), 'delete pod');
+    await sleep(300);
+  }
+  const rssAfterEvents = pid ? rssBytes(pid) : undefined;
+  for (const s of streams) s.req.destroy();
+  agent.destroy();
+  controlAgent.destroy();
+  await sleep(1000);
+  return {
+    watches: n,
+    openMs,
+    deliveries: lat.length,
+    missed,
+    p50: median(lat),
+    p99: quantile(lat, 0.99),
+    max: max(lat),
+    ...(pid
+      ? {
+          rssBeforeMB: rssBefore / 1e6,
+          rssWithWatchesMB: rssWith / 1e6,
+          rssAfterEventsMB: rssAfterEvents / 1e6,
+          perWatchKB: (rssWith - rssBefore) / n / 1e3,
+          fdsWithWatches: fdsWith,
+        }
+      : {}),
+  };
+}
+
+/**
+ * Head-of-line: `n` watches on WATCH_NS read normally while one watch on HOL_NS receives
+ * `bigCount` large events. With stalled=false its reader keeps up (baseline); with stalled=true
+ * it never reads. After each large event a small pod is created on WATCH_NS and its delivery
+ * latency to the n readers is recorded. At the end the stalled reader resumes and must get
+ * every event it was sent.
+ */
+export async function headOfLine(target, control, n, bigCount, bigBytes, stalled, tag, pids) {
+  const controlAgent = control.newAgent({ maxSockets: 1 });
+  const agent = target.newAgent({ keepAlive: false });
+  const sent = new Map();
+  const seen = new Map();
+  const lat = [];
+  let waiter;
+  const onLine = (line, t) => {
+    if (!line.includes('"ADDED"')) return;
+    const name = JSON.parse(line).object?.metadata?.name;
+    const t0 = sent.get(name);
+    if (t0 === undefined) return;
+    lat.push(Number(t - t0) / 1e6);
+    const c = (seen.get(name) ?? 0) + 1;
+    seen.set(name, c);
+    if (c === n) waiter?.();
+  };
+  const streams = [];
+  for (let i = 0; i < n; i++) streams.push(await openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine));
+  let holEvents = 0;
+  const hol = await openStream(target, agent, `/api/v1/namespaces/${HOL_NS}/pods?watch=1`, () => holEvents++, { paused: stalled });
+  // One unrecorded event first, so every reader is known to be live.
+  {
+    const all = new Promise((resolve) => (waiter = resolve));
+    sent.set(`s-${tag}-warm`, nowNs());
+    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(`s-${tag}-warm`, 0) }), 'create pod');
+    await Promise.race([all, sleep(10_000)]);
+    lat.length = 0;
+    await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/s-${tag}-warm`, { method: 'DELETE' });
+  }
+  const rss0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));
+  let missed = 0;
+  for (let e = 0; e < bigCount; e++) {
+    check(await request(control, controlAgent, `/api/v1/namespaces/${HOL_NS}/pods`, { method: 'POST', body: podBody(`hol-${tag}-${e}`, bigBytes) }), 'create big pod');
+    const name = `s-${tag}-${e}`;
+    const all = new Promise((resolve) => (waiter = resolve));
+    sent.set(name, nowNs());
+    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod');
+    if (await Promise.race([all.then(() => false), sleep(10_000).then(() => true)])) missed += n - (seen.get(name) ?? 0);
+  }
+  await sleep(500);
+  const rss1 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));
+  // The stalled reader resumes: every large event must still arrive, in full.
+  let resumedAll = true;
+  if (stalled) {
+    let rest = '';
+    hol.res.setEncoding('utf8');
+    const done = new Promise((resolve) => {
+      hol.res.on('data', (s) => {
+        rest += s;
+        let i;
+        while ((i = rest.indexOf('\n')) !== -1) {
+          rest = rest.slice(i + 1);
+          if (++holEvents >= bigCount) resolve();
+        }
+      });
+    });
+    hol.res.resume();
+    resumedAll = !(await Promise.race([done.then(() => false), sleep(30_000).then(() => true)]));
+  }
+  for (const s of streams) s.req.destroy();
+  hol.req.destroy();
+  agent.destroy();
+  // Clean up, so later watches start empty.
+  for (let e = 0; e < bigCount; e++) await request(control, controlAgent, `/api/v1/namespaces/${HOL_NS}/pods/hol-${tag}-${e}`, { method: 'DELETE' });
+  for (let e = 0; e < bigCount; e++) await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/s-${tag}-${e}`, { method: 'DELETE' });
+  controlAgent.destroy();
+  await sleep(500);
+  return {
+    stalled,
+    readers: n,
+    stalledBytesSent: bigCount * bigBytes,
+    p50: median(lat),
+    p99: quantile(lat, 0.99),
+    max: max(lat),
+    missed,
+    stalledReaderGotAll: resumedAll && holEvents >= bigCount,
+    rssGrowthMB: Object.fromEntries(Object.keys(pids).map((k) => [k, (rss1[k] - rss0[k]) / 1e6])),
+  };
+}

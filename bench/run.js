@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// arcproxy benchmark: the same workloads, on loopback, interleaved round by round, along three
+// paths — direct to the emulated apiserver, through the relay without arcproxy (a minimal sender
+// in this process), and through the real arcproxy process — then a table of medians and ratios,
+// the issue's targets, and bench/results/<date>.json.
+//
+//   npm run build && node bench/run.js            full run (about 5 minutes on 2 cores)
+//   node bench/run.js --quick                      smoke run (smaller, fewer rounds)
+//   node bench/run.js --profile                    node --cpu-prof of arcproxy per workload, summarised
+import { mkdtemp, mkdir, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { startEmulatorProcess, launchArcproxy, nodeStartupMs } from './lib/processes.js';
+import { directTarget, relayTarget, arcproxyTarget } from './lib/http.js';
+import { relayCredential } from './lib/relay-credential.js';
+import { BULK_NS, fillNamespace, sequentialGets, concurrentGets, firstRequest, bulk, manyWatches, headOfLine } from './lib/workloads.js';
+import { cpuSeconds, rssBytes } from './lib/proc.js';
+import { median } from './lib/stats.js';
+import { summarise, printSummary } from './lib/cpuprofile.js';
+import { renderTable, evaluateTargets } from './lib/report.js';
+
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const PROFILE = args.has('--profile');
+const C = PROFILE
+  ? { bulkPods: 200, bulkPodBytes: 130_000, watches: 300 }
+  : QUICK
+  ? { rounds: 2, bulkRounds: 1, seqN: 200, seqWarm: 50, conc: 64, concWarmMs: 300, concMs: 1000, launches: 2, bulkPods: 100, bulkPodBytes: 130_000, watches: 200, watchEvents: 3, watchRounds: 1, holReaders: 20, holBig: 10, holBigBytes: 512_000 }
+  : { rounds: 5, bulkRounds: 3, seqN: 1000, seqWarm: 100, conc: 64, concWarmMs: 500, concMs: 2500, launches: 5, bulkPods: 800, bulkPodBytes: 130_000, watches: 1000, watchEvents: 5, watchRounds: 2, holReaders: 50, holBig: 60, holBigBytes: 512_000 };
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const HARD_LIMIT_MS = 9.5 * 60_000;
+const log = (...a) => console.error(...a);
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+
+// Never outlive the budget, whatever hangs.
+setTimeout(() => {
+  log('bench: hard time limit reached, stopping');
+  process.exit(2);
+}, HARD_LIMIT_MS).unref();
+
+const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'arcproxy-bench-'));
+  log(`bench: ${QUICK ? 'quick' : PROFILE ? 'profile' : 'full'} run, node ${process.version}, ${cpus().length} CPUs`);
+  const emu = await startEmulatorProcess();
+  const cleanups = [() => emu.close(), () => rm(dir, { recursive: true, force: true })];
+  try {
+    const token = emu.env.ARCPROXY_EMULATOR_SA_TOKEN;
+    const direct = directTarget({ url: emu.apiserverUrl, ca: emu.ca, token });
+    const { cred, cloud } = await relayCredential(emu);
+    const relay = relayTarget({ cred, cloud, token });
+
+    log(`bench: filling ${BULK_NS} with ${C.bulkPods} pods of ~${C.bulkPodBytes} bytes (${elapsed()})`);
+    await fillNamespace(direct, BULK_NS, C.bulkPods, C.bulkPodBytes);
+
+    if (PROFILE) return await profileRun({ emu, dir, token, direct });
+
+    const results = { config: C, launch: [], rounds: [], bulk: [], watches: [], headOfLine: [] };
+
+    // Launch-to-ready and the first request after ready, interleaved with fresh direct and relay connections.
+    for (let i = 0; i < C.launches; i++) {
+      const nodeMs = await nodeStartupMs();
+      const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
+      const a = await firstRequest(arcproxyTarget(p));
+      await p.stop();
+      const d = await firstRequest(direct);
+      const r = await firstRequest(relay);
+      results.launch.push({ nodeStartupMs: nodeMs, readyMs: p.readyMs, arcproxy: a, direct: d, relay: r });
+      log(`bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (warm ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)}, relay first ${r.first.toFixed(1)} (${elapsed()})`);
+    }
+
+    const proxy = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
+    cleanups.unshift(() => proxy.stop());
+    const arc = arcproxyTarget(proxy);
+    const targets = [direct, relay, arc];
+    const pids = { arcproxy: proxy.pid, emulator: emu.pid };
+
+    for (let round = 0; round < C.rounds; round++) {
+      const row = {};
+      for (const t of rotate(targets, round)) {
+        const seq = await sequentialGets(t, C.seqN, C.seqWarm);
+        const conc = await concurrentGets(t, C.conc, C.concWarmMs, C.concMs, t === arc ? proxy.pid : undefined);
+        row[t.name] = { seq, conc };
+        log(`bench: round ${round + 1} ${t.name.padEnd(8)} seq p50 ${seq.p50.toFixed(3)} p99 ${seq.p99.toFixed(3)} ms | 64 conc ${conc.rps.toFixed(0)} req/s p50 ${conc.p50.toFixed(2)} p99 ${conc.p99.toFixed(2)} ms${conc.errors ? ` errors ${conc.errors}` : ''} (${elapsed()})`);
+      }
+      results.rounds.push(row);
+    }
+
+    for (let round = 0; round < C.bulkRounds; round++) {
+      for (const kind of ['list', 'watch']) {
+        const row = { kind };
+        for (const t of rotate(targets, round)) {
+          row[t.name] = await bulk(t, kind, C.bulkPods, pids);
+          const b = row[t.name];
+          log(`bench: bulk ${kind} ${t.name.padEnd(8)} ${(b.bytes / 1048576).toFixed(0)} MiB ${b.mbPerS.toFixed(0)} MB/s, CPU s/GB ${Object.entries(b.cpuSecondsPerGB).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (${elapsed()})`);
+        }
+        results.bulk.push(row);
+      }
+    }
+
+    // Head-of-line before the 1,000 watches: their aftermath (1,000 streams closing) would skew it.
+    for (const t of [direct, arc]) {
+      for (const stalled of [false, true]) {
+        const h = await headOfLine(t, direct, C.holReaders, C.holBig, C.holBigBytes, stalled, `${t.name}${stalled ? 's' : 'b'}`, t === arc ? pids : { emulator: emu.pid });
+        results.headOfLine.push({ target: t.name, ...h });
+        log(`bench: head-of-line ${t.name.padEnd(8)} ${stalled ? 'stalled ' : 'baseline'} p50 ${h.p50?.toFixed(1)} p99 ${h.p99?.toFixed(1)} max ${h.max?.toFixed(1)} ms, missed ${h.missed}, stalled reader got all ${h.stalledReaderGotAll}, RSS growth ${JSON.stringify(h.rssGrowthMB)} (${elapsed()})`);
+      }
+    }
+    for (let round = 0; round < C.watchRounds; round++) {
+      for (const t of round % 2 ? [arc, direct] : [direct, arc]) {
+        const w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, t === arc ? proxy.pid : undefined);
+        results.watches.push({ target: t.name, ...w });
+        log(`bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''} (${elapsed()})`);
+      }
+    }
+
+    results.arcproxyFinal = { rssMB: rssBytes(proxy.pid) / 1e6, cpuSeconds: cpuSeconds(proxy.pid) };
+
+    const summary = summariseResults(results);
+    const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, commit: gitCommit(), quick: QUICK, durationS: (Date.now() - started) / 1000 };
+    const targetsMet = evaluateTargets(summary);
+    console.log(renderTable(summary, targetsMet, env));
+    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+    const file = join(ROOT, 'bench', 'results', `${env.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
+    await writeFile(file, `${JSON.stringify({ env, summary, targets: targetsMet, raw: results }, null, 2)}\n`);
+    log(`bench: wrote ${file} (${elapsed()})`);
+  } finally {
+    for (const c of cleanups) await c().catch((e) => log(`bench: cleanup: ${e.message}`));
+  }
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Medians over rounds, per path. */
+function summariseResults(r) {
+  const names = ['direct', 'relay', 'arcproxy'];
+  const pick = (rows, f) => median(rows.map(f));
+  const s = { seq: {}, conc: {}, bulkList: {}, bulkWatch: {}, first: {}, launch: {}, watches: {}, hol: {} };
+  for (const n of names) {
+    s.seq[n] = { p50: pick(r.rounds, (x) => x[n].seq.p50), p99: pick(r.rounds, (x) => x[n].seq.p99) };
+    s.conc[n] = { rps: pick(r.rounds, (x) => x[n].conc.rps), p50: pick(r.rounds, (x) => x[n].conc.p50), p99: pick(r.rounds, (x) => x[n].conc.p99), errors: r.rounds.reduce((a, x) => a + x[n].conc.errors, 0) };
+    for (const [key, kind] of [['bulkList', 'list'], ['bulkWatch', 'watch']]) {
+      const rows = r.bulk.filter((b) => b.kind === kind);
+      s[key][n] = { mbPerS: pick(rows, (x) => x[n].mbPerS), bytes: rows[0]?.[n].bytes, cpuSecondsPerGB: Object.fromEntries(Object.keys(rows[0]?.[n].cpuSecondsPerGB ?? {}).map((k) => [k, pick(rows, (x) => x[n].cpuSecondsPerGB[k])])) };
+    }
+    s.first[n] = { first: pick(r.launch, (x) => x[n].first), warm: pick(r.launch, (x) => x[n].warm) };
+  }
+  s.conc.arcproxy.cpuUsPerRequest = pick(r.rounds, (x) => x.arcproxy.conc.cpuUsPerRequest);
+  s.launch = { readyMs: median(r.launch.map((x) => x.readyMs)), readyMsAll: r.launch.map((x) => Math.round(x.readyMs)), nodeStartupMs: median(r.launch.map((x) => x.nodeStartupMs)) };
+  for (const n of ['direct', 'arcproxy']) {
+    const w = r.watches.filter((x) => x.target === n);
+    s.watches[n] = { p50: median(w.map((x) => x.p50)), p99: median(w.map((x) => x.p99)), max: Math.max(...w.map((x) => x.max)), missed: w.reduce((a, x) => a + x.missed, 0), openMs: median(w.map((x) => x.openMs)) };
+    if (n === 'arcproxy') Object.assign(s.watches[n], { rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)), rssBeforeMB: median(w.map((x) => x.rssBeforeMB)), perWatchKB: median(w.map((x) => x.perWatchKB)) });
+    const h = r.headOfLine.filter((x) => x.target === n);
+    s.hol[n] = Object.fromEntries(h.map((x) => [x.stalled ? 'stalled' : 'baseline', { p99: x.p99, max: x.max, missed: x.missed, stalledReaderGotAll: x.stalledReaderGotAll, rssGrowthMB: x.rssGrowthMB }]));
+  }
+  s.watchCount = r.watches[0]?.watches;
+  return s;
+}
+
+/** Separate arcproxy processes under `node --cpu-prof`, one per workload, each summarised. */
+async function profileRun({ emu, dir, token }) {
+  const profDir = join(ROOT, 'bench', 'results', 'profiles', new Date().toISOString().slice(0, 19).replace(/:/g, ''));
+  await mkdir(profDir, { recursive: true });
+  const workloads = {
+    launch: async () => undefined,
+    'small-gets': async (t, p) => {
+      await sequentialGets(t, 2000, 100);
+      await concurrentGets(t, 64, 500, 4000, p.pid);
+    },
+    'bulk-list': async (t, p) => {
+      for (let i = 0; i < 2; i++) await bulk(t, 'list', C.bulkPods, { arcproxy: p.pid });
+    },
+    'bulk-watch': async (t, p) => {
+      for (let i = 0; i < 2; i++) await bulk(t, 'watch', C.bulkPods, { arcproxy: p.pid });
+    },
+    watches: async (t, p) => {
+      await manyWatches(t, directTarget({ url: emu.apiserverUrl, ca: emu.ca, token }), C.watches, 3, 'prof', p.pid);
+    },
+  };
+  for (const [name, run] of Object.entries(workloads)) {
+    const sub = join(profDir, name);
+    await mkdir(sub);
+    const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${sub}`] });
+    try {
+      await run(arcproxyTarget(p), p);
+    } catch (err) {
+      log(`bench: profile workload ${name} failed: ${err.message}`);
+    }
+    await p.stop();
+    const files = (await readdir(sub)).filter((f) => f.endsWith('.cpuprofile'));
+    for (const f of files) printSummary(summarise(join(sub, f), 25), (l) => console.log(`[${name}] ${l}`));
+  }
+  log(`bench: profiles in ${profDir} (open them in Chrome DevTools > Performance)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(`bench: failed: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
