@@ -32,7 +32,11 @@ export interface ProxyServerOptions {
   pki: SessionPki;
   dialer: StreamDialer;
   auth: UpstreamAuth;
-  /** Most idle pooled streams, default 16. */
+  /**
+   * Most idle pooled streams, default 128. Too low a bound makes a busy kubectl (or helm, with its
+   * bursts of parallel requests) close and re-dial relay connections between requests; idle ones
+   * still close after idleStreamTimeoutMs.
+   */
   maxIdleStreams?: number;
   /** Idle pooled streams are closed after this long, default 60000. */
   idleStreamTimeoutMs?: number;
@@ -67,7 +71,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
   const shutdown = new AbortController();
   const pool = new StreamPool({
     dialer: opts.dialer,
-    maxIdleStreams: opts.maxIdleStreams ?? 16,
+    maxIdleStreams: opts.maxIdleStreams ?? 128,
     idleStreamTimeoutMs: opts.idleStreamTimeoutMs ?? 60_000,
     signal: shutdown.signal,
   });
