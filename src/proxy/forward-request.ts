@@ -66,9 +66,6 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
       return;
     }
     upstream = up;
-    // Set once a stream carries the request: a failed dial was already retried by the dialer.
-    let onStream = false;
-    up.once('socket', () => (onStream = true));
 
     up.on('response', (upRes: IncomingMessage) => {
       responded = true;
@@ -129,6 +126,9 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
       // reused: a request without a body is safe to send once more. A fresh stream that dies
       // before answering (the relay dropped it) gets one more try for idempotent requests.
       const method = (req.method ?? 'GET').toUpperCase();
+      // up.socket is set once a stream carries the request (no listener per request for it): a
+      // failed dial never gets one, and was already retried by the dialer.
+      const onStream = up.socket !== null && up.socket !== undefined;
       if (attempt === 0 && !hasBody && (up.reusedSocket || (onStream && IDEMPOTENT.has(method)))) {
         send(token, 1);
         return;

@@ -22,6 +22,9 @@ const RESUME_DELAYS_MS = [0, 100, 300, 1_000];
 /** A GET watch (`?watch=1|true` or a legacy /watch/ path) answered 200 with a JSON body. */
 export function isResumableWatch(method: string | undefined, path: string, upRes: IncomingMessage): boolean {
   if ((method ?? 'GET').toUpperCase() !== 'GET' || upRes.statusCode !== 200) return false;
+  // Every response passes here: settle the common case (no "watch" anywhere, nothing
+  // percent-encoded that could spell it) before building the headers object and a URL.
+  if (!path.includes('watch') && !path.includes('%')) return false;
   const type = String(upRes.headers['content-type'] ?? '').toLowerCase();
   if (!type.startsWith('application/json')) return false;
   const url = new URL(path, 'http://x');
