@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors.js';
-import { runProxyCommand } from './proxy-command.js';
+import { prefetchSessionPki } from '../pki/session-pki-worker.js';
+// The proxy command's modules (and the emulator's) load only when they run: --help, --version
+// and usage errors stay fast, and a session's PKI worker starts before they load.
 
 const EXAMPLES = `
 Examples:
@@ -80,6 +82,9 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
       if (!flags.name || !flags.resourceGroup) {
         throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy --help).', 'ARCPROXY_MISSING_ARGUMENT');
       }
+      // Another core makes the session's certificates while this thread loads the session's modules.
+      prefetchSessionPki();
+      const { runProxyCommand } = await import('./proxy-command.js');
       run.exitCode = await runProxyCommand(
         {
           name: flags.name,

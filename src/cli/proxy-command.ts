@@ -71,7 +71,8 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
   let outcome: { reason: string; code: number };
   try {
     reporter.listening(session.port);
-    published = await publish(opts, io, session, reporter, runMode, toStdout);
+    // The kubeconfig is written while the first relay stream opens; ready waits for both.
+    [published] = await Promise.all([publish(opts, io, session, reporter, runMode, toStdout), session.relayChecked]);
     const ready: ReadyInfo = {
       port: session.port,
       context: published.entry.contextName,

@@ -1,0 +1,82 @@
+/**
+ * The session PKI, made off the main thread. Start-up is CPU-bound: on the main thread the
+ * certificate library and the signing would add ~150 ms to launch-to-ready, while a worker does
+ * the same on another core as the main thread loads the Azure SDK and signs in.
+ *
+ * `prefetchSessionPki()` starts one generation as early as the CLI knows a session will start;
+ * `takeSessionPki()` hands that one out (once) or starts a new one, so every session still gets
+ * its own fresh CA. When a worker cannot run (no built worker file, e.g. under a TypeScript test
+ * runner, or threads unavailable) the PKI is made on the main thread, as before.
+ */
+import { Worker } from 'node:worker_threads';
+import type { SessionPki } from '../proxy/session-pki.js';
+
+type WorkerReply = { ok: true; pki: SessionPki } | { ok: false; message: string };
+
+const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export interface SessionPkiWorkerOptions {
+  /** The worker entry; default the compiled worker.js next to this module. */
+  workerUrl?: URL;
+  /** Called when the worker could not be used and the main thread made the PKI instead. */
+  onFallback?: (reason: string) => void;
+}
+
+async function inThisThread(): Promise<SessionPki> {
+  const { createSessionPki } = await import('../proxy/session-pki.js');
+  return createSessionPki();
+}
+
+function inWorker(workerUrl: URL): Promise<SessionPki> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    let worker: Worker;
+    try {
+      // No stdin/stdout of its own; the worker only computes and replies once.
+      worker = new Worker(workerUrl, { stdout: false, stderr: false });
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    // A start-up that fails elsewhere must not be kept alive by this worker.
+    worker.unref();
+    worker.once('message', (reply: WorkerReply) => {
+      settle(() => (reply.ok ? resolve(reply.pki) : reject(new Error(reply.message))));
+      void worker.terminate();
+    });
+    worker.once('error', (err) => settle(() => reject(err)));
+    worker.once('exit', (code) => settle(() => reject(new Error(`the PKI worker exited (${code}) without a result`))));
+  });
+}
+
+/** Makes a fresh session PKI in a worker thread, or on this thread when a worker cannot be used. */
+export async function createSessionPkiOffThread(opts: SessionPkiWorkerOptions = {}): Promise<SessionPki> {
+  try {
+    return await inWorker(opts.workerUrl ?? DEFAULT_WORKER_URL);
+  } catch (err) {
+    opts.onFallback?.(err instanceof Error ? err.message : String(err));
+    return inThisThread();
+  }
+}
+
+let prefetched: Promise<SessionPki> | undefined;
+
+/** Starts making the next session's PKI now (idempotent until it is taken). */
+export function prefetchSessionPki(): void {
+  if (prefetched) return;
+  prefetched = createSessionPkiOffThread();
+  // Taken later, or never (start-up failed first): never an unhandled rejection.
+  prefetched.catch(() => undefined);
+}
+
+/** The prefetched PKI (each is handed out once), or a new one. */
+export function takeSessionPki(): Promise<SessionPki> {
+  const pki = prefetched ?? createSessionPkiOffThread();
+  prefetched = undefined;
+  return pki;
+}
