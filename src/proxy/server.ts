@@ -47,6 +47,11 @@ export interface ProxyServer {
   readonly port: number;
   /** Requests and upgrades in flight. */
   readonly activeRequests: number;
+  /**
+   * Dials one relay stream into the request pool now, so the first request does not wait for a
+   * dial. Resolves true when one is ready, false when the dial failed (the dialer reports why).
+   */
+  prewarm(): Promise<boolean>;
   /** Stops accepting, lets in-flight requests finish within graceMs (default 5000), then aborts them; closes pooled streams. */
   close(graceMs?: number): Promise<void>;
 }
@@ -194,6 +199,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     get activeRequests() {
       return inFlight.size;
     },
+    prewarm: () => pool.prewarm(),
     close(graceMs?: number) {
       closing ??= close(graceMs);
       return closing;

@@ -34,11 +34,19 @@ function adaptStream(stream: Duplex): Duplex {
   return stream;
 }
 
+const ignore = (): void => undefined;
+
+function usable(stream: Duplex): boolean {
+  return !stream.destroyed && stream.writable && !stream.readableEnded;
+}
+
 export class StreamPool extends Agent {
   readonly #dialer: StreamDialer;
   readonly #idleMs: number;
   readonly #signal: AbortSignal;
   readonly #idleTimers = new Map<Duplex, NodeJS.Timeout>();
+  /** A stream dialled ahead of the first request (prewarm), handed to the next new connection. */
+  #prewarmed: Duplex | undefined;
 
   constructor(opts: StreamPoolOptions) {
     // lifo: the most recently used stream is reused, so the others age out on the idle timer.
@@ -52,6 +60,11 @@ export class StreamPool extends Agent {
     const done = callback as (err: Error | null, stream?: Duplex) => void;
     if (this.#signal.aborted) {
       process.nextTick(done, shuttingDown());
+      return undefined;
+    }
+    const ready = this.#takePrewarmed();
+    if (ready) {
+      process.nextTick(done, null, adaptStream(ready));
       return undefined;
     }
     this.#dialer.dial(this.#signal).then(
@@ -71,8 +84,42 @@ export class StreamPool extends Agent {
     return undefined;
   }
 
+  /**
+   * Dials one stream now and keeps it for the next request, so the first request after start-up
+   * does not pay for a dial. Resolves true once it is open, false when the dial failed (the
+   * dialer reports why; the next request dials again). Never rejects. At most one is kept.
+   */
+  async prewarm(): Promise<boolean> {
+    if (this.#signal.aborted) return false;
+    if (this.#prewarmed && usable(this.#prewarmed)) return true;
+    let stream: Duplex;
+    try {
+      stream = await this.#dialer.dial(this.#signal);
+    } catch {
+      return false;
+    }
+    if (this.#signal.aborted || (this.#prewarmed && usable(this.#prewarmed))) {
+      stream.destroy();
+      return !this.#signal.aborted;
+    }
+    // Unused, it has no reader: errors end in 'close', which drops it.
+    stream.on('error', ignore);
+    stream.once('close', () => {
+      this.#clearIdle(stream);
+      if (this.#prewarmed === stream) this.#prewarmed = undefined;
+    });
+    this.#prewarmed = stream;
+    this.#armIdle(stream);
+    return true;
+  }
+
   /** Called by the Agent when a request has finished with a stream that may be kept. */
   override keepSocketAlive(socket: Duplex): boolean {
+    this.#armIdle(socket);
+    return true;
+  }
+
+  #armIdle(socket: Duplex): void {
     this.#clearIdle(socket);
     const timer = setTimeout(() => {
       this.#idleTimers.delete(socket);
@@ -80,7 +127,6 @@ export class StreamPool extends Agent {
     }, this.#idleMs);
     timer.unref();
     this.#idleTimers.set(socket, timer);
-    return true;
   }
 
   /** Called by the Agent when an idle stream is handed to a new request. */
@@ -90,9 +136,24 @@ export class StreamPool extends Agent {
   }
 
   override destroy(): void {
+    this.#prewarmed?.destroy();
+    this.#prewarmed = undefined;
     for (const timer of this.#idleTimers.values()) clearTimeout(timer);
     this.#idleTimers.clear();
     super.destroy();
+  }
+
+  #takePrewarmed(): Duplex | undefined {
+    const stream = this.#prewarmed;
+    this.#prewarmed = undefined;
+    if (!stream) return undefined;
+    this.#clearIdle(stream);
+    if (!usable(stream)) {
+      stream.destroy();
+      return undefined;
+    }
+    stream.off('error', ignore);
+    return stream;
   }
 
   #clearIdle(socket: Duplex): void {

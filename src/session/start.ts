@@ -15,8 +15,9 @@ import { DeferredDialer } from './deferred-dialer.js';
 import { WarmSpareDialer } from './warm-spare.js';
 import { TunnelHealth } from './tunnel-health.js';
 import { sessionNames } from './names.js';
-import { createSessionPki } from '../proxy/session-pki.js';
-import { startProxyServer, type ProxyServer } from '../proxy/index.js';
+import { takeSessionPki } from '../pki/session-pki-worker.js';
+// Not '../proxy/index.js': that also exports the main-thread PKI, which loads the certificate library.
+import { startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
 import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import type { Reporter } from '../cli/reporter.js';
@@ -39,12 +40,32 @@ export interface Session {
   /** The kubeconfig entry for this session (server, CA, client cert, names). */
   readonly entry: ProxyKubeconfigEntry;
   readonly proxy: ProxyServer;
+  /**
+   * Settles once one relay stream is open in the proxy's pool (true) or could not be opened
+   * (false; the tunnel's state was reported). Ready is announced after it, so the first request
+   * does not pay for a relay dial. Never rejects.
+   */
+  readonly relayChecked: Promise<boolean>;
   close(graceMs?: number): Promise<void>;
 }
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
+const ignore = (): void => undefined;
+
+/**
+ * Start-up is CPU-bound (module loading), so the heavy modules start loading at once, while the
+ * session PKI is made on another thread; the network calls that need them come later.
+ */
+function preloadAzureSdk(): void {
+  import('@azure/identity').catch(ignore);
+  import('@azure/arm-hybridkubernetes').catch(ignore);
+}
+
 export async function startSession(opts: SessionOptions, io: CliIo, report: Reporter): Promise<Session> {
+  const pkiReady = takeSessionPki();
+  pkiReady.catch(ignore); // awaited below, unless start-up fails before
+  preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
   const credential = new ArcproxyCredential({
     env: io.env,
@@ -66,7 +87,7 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
 
   const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
   report.stage('Opening the local listener');
-  const pki = await createSessionPki();
+  const pki = await pkiReady;
   const proxy = await startProxyServer({
     port: opts.port,
     pathPrefix: names.pathPrefix,
@@ -116,6 +137,11 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     // Refresh ahead of expiry from now on; and have a connection ready for the first request.
     relayDialer.start();
     entraToken?.start();
+    // One stream into the pool for the first request and, in parallel, the spare for the next
+    // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
+    // start-up: the agent may come back, and the next request dials again.
+    report.stage('Checking the relay');
+    const relayChecked = proxy.prewarm();
     spare.fill();
 
     const entry: ProxyKubeconfigEntry = {
@@ -134,6 +160,7 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
       ref,
       entry,
       proxy,
+      relayChecked,
       close: (graceMs = 5_000) => {
         stopBackground();
         return proxy.close(graceMs);
