@@ -9,6 +9,7 @@ import type { ConnectedKubernetesClient } from '@azure/arm-hybridkubernetes';
 import { ArcproxyError, ExitCode } from '../errors.js';
 import type { CloudProfile } from './cloud.js';
 import { armClientOptions } from './transport.js';
+import { loadArmHybridKubernetes, loadCoreClient, loadCoreRestPipeline } from './sdk.js';
 
 export interface ClusterRef {
   subscriptionId: string;
@@ -101,9 +102,11 @@ export class ArcArm {
   readonly #client: Promise<ConnectedKubernetesClient>;
 
   constructor(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string) {
-    this.#client = import('@azure/arm-hybridkubernetes').then(
-      ({ ConnectedKubernetesClient }) => new ConnectedKubernetesClient(credential, subscriptionId, armClientOptions(cloud)),
-    );
+    // A promise so a load failure surfaces where the first call awaits it.
+    this.#client = Promise.resolve().then(() => {
+      const { ConnectedKubernetesClient } = loadArmHybridKubernetes();
+      return new ConnectedKubernetesClient(credential, subscriptionId, armClientOptions(cloud));
+    });
   }
 
   async getCluster(ref: ClusterRef): Promise<ConnectedClusterInfo> {
@@ -162,7 +165,8 @@ export interface SubscriptionInfo {
 
 /** Lists the subscriptions the credential can see (used to resolve --subscription by name). */
 export async function listSubscriptions(cloud: CloudProfile, credential: TokenCredential): Promise<SubscriptionInfo[]> {
-  const [{ ServiceClient }, { createPipelineRequest }] = await Promise.all([import('@azure/core-client'), import('@azure/core-rest-pipeline')]);
+  const { ServiceClient } = loadCoreClient();
+  const { createPipelineRequest } = loadCoreRestPipeline();
   const options = armClientOptions(cloud);
   const client = new ServiceClient({ ...options, credential, endpoint: options.endpoint });
   const response = await client.sendRequest(createPipelineRequest({ url: `${options.endpoint}/subscriptions?api-version=2022-12-01`, method: 'GET' }));

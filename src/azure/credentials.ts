@@ -11,6 +11,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/ident
 import { ArcproxyError, ExitCode } from '../errors.js';
 import type { CloudProfile } from './cloud.js';
 import { credentialOptions } from './transport.js';
+import { loadIdentity } from './sdk.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -67,9 +68,9 @@ function isBuiltinCloud(cloud: Pick<CloudProfile, 'name'>): boolean {
   return ['AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud'].includes(cloud.name);
 }
 
-/** Builds the credential for one kind. Imports @azure/identity lazily: it is the heaviest module. */
+/** Builds the credential for one kind. @azure/identity is loaded on first use: it is the heaviest module. */
 async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Promise<TokenCredential> {
-  const identity = await import('@azure/identity');
+  const identity = loadIdentity();
   const { env } = ctx;
   const options = credentialOptions(ctx.cloud);
   const tenant = env.AZURE_TENANT_ID ?? '';
@@ -153,7 +154,7 @@ export class ArcproxyCredential implements TokenCredential {
     if (this.#plan.length === 0) {
       throw new AuthError('ARCPROXY_NO_CREDENTIAL', `No Azure credential is available.\n${howToSignIn(this.#ctx.interactive)}`);
     }
-    const { CredentialUnavailableError } = await import('@azure/identity');
+    const { CredentialUnavailableError } = loadIdentity();
     const unavailable: string[] = [];
     for (const kind of this.#plan) {
       const credential = await buildCredential(kind, this.#ctx);
@@ -185,7 +186,7 @@ export class ArcproxyCredential implements TokenCredential {
       return token;
     } catch (err) {
       if (err instanceof ArcproxyError) throw err;
-      const { CredentialUnavailableError } = await import('@azure/identity');
+      const { CredentialUnavailableError } = loadIdentity();
       const reason = innermostReason(err);
       let message = firstLine((err as Error).message ?? String(err)) + (reason ? ` (${reason})` : '');
       if (/endpoints_resolution_error/.test(message)) {

@@ -7,6 +7,7 @@
 import type { CliIo } from '../cli/io.js';
 import { ARC_SERVER_SCOPE, loadCloudProfile, type CloudProfile } from '../azure/cloud.js';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
+import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { EntraTokenSource } from './entra-token.js';
@@ -53,18 +54,10 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 const ignore = (): void => undefined;
 
-/**
- * Start-up is CPU-bound (module loading), so the heavy modules start loading at once, while the
- * session PKI is made on another thread; the network calls that need them come later.
- */
-function preloadAzureSdk(): void {
-  import('@azure/identity').catch(ignore);
-  import('@azure/arm-hybridkubernetes').catch(ignore);
-}
-
 export async function startSession(opts: SessionOptions, io: CliIo, report: Reporter): Promise<Session> {
   const pkiReady = takeSessionPki();
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
+  // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
   preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
   const credential = new ArcproxyCredential({
