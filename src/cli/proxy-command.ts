@@ -84,13 +84,13 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
     reporter.ready(ready);
     outcome = runMode ? await runCommand(opts.command!, published.file, io, signals) : await waitForStop(signals);
   } catch (err) {
-    await shutdown(opts, io, session, published, 0);
+    await shutdown(opts, io, reporter, session, published, 0);
     signals.dispose();
     throw err;
   }
   // A second Ctrl+C must not cut clean-up short (entries would stay behind); the grace is bounded.
   if (!runMode) signals.onSignal(() => io.stderr.write(`arcproxy: stopping; in-flight requests get up to ${GRACE_MS / 1000} s to finish.\n`));
-  await shutdown(opts, io, session, published, GRACE_MS);
+  await shutdown(opts, io, reporter, session, published, GRACE_MS);
   reporter.stopped(outcome.reason, outcome.code);
   signals.dispose();
   return outcome.code;
@@ -145,14 +145,17 @@ async function runCommand(command: string[], kubeconfig: string, io: CliIo, sign
  * Stops accepting at once and, while in-flight requests get `graceMs` to finish, takes the
  * kubeconfig entries out (first, so a kill during the grace leaves nothing behind).
  */
-async function shutdown(opts: ProxyCommandOptions, io: CliIo, session: Session, published: Published | undefined, graceMs: number): Promise<void> {
+async function shutdown(opts: ProxyCommandOptions, io: CliIo, reporter: Reporter, session: Session, published: Published | undefined, graceMs: number): Promise<void> {
   const closing = session.close(graceMs);
   const tidy = async () => {
     if (opts.readyFile) await removeReadyFile(opts.readyFile).catch(() => undefined);
     if (published?.merged && !opts.keepKubeconfig) {
       const restore = published.merged.previousContext;
-      await removeKubeconfigEntries(published.file, published.entry, restore ? { restoreCurrentContext: restore } : {}).catch((err) =>
-        io.stderr.write(`arcproxy: could not remove the kubeconfig entries from ${published.file}: ${(err as Error).message}\n`),
+      await removeKubeconfigEntries(published.file, published.entry, restore ? { restoreCurrentContext: restore } : {}).then(
+        (r) => {
+          if (r.removed) reporter.kubeconfigRestored(published.entry.contextName, published.file, r.currentContext);
+        },
+        (err) => io.stderr.write(`arcproxy: could not remove the kubeconfig entries from ${published.file}: ${(err as Error).message}\n`),
       );
     }
     if (published?.tempDir) await rm(published.tempDir, { recursive: true, force: true });

@@ -37,6 +37,8 @@ export interface Reporter {
   tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void;
   /** A failure that ends arcproxy. */
   error(err: { code: string; message: string; exitCode: number }): void;
+  /** The session's kubeconfig entries were taken out again; `currentContext` is what is current now. */
+  kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void;
   /** arcproxy stopped. */
   stopped(reason: string, exitCode: number): void;
 }
@@ -107,6 +109,11 @@ export class HumanReporter implements Reporter {
     this.#progress.done();
   }
 
+  kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void {
+    const now = currentContext ? `the current context is "${currentContext}" again` : 'no context is current';
+    this.#toErr(`Removed "${context}" from ${file}; ${now}.\n`);
+  }
+
   stopped(): void {
     this.#progress.done();
   }
@@ -162,6 +169,10 @@ export class JsonReporter implements Reporter {
 
   error(err: { code: string; message: string; exitCode: number }): void {
     this.#emit('error', { code: err.code, message: err.message, exitCode: err.exitCode });
+  }
+
+  kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void {
+    this.#emit('kubeconfigRestored', { context, kubeconfig: file, currentContext: currentContext ?? null });
   }
 
   stopped(reason: string, exitCode: number): void {

@@ -60,15 +60,19 @@ export function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: 
 }
 
 /** Removes the entry's cluster, user and context while they are still ours, and restores current-context. */
-export async function removeKubeconfigEntries(file: string, entry: EntryNames, opts: RemoveOptions = {}): Promise<{ removed: boolean }> {
+export async function removeKubeconfigEntries(
+  file: string,
+  entry: EntryNames,
+  opts: RemoveOptions = {},
+): Promise<{ removed: boolean; /** current-context afterwards (undefined when unset) */ currentContext?: string }> {
   assertValidEntry(entry, file);
-  const removed = await updateKubeconfigFile(
+  return updateKubeconfigFile(
     file,
     (kc) => {
       const changed = removeEntry(kc, entry, opts.restoreCurrentContext);
-      return { result: changed, changed };
+      const current = currentContext(kc);
+      return { result: { removed: changed, ...(current !== undefined ? { currentContext: current } : {}) }, changed };
     },
-    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, ifMissing: () => false },
+    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, ifMissing: (): { removed: boolean; currentContext?: string } => ({ removed: false }) },
   );
-  return { removed };
 }

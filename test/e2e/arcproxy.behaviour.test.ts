@@ -145,6 +145,7 @@ preferences: {}
     expect(doc.users.map((u) => u.name)).toContain('prod-admin');
     expect(doc['current-context']).toBe('demo');
     expect(await p.stop('SIGTERM')).toBe(0);
+    expect(p.stderr()).toContain(`Removed "demo" from ${file}; the current context is "prod" again.`);
     const after = parseYaml(await readFile(file, 'utf8')) as typeof doc;
     expect(after['current-context']).toBe('prod');
     expect(after.clusters.map((c) => c.name)).toEqual(['prod']);

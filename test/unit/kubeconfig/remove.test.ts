@@ -14,7 +14,7 @@ describe('removeKubeconfigEntries', () => {
 
     const result = await removeKubeconfigEntries(file, entry, { restoreCurrentContext: merged.previousCurrentContext });
 
-    expect(result).toEqual({ removed: true });
+    expect(result).toEqual({ removed: true, currentContext: 'prod' });
     expect(await readFile(file, 'utf8')).toBe(RICH_KUBECONFIG);
   });
 
@@ -47,7 +47,7 @@ describe('removeKubeconfigEntries', () => {
 
     const result = await removeKubeconfigEntries(file, first, { restoreCurrentContext: merged.previousCurrentContext });
 
-    expect(result).toEqual({ removed: false });
+    expect(result).toEqual({ removed: false, currentContext: 'arc-demo' });
     expect((await readFile(file)).equals(before)).toBe(true);
     const config = parsePlain(before.toString('utf8'));
     expect(entriesOf(config, newer).cluster?.cluster.server).toBe(newer.server);

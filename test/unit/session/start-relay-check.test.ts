@@ -28,6 +28,7 @@ function recordingReporter(): Reporter & { stages: string[]; tunnel: Reporter['t
     request: noop,
     event: noop,
     error: noop,
+    kubeconfigRestored: noop,
     stopped: noop,
   };
 }
