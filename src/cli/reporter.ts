@@ -37,6 +37,8 @@ export interface Reporter {
   tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void;
   /** A failure that ends arcproxy. */
   error(err: { code: string; message: string; exitCode: number }): void;
+  /** The start-up check through the tunnel: the cluster's version, or why it refused. */
+  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void;
   /** The session's kubeconfig entries were taken out again; `currentContext` is what is current now. */
   kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void;
   /** arcproxy stopped. */
@@ -109,6 +111,15 @@ export class HumanReporter implements Reporter {
     this.#progress.done();
   }
 
+  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
+    if (result.status >= 200 && result.status < 300) {
+      if (this.debug) this.#toErr(`Reached the cluster's apiserver (Kubernetes ${result.gitVersion ?? 'version unknown'}).\n`);
+    } else if (result.status === 401 || result.status === 403) {
+      // The tunnel works but the cluster refuses this identity: kubectl will fail the same way.
+      this.#toErr(`arcproxy: warning: the cluster answered ${result.status} to a test request${result.message ? `: ${result.message}` : ''}\n`);
+    }
+  }
+
   kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void {
     const now = currentContext ? `the current context is "${currentContext}" again` : 'no context is current';
     this.#toErr(`Removed "${context}" from ${file}; ${now}.\n`);
@@ -169,6 +180,10 @@ export class JsonReporter implements Reporter {
 
   error(err: { code: string; message: string; exitCode: number }): void {
     this.#emit('error', { code: err.code, message: err.message, exitCode: err.exitCode });
+  }
+
+  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
+    this.#emit('clusterCheck', { status: result.status, ...(result.gitVersion ? { gitVersion: result.gitVersion } : {}), ...(result.message ? { message: result.message } : {}) });
   }
 
   kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void {

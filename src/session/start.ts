@@ -15,6 +15,7 @@ import { RelayDialer } from './relay-dialer.js';
 import { DeferredDialer } from './deferred-dialer.js';
 import { WarmSpareDialer } from './warm-spare.js';
 import { TunnelHealth } from './tunnel-health.js';
+import { probeCluster } from './cluster-probe.js';
 import { sessionNames } from './names.js';
 import { takeSessionPki } from '../pki/session-pki-worker.js';
 // Not '../proxy/index.js': that also exports the main-thread PKI, which loads the certificate library.
@@ -134,7 +135,13 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
     // start-up: the agent may come back, and the next request dials again.
     report.stage('Checking the relay');
-    const relayChecked = proxy.prewarm();
+    const relayChecked = proxy.prewarm().then(async (ok) => {
+      if (!ok) return false;
+      // Through our own listener, as kubectl will come: proves the path and warms it.
+      const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
+      report.clusterCheck(probe);
+      return probe.status >= 200 && probe.status < 300;
+    });
     spare.fill();
 
     const entry: ProxyKubeconfigEntry = {

@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Emulator } from '../../src/emulator/index.js';
 import { ExitCode } from '../../src/errors.js';
+import { findPrincipal } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
 import { runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 import { availableKubectls, runKubectl } from '../helpers/kubectl.js';
@@ -104,6 +105,28 @@ describe('start-up errors say what to do and exit with distinct codes', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('the start-up check through the tunnel', () => {
+  it('reports the cluster version before ready (JSON)', async () => {
+    const dir = await freshHome();
+    // Run mode: the JSON events go to stderr and arcproxy exits with the command.
+    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json', '--', process.execPath, '-e', '0'], arcproxyEnv(emulator, dir));
+    expect(r.code).toBe(0);
+    const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; status?: number; gitVersion?: string });
+    const check = events.findIndex((e) => e.event === 'clusterCheck');
+    expect(events[check]).toMatchObject({ status: 200, gitVersion: 'v1.31.4+arcproxy-emulator' });
+    expect(check).toBeLessThan(events.findIndex((e) => e.event === 'ready'));
+  });
+
+  it('warns at start-up when the cluster refuses the identity (Arc\'s group overage)', async () => {
+    const dir = await freshHome();
+    const overage = findPrincipal(emulator.seed, 'overage');
+    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir, { AZURE_CLIENT_ID: overage.clientId, AZURE_CLIENT_SECRET: overage.clientSecret }));
+    running.push(p);
+    expect(p.stderr()).toContain('arcproxy: warning: the cluster answered 401');
+    expect(p.stderr()).toContain('Overage claim (users with more than 200 group membership) is currently not supported.');
   });
 });
 

@@ -29,6 +29,7 @@ function recordingReporter(): Reporter & { stages: string[]; tunnel: Reporter['t
     event: noop,
     error: noop,
     kubeconfigRestored: noop,
+    clusterCheck: noop,
     stopped: noop,
   };
 }
