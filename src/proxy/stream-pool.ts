@@ -21,6 +21,11 @@ export interface StreamPoolOptions {
 
 type Socketish = Duplex & Partial<Record<'ref' | 'unref' | 'setKeepAlive' | 'setNoDelay' | 'setTimeout', unknown>>;
 
+/** The no-op socket method: one function shared by every stream, not five new ones per stream. */
+function returnThis(this: Duplex): Duplex {
+  return this;
+}
+
 /**
  * http's client and Agent call a few net.Socket methods on whatever stream they get; a relay
  * stream is a plain Duplex. No-op versions are added in place (not by wrapping) so each byte
@@ -29,7 +34,7 @@ type Socketish = Duplex & Partial<Record<'ref' | 'unref' | 'setKeepAlive' | 'set
 function adaptStream(stream: Duplex): Duplex {
   const s = stream as Socketish;
   for (const method of ['ref', 'unref', 'setKeepAlive', 'setNoDelay', 'setTimeout'] as const) {
-    if (typeof s[method] !== 'function') s[method] = function (this: Duplex) { return this; };
+    if (typeof s[method] !== 'function') s[method] = returnThis;
   }
   return stream;
 }

@@ -57,7 +57,12 @@ export function relayWebSocketOptions(cloud: Pick<CloudProfile, 'ca' | 'hostMap'
   const url = new URL(`wss://${relayHost}`);
   const host = url.hostname;
   const port = url.port ? Number(url.port) : 443;
-  const createConnection = (options: tls.ConnectionOptions) => tls.connect({ ...options, ...tlsOptionsFor(cloud, host, port) });
+  // Only the TLS options go to tls.connect, not ws's whole request options (headers with the SAS,
+  // path, agent, ...): Node keeps the object given to tls.connect on the socket for as long as it
+  // lives, ~0.7 KB of heap per relay connection, and every watch holds one. Of ws's options only
+  // `timeout` (handshakeTimeout, unset here) concerns the socket.
+  const createConnection = (options: tls.ConnectionOptions) =>
+    tls.connect({ ...(options.timeout !== undefined ? { timeout: options.timeout } : {}), ...tlsOptionsFor(cloud, host, port) });
   return {
     perMessageDeflate: false,
     followRedirects: false,
