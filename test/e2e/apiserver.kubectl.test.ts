@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer } from '../../src/emulator/apiserver/index.js';
 import { defaultSeed, type SeedKubernetes } from '../../src/emulator/seed.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/pki/certs.js';
+import { writeDirectKubeconfig } from '../helpers/direct-kubeconfig.js';
 import { availableKubectls, runKubectl, spawnKubectl, type KubectlBinary, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const KUBECTL_TIMEOUT_MS = 20_000;
@@ -31,28 +32,14 @@ beforeAll(async () => {
   server = await createApiServer({ kubernetes, tls });
   dir = await mkdtemp(join(tmpdir(), 'arcproxy-apiserver-e2e-'));
   kubeconfig = join(dir, 'kubeconfig');
-  const user = (name: string) => [`- name: ${name}`, '  user:', `    token: ${tokenOf(name)}`];
-  const context = (name: string, userName: string) => [`- name: ${name}`, `  context: {cluster: demo, user: ${userName}, namespace: default}`];
-  await writeFile(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: demo',
-      '  cluster:',
-      `    server: ${server.url}`,
-      `    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}`,
-      'users:',
-      ...user('demo-admin'),
-      ...user('demo-nobody'),
-      'contexts:',
-      ...context('admin', 'demo-admin'),
-      ...context('nobody', 'demo-nobody'),
-      'current-context: admin',
-      '',
-    ].join('\n'),
-  );
+  await writeDirectKubeconfig(kubeconfig, {
+    server: server.url,
+    ca: ca.cert,
+    contexts: [
+      { name: 'admin', token: tokenOf('demo-admin') },
+      { name: 'nobody', token: tokenOf('demo-nobody') },
+    ],
+  });
 });
 
 afterAll(async () => {

@@ -4,12 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/emulator/apiserver/index.js';
+import { writeDirectKubeconfig } from '../helpers/direct-kubeconfig.js';
 import { createStreamingHandlers } from '../../src/emulator/apiserver/streaming/index.js';
 import type { StreamingHandlers } from '../../src/emulator/apiserver/types.js';
 import { defaultSeed, type SeedKubernetes } from '../../src/emulator/seed.js';
@@ -45,27 +46,7 @@ beforeAll(async () => {
   close = () => server.close();
   dir = await mkdtemp(join(tmpdir(), 'arcproxy-streaming-e2e-'));
   kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: demo',
-      '  cluster:',
-      `    server: ${server.url}`,
-      `    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}`,
-      'users:',
-      '- name: demo-admin',
-      '  user:',
-      `    token: ${token}`,
-      'contexts:',
-      '- name: demo',
-      '  context: {cluster: demo, user: demo-admin, namespace: default}',
-      'current-context: demo',
-      '',
-    ].join('\n'),
-  );
+  await writeDirectKubeconfig(kubeconfig, { server: server.url, ca: ca.cert, contexts: [{ name: 'demo', token }] });
 });
 
 afterAll(async () => {

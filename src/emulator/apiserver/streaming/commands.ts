@@ -62,7 +62,7 @@ const BUILTINS: Record<string, Builtin> = {
       return 1;
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, seconds * 1000);
+      const timer = setTimeout(done, seconds * 1000); // allowed: this is the `sleep N` command itself
       function done(): void {
         clearTimeout(timer);
         io.signal.removeEventListener('abort', done);
