@@ -112,8 +112,17 @@ async function main() {
       }
     }
     for (let round = 0; round < C.watchRounds; round++) {
-      for (const t of round % 2 ? [arc, direct] : [direct, arc]) {
-        const w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, t === arc ? proxy.pid : undefined);
+      for (const which of round % 2 ? ['arcproxy', 'direct'] : ['direct', 'arcproxy']) {
+        // Through arcproxy, a fresh process: its RSS then reflects the watches, not what the bulk
+        // workloads before them left behind in the long-running one.
+        const fresh = which === 'arcproxy' ? await launchArcproxy({ emulatorEnv: emu.env, token, dir }) : undefined;
+        const t = fresh ? arcproxyTarget(fresh) : direct;
+        let w;
+        try {
+          w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, fresh?.pid);
+        } finally {
+          await fresh?.stop();
+        }
         results.watches.push({ target: t.name, ...w });
         log(`bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''} (${elapsed()})`);
       }
