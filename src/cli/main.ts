@@ -67,7 +67,8 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('-n, --name <name>', 'Name of the Arc-enabled Kubernetes cluster.')
     .option('-g, --resource-group <group>', 'Name of the resource group.')
     .option('--subscription <id|name>', 'Subscription id or name (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI default).')
-    .option('--token <token>', 'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID.')
+    // The environment keeps the token out of the process list, where any local user can read a flag.
+    .addOption(new Option('--token <token>', 'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID (or set ARCPROXY_TOKEN, which stays out of the process list).').env('ARCPROXY_TOKEN'))
     .option('-f, --file <path>', 'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.')
     .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')

@@ -258,6 +258,13 @@ describe('run mode', () => {
     }
   });
 
+  it.runIf(kubectl)('takes the service-account token from ARCPROXY_TOKEN (Token mode without a flag)', async () => {
+    const dir = await freshHome();
+    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl!.path, 'auth', 'whoami'], arcproxyEnv(emulator, dir, { ARCPROXY_TOKEN: emulator.env.ARCPROXY_EMULATOR_SA_TOKEN }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('system:serviceaccount:default:demo-admin');
+  });
+
   it.runIf(kubectl)('serves kubectl in the wrapped command', async () => {
     const dir = await freshHome();
     const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl!.path, 'get', 'pods', '-o', 'name'], arcproxyEnv(emulator, dir));
