@@ -14,6 +14,20 @@ import { AGENT_TOKEN, ISSUER, startApiserver, TENANT, type TestApiserver } from 
 
 const idleSource = () => Object.assign(new EventEmitter(), { start() {}, close: async () => {} });
 
+/** A test apiserver, the agent in front of it, and a WebSocket server whose every connection the agent serves. */
+async function startAgentBehindWebSocketServer(): Promise<{ api: TestApiserver; agent: ClusterAgent; wss: WebSocketServer }> {
+  const api = await startApiserver();
+  const agent = await createClusterAgent({
+    source: idleSource,
+    apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
+    entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
+  });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('connection', (ws) => agent.serveStream(webSocketStream(ws)));
+  await once(wss, 'listening');
+  return { api, agent, wss };
+}
+
 describe('cluster agent over WebSocket byte streams', () => {
   let api: TestApiserver;
   let agent: ClusterAgent;
@@ -21,15 +35,7 @@ describe('cluster agent over WebSocket byte streams', () => {
   const clients: Duplex[] = [];
 
   beforeEach(async () => {
-    api = await startApiserver();
-    agent = await createClusterAgent({
-      source: idleSource,
-      apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
-      entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
-    });
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
-    wss.on('connection', (ws) => agent.serveStream(webSocketStream(ws)));
-    await once(wss, 'listening');
+    ({ api, agent, wss } = await startAgentBehindWebSocketServer());
   });
 
   afterEach(async () => {
@@ -110,15 +116,7 @@ describe('cluster agent when a relay stream is cut abruptly', () => {
   const sockets: WebSocket[] = [];
 
   beforeEach(async () => {
-    api = await startApiserver();
-    agent = await createClusterAgent({
-      source: idleSource,
-      apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
-      entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
-    });
-    wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
-    wss.on('connection', (ws) => agent.serveStream(webSocketStream(ws)));
-    await once(wss, 'listening');
+    ({ api, agent, wss } = await startAgentBehindWebSocketServer());
   });
 
   afterEach(async () => {
