@@ -41,6 +41,22 @@ export function trustedCa(cloud: Pick<CloudProfile, 'ca'>): string[] | undefined
 
 const contexts = new Map<string, tls.SecureContext>();
 
+type NativeContext = { addCACert?: (pem: string) => void };
+
+/**
+ * Node's built-in roots plus one CA. Adding the CA to a default context copies Node's already
+ * parsed root store natively (about 1 ms); `ca: [...rootCertificates, ca]` parses ~140 PEM roots
+ * again (about 25 ms of launch). `context.addCACert` is the native method Node's own `ca` option
+ * calls; where it is missing, the `ca` list is the fallback.
+ */
+function createContextWithCa(cloud: Pick<CloudProfile, 'ca'> & { ca: string }): tls.SecureContext {
+  const context = tls.createSecureContext();
+  const native = (context as unknown as { context?: NativeContext }).context;
+  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ca: trustedCa(cloud) });
+  native.addCACert(cloud.ca);
+  return context;
+}
+
 /**
  * One TLS context per extra CA, built once: passing `ca` to every tls.connect makes Node parse
  * all ~140 built-in roots again for each connection (about 20 ms of CPU and 1 MB each, measured in
@@ -50,7 +66,7 @@ export function secureContextFor(cloud: Pick<CloudProfile, 'ca'>): tls.SecureCon
   if (!cloud.ca) return undefined;
   let context = contexts.get(cloud.ca);
   if (!context) {
-    context = tls.createSecureContext({ ca: trustedCa(cloud) });
+    context = createContextWithCa({ ca: cloud.ca });
     contexts.set(cloud.ca, context);
   }
   return context;
