@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --
-// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run automatically by `npm ci`).
+// Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm run build` (run
+// automatically by `npm ci`; scripts/bundle.mjs says why it is bundled).
 // The `--` in the shebang ends Node's own options: Node 20 otherwise takes an `--env-file`
 // meant for `arcproxy emulator` as its own flag, wherever it appears.
-import { main } from '../dist/cli/main.js';
+import { main } from '../dist/bundle/main.js';
 
 // Once main() has cleaned up, exit even if a library still holds a keep-alive socket or timer,
 // after stdout and stderr have flushed (pipes are asynchronous on some platforms).

@@ -5,6 +5,7 @@
  * the biggest part of arcproxy's launch-to-ready time. Every Azure package must come through here:
  * @azure/arm-hybridkubernetes only has a CommonJS build, and mixing loaders would load shared
  * packages (core-rest-pipeline, core-client) twice and break `instanceof` checks across them.
+ * The shipped CLI is bundled (scripts/bundle.mjs): there these requires load the bundled copies.
  */
 import { createRequire } from 'node:module';
 

@@ -64,19 +64,41 @@ export async function createSessionPkiOffThread(opts: SessionPkiWorkerOptions = 
   }
 }
 
-let prefetched: Promise<SessionPki> | undefined;
+/** A generation under way; `fallback` says why it ran on the main thread, if it did. */
+interface Generation {
+  readonly pki: Promise<SessionPki>;
+  readonly fallback: string | undefined;
+}
+
+function generate(): Generation {
+  let fallback: string | undefined;
+  const pki = createSessionPkiOffThread({ onFallback: (reason) => (fallback = reason) });
+  // Taken later, or never (start-up failed first): never an unhandled rejection.
+  pki.catch(() => undefined);
+  return {
+    pki,
+    get fallback() {
+      return fallback;
+    },
+  };
+}
+
+let prefetched: Generation | undefined;
 
 /** Starts making the next session's PKI now (idempotent until it is taken). */
 export function prefetchSessionPki(): void {
-  if (prefetched) return;
-  prefetched = createSessionPkiOffThread();
-  // Taken later, or never (start-up failed first): never an unhandled rejection.
-  prefetched.catch(() => undefined);
+  prefetched ??= generate();
 }
 
-/** The prefetched PKI (each is handed out once), or a new one. */
-export function takeSessionPki(): Promise<SessionPki> {
-  const pki = prefetched ?? createSessionPkiOffThread();
+/**
+ * The prefetched PKI (each is handed out once), or a new one. `onFallback` hears why the worker
+ * could not be used (the PKI was then made on the main thread, costing launch time).
+ */
+export function takeSessionPki(onFallback?: (reason: string) => void): Promise<SessionPki> {
+  const generation = prefetched ?? generate();
   prefetched = undefined;
-  return pki;
+  return generation.pki.then((pki) => {
+    if (generation.fallback !== undefined) onFallback?.(generation.fallback);
+    return pki;
+  });
 }

@@ -56,7 +56,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const ignore = (): void => undefined;
 
 export async function startSession(opts: SessionOptions, io: CliIo, report: Reporter): Promise<Session> {
-  const pkiReady = takeSessionPki();
+  const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
   preloadAzureSdk();

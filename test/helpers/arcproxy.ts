@@ -1,5 +1,5 @@
 /**
- * Drives the real `arcproxy` executable (bin/arcproxy.js → dist/, built by `npm test`) as a user
+ * Drives the real `arcproxy` executable (bin/arcproxy.js → dist/bundle/, built by `npm test`) as a user
  * would: spawned with an environment, ready when it prints az's "Start sending kubectl requests"
  * line, stopped with a signal.
  */
@@ -14,7 +14,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin/arcproxy.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
+  if (!existsSync(join(ROOT, 'dist/bundle/main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the e2e tests');
   }
 }

@@ -46,4 +46,13 @@ describe('createSessionPkiOffThread', () => {
     expect(second.caCert).not.toBe(first.caCert);
     expect(new X509Certificate(second.server.cert).checkIssued(new X509Certificate(first.caCert))).toBe(false);
   });
+
+  it('tells the taker why the worker was not used', async () => {
+    // Under the TypeScript test runner there is no compiled worker.js next to the module.
+    const reasons: string[] = [];
+    prefetchSessionPki();
+    expectValid(await takeSessionPki((r) => reasons.push(r)));
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(/worker/i);
+  });
 });
