@@ -29,7 +29,11 @@ export interface ProxyServerOptions {
   port: number;
   /** '/proxies/<64 hex>', the path of the kubeconfig's server URL. */
   pathPrefix: string;
-  pki: SessionPki;
+  /**
+   * The session's certificates. A promise lets the port open (and a busy port fail) while they
+   * are still being made; TLS handshakes succeed once they are installed (`secured`).
+   */
+  pki: SessionPki | Promise<SessionPki>;
   dialer: StreamDialer;
   auth: UpstreamAuth;
   /**
@@ -47,6 +51,8 @@ export interface ProxyServer {
   readonly port: number;
   /** Requests and upgrades in flight. */
   readonly activeRequests: number;
+  /** Settles once the session's certificates are installed; rejects when they could not be made. */
+  readonly secured: Promise<void>;
   /**
    * Dials one relay stream into the request pool now, so the first request does not wait for a
    * dial. Resolves true when one is ready, false when the dial failed (the dialer reports why).
@@ -117,16 +123,15 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     `wrote (server: https://${host.includes(':') ? `[${host}]` : host}:${port}${prefix}). Use that kubeconfig's context.`;
   const stopping = 'arcproxy is shutting down; start it again, then retry.';
 
+  const contextOptions = (pki: SessionPki) => ({ cert: pki.server.cert, key: pki.server.key, ca: [pki.caCert], minVersion: 'TLSv1.2' as const });
+  const pkiNow = 'caCert' in opts.pki ? opts.pki : undefined;
   const server: Server = createServer(
     {
-      cert: opts.pki.server.cert,
-      key: opts.pki.server.key,
-      ca: [opts.pki.caCert],
+      ...(pkiNow ? contextOptions(pkiNow) : { minVersion: 'TLSv1.2' }),
       requestCert: true,
       rejectUnauthorized: true,
       // SPDY (exec, port-forward fallbacks) cannot ride HTTP/2.
       ALPNProtocols: ['http/1.1'],
-      minVersion: 'TLSv1.2',
       // Clients are local and authenticated by certificate; a long upload must not be cut.
       requestTimeout: 0,
       keepAliveTimeout: 30_000,
@@ -167,6 +172,9 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     });
   });
   const port = (server.address() as AddressInfo).port;
+  // Until then a handshake fails for want of a certificate; no kubeconfig names this port yet.
+  const secured = pkiNow ? Promise.resolve() : Promise.resolve(opts.pki).then((pki) => server.setSecureContext(contextOptions(pki)));
+  secured.catch(() => undefined); // the session awaits it and reports the failure
   // Once listening, the only server errors are failed accepts (EMFILE): transient, not fatal.
   server.on('error', () => undefined);
 
@@ -199,6 +207,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     get activeRequests() {
       return inFlight.size;
     },
+    secured,
     prewarm: () => pool.prewarm(),
     close(graceMs?: number) {
       closing ??= close(graceMs);

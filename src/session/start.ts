@@ -1,8 +1,9 @@
 /**
- * One proxy session, in start-up order: cloud profile, credential, subscription, the connected
- * cluster (must be reachable), its relay credential, the local listener, the kubeconfig entry.
- * The listener opens first (a busy port fails before any network call) and the kubeconfig is
- * written last, so a failed start leaves every file as it was.
+ * One proxy session, in start-up order: cloud profile, credential, the local listener,
+ * subscription, the connected cluster (must be reachable), its relay credential, the kubeconfig
+ * entry. The listener opens first (a busy port fails before any network call) and the kubeconfig
+ * is written last, so a failed start leaves every file as it was. The session's certificates are
+ * made on another thread meanwhile and awaited only when the relay is first used.
  */
 import type { CliIo } from '../cli/io.js';
 import { ARC_SERVER_SCOPE, loadCloudProfile, type CloudProfile } from '../azure/cloud.js';
@@ -81,11 +82,12 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
 
   const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
   report.stage('Opening the local listener');
-  const pki = await pkiReady;
+  // The port opens (or is found busy) now; the certificates may still be in the making, and
+  // signing in goes on meanwhile.
   const proxy = await startProxyServer({
     port: opts.port,
     pathPrefix: names.pathPrefix,
-    pki,
+    pki: pkiReady,
     dialer: new TunnelHealth(dialer, (state) => report.tunnel(state)),
     auth,
     ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
@@ -125,6 +127,8 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
       onRenewed: (c) => report.event('relayCredentialRenewed', { expiresOn: c.expiresOn.toISOString() }),
       onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCode(err), retryInMs }),
     });
+    const pki = await pkiReady;
+    await proxy.secured;
     spare = new WarmSpareDialer(relayDialer);
     relayDialer.onCredentialChange(() => spare?.refresh());
     dialer.set(spare);
