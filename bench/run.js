@@ -62,7 +62,8 @@ async function main() {
 
     const results = { config: C, launch: [], rounds: [], bulk: [], watches: [], headOfLine: [] };
 
-    // Launch-to-ready and the first request after ready, interleaved with fresh direct and relay connections.
+    // Launch-to-ready and the first request after ready, then later requests on new connections
+    // (each kubectl run opens one), interleaved with fresh direct and relay connection pools.
     for (let i = 0; i < C.launches; i++) {
       const nodeMs = await nodeStartupMs();
       const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
@@ -71,7 +72,7 @@ async function main() {
       const d = await firstRequest(direct);
       const r = await firstRequest(relay);
       results.launch.push({ nodeStartupMs: nodeMs, readyMs: p.readyMs, arcproxy: a, direct: d, relay: r });
-      log(`bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (warm ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)}, relay first ${r.first.toFixed(1)} (${elapsed()})`);
+      log(`bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (later, new connection ${a.laterFresh.toFixed(2)}; kept-alive ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)} (later ${d.laterFresh.toFixed(2)}), relay first ${r.first.toFixed(1)} (later ${r.laterFresh.toFixed(2)}) (${elapsed()})`);
     }
 
     const proxy = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
@@ -92,7 +93,7 @@ async function main() {
     }
 
     for (let round = 0; round < C.bulkRounds; round++) {
-      for (const kind of ['list', 'watch']) {
+      for (const kind of ['list', 'log', 'watch']) {
         const row = { kind };
         for (const t of rotate(targets, round)) {
           row[t.name] = await bulk(t, kind, C.bulkPods, pids);
@@ -155,15 +156,15 @@ function gitCommit() {
 function summariseResults(r) {
   const names = ['direct', 'relay', 'arcproxy'];
   const pick = (rows, f) => median(rows.map(f));
-  const s = { seq: {}, conc: {}, bulkList: {}, bulkWatch: {}, first: {}, launch: {}, watches: {}, hol: {} };
+  const s = { seq: {}, conc: {}, bulkList: {}, bulkLog: {}, bulkWatch: {}, first: {}, launch: {}, watches: {}, hol: {} };
   for (const n of names) {
     s.seq[n] = { p50: pick(r.rounds, (x) => x[n].seq.p50), p99: pick(r.rounds, (x) => x[n].seq.p99) };
     s.conc[n] = { rps: pick(r.rounds, (x) => x[n].conc.rps), p50: pick(r.rounds, (x) => x[n].conc.p50), p99: pick(r.rounds, (x) => x[n].conc.p99), errors: r.rounds.reduce((a, x) => a + x[n].conc.errors, 0) };
-    for (const [key, kind] of [['bulkList', 'list'], ['bulkWatch', 'watch']]) {
+    for (const [key, kind] of [['bulkList', 'list'], ['bulkLog', 'log'], ['bulkWatch', 'watch']]) {
       const rows = r.bulk.filter((b) => b.kind === kind);
       s[key][n] = { mbPerS: pick(rows, (x) => x[n].mbPerS), bytes: rows[0]?.[n].bytes, cpuSecondsPerGB: Object.fromEntries(Object.keys(rows[0]?.[n].cpuSecondsPerGB ?? {}).map((k) => [k, pick(rows, (x) => x[n].cpuSecondsPerGB[k])])) };
     }
-    s.first[n] = { first: pick(r.launch, (x) => x[n].first), warm: pick(r.launch, (x) => x[n].warm) };
+    s.first[n] = { first: pick(r.launch, (x) => x[n].first), warm: pick(r.launch, (x) => x[n].warm), laterFresh: pick(r.launch, (x) => x[n].laterFresh) };
   }
   s.conc.arcproxy.cpuUsPerRequest = pick(r.rounds, (x) => x.arcproxy.conc.cpuUsPerRequest);
   s.launch = { readyMs: median(r.launch.map((x) => x.readyMs)), readyMsAll: r.launch.map((x) => Math.round(x.readyMs)), nodeStartupMs: median(r.launch.map((x) => x.nodeStartupMs)) };
@@ -190,6 +191,9 @@ async function profileRun({ emu, dir, token }) {
     },
     'bulk-list': async (t, p) => {
       for (let i = 0; i < 2; i++) await bulk(t, 'list', C.bulkPods, { arcproxy: p.pid });
+    },
+    'bulk-log': async (t, p) => {
+      for (let i = 0; i < 2; i++) await bulk(t, 'log', C.bulkPods, { arcproxy: p.pid });
     },
     'bulk-watch': async (t, p) => {
       for (let i = 0; i < 2; i++) await bulk(t, 'watch', C.bulkPods, { arcproxy: p.pid });

@@ -1,19 +1,23 @@
 // Child process: the whole emulator (Entra, ARM, Relay, agent, apiserver) on loopback, with the
-// built-in seed plus namespaces the benchmark fills. It reports its addresses over IPC and exits
-// when the parent says so, disconnects, or after a hard limit.
+// built-in seed plus namespaces the benchmark fills and a pod with a 100 MiB generated log. It
+// reports its addresses over IPC and exits when the parent says so, disconnects, or after a hard
+// limit.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../../dist/emulator/index.js';
 import { defaultSeed } from '../../dist/emulator/seed.js';
+import { BULK_LOG } from './workloads.js';
 
-export const BENCH_NAMESPACES = ['bench-bulk', 'bench-watch', 'bench-hol'];
+export const BENCH_NAMESPACES = ['bench-bulk', 'bench-watch', 'bench-hol', BULK_LOG.namespace];
 
 const HARD_LIMIT_MS = 15 * 60_000;
 
 const seed = defaultSeed();
 const demo = seed.resourceGroups.flatMap((rg) => rg.clusters).find((c) => c.name === 'demo');
 demo.kubernetes.namespaces.push(...BENCH_NAMESPACES);
+// Made as it is read: the emulator holds none of it.
+demo.kubernetes.pods.push({ namespace: BULK_LOG.namespace, name: BULK_LOG.pod, logBytes: BULK_LOG.bytes, echoPorts: [], containers: ['log'] });
 
 const stateDir = await mkdtemp(join(tmpdir(), 'arcproxy-bench-emu-'));
 const emulator = await startEmulator({ seed, stateDir });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
+import { GENERATED_LOG_MAX_BYTES } from './apiserver/generated-log.js';
 
 export interface SeedPrincipal {
   /** A label used by the seed and the env file (e.g. "ci", "noaccess"). */
@@ -51,6 +52,12 @@ export interface SeedPod {
   name: string;
   /** Writes "<iso time> hello from <pod> line <n>" every second while running. */
   logEverySecond?: boolean;
+  /**
+   * The container's log is this many bytes of generated lines instead of the start-up lines:
+   * "line 000000001 xxx…x\n", 100 bytes each (the last one shorter if the size says so, still
+   * ending in a newline). Made as it is sent, so any size costs no memory (throughput tests).
+   */
+  logBytes?: number;
   /** Ports whose in-process server echoes what it receives. */
   echoPorts?: number[];
   containers?: string[];
@@ -252,6 +259,12 @@ function validateSeed(seed: Seed, source: string): void {
     for (const c of rg.clusters) {
       if (!c.name) fail(`a cluster in ${rg.name} has no name.`);
       if (c.agent && !c.kubernetes) fail(`cluster ${c.name} runs an agent but has no "kubernetes" section.`);
+      for (const p of c.kubernetes?.pods ?? []) {
+        const bytes = p.logBytes;
+        if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= GENERATED_LOG_MAX_BYTES)) {
+          fail(`pod ${p.namespace}/${p.name} in cluster ${c.name}: "logBytes" must be a whole number from 0 to ${GENERATED_LOG_MAX_BYTES}.`);
+        }
+      }
     }
   }
 }

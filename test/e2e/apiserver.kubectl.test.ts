@@ -10,9 +10,12 @@ import { createApiServer, type ApiServer } from '../../src/emulator/apiserver/in
 import { defaultSeed, type SeedKubernetes } from '../../src/emulator/seed.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/pki/certs.js';
 import { writeDirectKubeconfig } from '../helpers/direct-kubeconfig.js';
+import { expectedGeneratedLog } from '../helpers/generated-log.js';
 import { availableKubectls, runKubectl, spawnKubectl, type KubectlBinary, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const KUBECTL_TIMEOUT_MS = 20_000;
+/** A generated log (seed logBytes) of kube-system/generated-log: not a whole number of lines. */
+const GENERATED_SIZE = 3 * 1024 * 1024 + 11;
 const kubectls = availableKubectls();
 
 let dir: string;
@@ -26,6 +29,7 @@ function demoKubernetes(): SeedKubernetes {
 
 beforeAll(async () => {
   const kubernetes = demoKubernetes();
+  kubernetes.pods.push({ namespace: 'kube-system', name: 'generated-log', logBytes: GENERATED_SIZE, echoPorts: [] });
   const tokenOf = (name: string) => kubernetes.serviceAccounts.find((sa) => sa.name === name)!.token;
   const ca = await createCertificateAuthority('apiserver-e2e-ca');
   const tls = await issueServerCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -119,6 +123,17 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (label, 
     const first = await follower.waitFor(/hello from hello-0: line (\d+)\n/, KUBECTL_TIMEOUT_MS);
     await follower.waitFor(new RegExp(`hello from hello-0: line ${Number(first[1]) + 1}\\n`), KUBECTL_TIMEOUT_MS);
     expect(follower.output()).not.toContain('starting');
+  });
+
+  it('logs prints a generated log byte for byte; --tail and --limit-bytes cut it', async () => {
+    const whole = expectedGeneratedLog(GENERATED_SIZE);
+    const all = await run(['logs', '-n', 'kube-system', 'generated-log']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.length).toBe(GENERATED_SIZE);
+    expect(all.stdout === whole, 'the log as generated').toBe(true);
+    const cut = await run(['logs', '-n', 'kube-system', 'generated-log', '--tail=2', '--limit-bytes=150']);
+    expect(cut.code).toBe(0);
+    expect(cut.stdout).toBe(whole.split(/(?<=\n)/).slice(-2).join('').slice(0, 150));
   });
 
   it('run creates a pod that get and delete then see', async () => {

@@ -118,6 +118,7 @@ describe('arcproxy emulator', () => {
     const rg = seed.resourceGroups[0]!;
     rg.name = 'team-rg';
     rg.clusters = [{ ...rg.clusters[0]!, name: 'edge-1' }];
+    rg.clusters[0]!.kubernetes!.pods.push({ namespace: 'default', name: 'big-log', logBytes: 1024 * 1024, echoPorts: [] });
     seed.roleAssignments = seed.roleAssignments.map((a) => ({ ...a, scope: a.scope.replace('/resourceGroups/demo-rg', '/resourceGroups/team-rg').replace('/connectedClusters/demo', '/connectedClusters/edge-1') }));
     const seedFile = join(dir, 'seed.yaml');
     await writeFile(seedFile, stringify(seed));
@@ -136,5 +137,11 @@ describe('arcproxy emulator', () => {
     const r = await runArcproxy(['emulator', '--seed', seedFile], {});
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('runs an agent but has no "kubernetes" section');
+    const seed = defaultSeed();
+    seed.resourceGroups[0]!.clusters[0]!.kubernetes!.pods.push({ namespace: 'default', name: 'big-log', logBytes: -1 });
+    await writeFile(seedFile, stringify(seed));
+    const negative = await runArcproxy(['emulator', '--seed', seedFile], {});
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain('pod default/big-log in cluster demo: "logBytes" must be a whole number');
   });
 });

@@ -1,11 +1,45 @@
 /**
- * pods/log: the pod's bounded history (tailLines, timestamps), then, with follow=true, each new
- * line as it is written, until the client goes, the pod stops or the server ends the response.
+ * pods/log: the pod's generated log if it has one (streamed with backpressure), then its bounded
+ * history of written lines (tailLines and limitBytes apply to the two as one log; timestamps),
+ * then, with follow=true, each new line as it is written, until the client goes, the pod stops,
+ * limitBytes is reached or the server ends the response.
  */
 import type { ServerResponse } from 'node:http';
 import type { EmulatedPod, LogLine } from './pod-runtime.js';
 import { sendStatus } from './status.js';
 import { startStream, truthy } from './http.js';
+import { generatedLineCount, generatedLogChunks } from './generated-log.js';
+import { LogOutput } from './log-output.js';
+
+interface LogLimits {
+  tailLines?: number;
+  limitBytes?: number;
+}
+
+const LIMIT_RULES = [
+  { name: 'tailLines', min: 0, rule: 'must be greater than or equal to 0' },
+  { name: 'limitBytes', min: 1, rule: 'must be greater than 0' },
+] as const;
+
+/** tailLines and limitBytes as the apiserver checks them: not an integer 400, out of range 422 Invalid. */
+function readLimits(res: ServerResponse, query: URLSearchParams, podName: string): LogLimits | undefined {
+  const limits: LogLimits = {};
+  for (const { name, min, rule } of LIMIT_RULES) {
+    const raw = query.get(name);
+    if (raw === null || raw === '') continue;
+    if (!/^-?\d+$/.test(raw)) {
+      sendStatus(res, 400, 'BadRequest', `${name}: invalid value "${raw}": not an integer`);
+      return undefined;
+    }
+    const value = Number(raw);
+    if (value < min) {
+      sendStatus(res, 422, 'Invalid', `PodLogOptions "${podName}" is invalid: ${name}: Invalid value: ${value}: ${rule}`, { name: podName, kind: 'PodLogOptions' });
+      return undefined;
+    }
+    limits[name] = value;
+  }
+  return limits;
+}
 
 export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSearchParams): void {
   const container = query.get('container');
@@ -15,24 +49,42 @@ export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSea
   if (container && !pod.containers.includes(container)) {
     return sendStatus(res, 400, 'BadRequest', `container ${container} is not valid for pod ${pod.name}`);
   }
+  const limits = readLimits(res, query, pod.name);
+  if (!limits) return;
   const timestamps = truthy(query.get('timestamps'));
+  const follow = truthy(query.get('follow'));
   const format = (l: LogLine) => `${timestamps ? `${l.time.toISOString()} ` : ''}${l.text}\n`;
-  const tail = query.get('tailLines');
-  let history = pod.logHistory();
-  if (tail !== null && /^\d+$/.test(tail)) history = history.slice(Math.max(0, history.length - Number(tail)));
+
+  // A copy: lines written while the generated part streams arrive through 'log' instead.
+  let history = [...pod.logHistory()];
+  let firstGeneratedLine = 1;
+  if (limits.tailLines !== undefined) {
+    history = history.slice(Math.max(0, history.length - limits.tailLines));
+    firstGeneratedLine = generatedLineCount(pod.generatedLogBytes) - (limits.tailLines - history.length) + 1;
+  }
 
   startStream(res, 'text/plain');
-  for (const l of history) res.write(format(l));
-  if (!truthy(query.get('follow'))) {
-    res.end();
-    return;
+  const out = new LogOutput(res, limits.limitBytes);
+  // Followed lines logged before the earlier parts are written wait here, in order.
+  let waiting: LogLine[] | undefined = [];
+  if (follow) {
+    const onLog = (l: LogLine) => (waiting ? waiting.push(l) : out.write(format(l)));
+    const onStop = () => res.end();
+    pod.on('log', onLog);
+    pod.once('stopped', onStop);
+    res.once('close', () => {
+      pod.off('log', onLog);
+      pod.off('stopped', onStop);
+    });
   }
-  const onLog = (l: LogLine) => res.write(format(l));
-  const onStop = () => res.end();
-  pod.on('log', onLog);
-  pod.once('stopped', onStop);
-  res.once('close', () => {
-    pod.off('log', onLog);
-    pod.off('stopped', onStop);
+  const prefix = timestamps ? `${pod.startedAt.toISOString()} ` : '';
+  out.pump(generatedLogChunks(pod.generatedLogBytes, firstGeneratedLine, prefix), () => {
+    for (const l of history) out.write(format(l));
+    if (!follow) {
+      if (!out.closed) res.end();
+      return;
+    }
+    for (const l of waiting ?? []) out.write(format(l));
+    waiting = undefined;
   });
 }

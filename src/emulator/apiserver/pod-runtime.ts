@@ -1,7 +1,8 @@
 /**
  * What runs "inside" an emulated pod: an echo server on each of its ports (real loopback
  * sockets, so port-forward streams behave like TCP: when the client ends, the echo ends too) and
- * its log, one line a second for pods that log.
+ * its log: two start-up lines, or a generated log of a given size (generated-log.ts), then one
+ * line a second for pods that log.
  */
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
@@ -22,6 +23,8 @@ export class EmulatedPod extends EventEmitter implements PodRuntime {
   readonly env: Readonly<Record<string, string>>;
   readonly #echo = new Map<number, { server: Server; port: number }>();
   readonly #log: LogLine[] = [];
+  #generatedLogBytes = 0;
+  #startedAt = new Date(0);
   #lineNo = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -34,7 +37,9 @@ export class EmulatedPod extends EventEmitter implements PodRuntime {
     this.env = env;
   }
 
-  async start(echoPorts: number[], logEverySecond: boolean, now: () => number): Promise<void> {
+  /** With `generatedLogBytes` (even 0) the log is that generated text instead of the start-up lines. */
+  async start(echoPorts: number[], logEverySecond: boolean, now: () => number, generatedLogBytes?: number): Promise<void> {
+    this.#startedAt = new Date(now());
     for (const port of echoPorts) {
       const server = createServer((s) => {
         s.on('error', () => s.destroy());
@@ -46,8 +51,12 @@ export class EmulatedPod extends EventEmitter implements PodRuntime {
       });
       this.#echo.set(port, { server, port: (server.address() as { port: number }).port });
     }
-    this.#write(`hello from ${this.name}: starting`, now);
-    this.#write(`hello from ${this.name}: listening on ${echoPorts.length ? echoPorts.join(', ') : 'no ports'}`, now);
+    if (generatedLogBytes === undefined) {
+      this.#write(`hello from ${this.name}: starting`, now);
+      this.#write(`hello from ${this.name}: listening on ${echoPorts.length ? echoPorts.join(', ') : 'no ports'}`, now);
+    } else {
+      this.#generatedLogBytes = generatedLogBytes;
+    }
     if (logEverySecond) {
       this.#timer = setInterval(() => this.#write(`hello from ${this.name}: line ${++this.#lineNo}`, now), 1000);
       this.#timer.unref();
@@ -63,6 +72,16 @@ export class EmulatedPod extends EventEmitter implements PodRuntime {
 
   logHistory(): readonly LogLine[] {
     return this.#log;
+  }
+
+  /** Size of the generated log that comes before `logHistory()` (0: none). */
+  get generatedLogBytes(): number {
+    return this.#generatedLogBytes;
+  }
+
+  /** When the pod started: the timestamp of every generated line. */
+  get startedAt(): Date {
+    return this.#startedAt;
   }
 
   connect(port: number): Duplex | undefined {

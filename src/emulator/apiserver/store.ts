@@ -20,6 +20,8 @@ export interface PodOptions {
   containers?: string[];
   echoPorts?: number[];
   logEverySecond?: boolean;
+  /** A generated log of this many bytes instead of the start-up lines (seed `logBytes`). */
+  logBytes?: number;
   labels?: Record<string, string>;
 }
 
@@ -57,7 +59,7 @@ export class ObjectStore extends EventEmitter {
 
   async seed(k: SeedKubernetes): Promise<void> {
     for (const ns of new Set([...k.namespaces, ...k.pods.map((p) => p.namespace)])) this.#putNamespace(ns);
-    for (const p of k.pods) await this.addPod(p.namespace, p.name, { containers: p.containers, echoPorts: p.echoPorts, logEverySecond: p.logEverySecond });
+    for (const p of k.pods) await this.addPod(p.namespace, p.name, { containers: p.containers, echoPorts: p.echoPorts, logEverySecond: p.logEverySecond, logBytes: p.logBytes });
   }
 
   #putNamespace(name: string): void {
@@ -129,7 +131,7 @@ export class ObjectStore extends EventEmitter {
       KUBERNETES_SERVICE_PORT: '443',
       POD_NAMESPACE: namespace,
     });
-    await runtime.start(ports, Boolean(opts.logEverySecond), this.#now);
+    await runtime.start(ports, Boolean(opts.logEverySecond), this.#now, opts.logBytes);
     this.#runtimes.set(key, runtime);
     const item: StoredObject = { kind: 'Pod', namespace, name, object };
     this.#pods.set(key, item);
