@@ -1,45 +1,66 @@
 /**
- * Forwards one ordinary (non-upgrade) request over a pooled stream. Bodies are piped both ways
- * with backpressure and never buffered, so a watch event or a `logs -f` line reaches kubectl as
- * soon as it arrives.
+ * Forwards one ordinary (non-upgrade) request over a pooled stream: the rewritten head (and the
+ * body, framed again) is written straight onto the stream and the answer is read with our own
+ * HTTP/1.1 parser (upstream-exchange.ts), without node:http's client machinery. Bodies are
+ * relayed both ways with backpressure and never buffered, so a watch event or a `logs -f` line
+ * reaches kubectl as soon as it arrives.
  */
-import { request as httpRequest, type ClientRequest, type ClientRequestArgs, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
-import { rewriteRequestHeaders, rewriteResponseHeaders } from './headers.js';
-import { sendStatus, tokenFailureMessage, tunnelFailureMessage } from './status.js';
+import { requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableHead, type RewrittenRequest } from './headers.js';
+import { ResponseParseError } from './http1-response.js';
 import type { RequestLogEntry } from './log.js';
+import type { BodyFraming } from './request-body.js';
+import { redactSecrets, sendStatus, tokenFailureMessage, tunnelFailureMessage } from './status.js';
+import type { StreamPool } from './stream-pool.js';
+import { UpstreamExchange } from './upstream-exchange.js';
+import type { UpstreamResponse } from './upstream-response.js';
 import { isResumableWatch, relayWatch } from './watch-resume.js';
 
 export interface ForwardRequestDeps {
-  pool: Agent;
+  pool: StreamPool;
   auth: UpstreamAuth;
   onRequest?: ((e: RequestLogEntry) => void) | undefined;
 }
 
-// The Agent keys its pool by host:port; every stream goes to the same agent, so one fixed key.
-const POOL_HOST = 'cluster-agent.arcproxy.invalid';
-
 /** Methods that may be sent twice; only bodiless ones are retried (a body has been consumed). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods Node's client sent without `Content-Length: 0` when they had no body; others got one. */
+const NO_DEFAULT_LENGTH = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** The headers for one attempt: a pooled stream stays open after it, a fresh one closes. */
+function attemptHeaders(method: string, rewritten: RewrittenRequest, pooled: boolean): string[] {
+  const headers = rewritten.headers.slice();
+  if (rewritten.framing.kind === 'none' && !NO_DEFAULT_LENGTH.has(method)) headers.push('Content-Length', '0');
+  headers.push('Connection', pooled ? 'keep-alive' : 'close');
+  return headers;
+}
+
+function bodyFraming(rewritten: RewrittenRequest): BodyFraming {
+  return rewritten.framing.kind === 'length' ? { chunked: false, contentLength: rewritten.framing.contentLength } : { chunked: true };
+}
+
+function cannotRelay(res: ServerResponse, err: unknown): void {
+  // The parser quotes a little of what it refused; that is the agent's text, so redact it too.
+  sendStatus(res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${redactSecrets((err as Error).message)}`);
+}
 
 export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: string, logPath: string, deps: ForwardRequestDeps): void {
   const started = performance.now();
+  const method = req.method ?? 'GET';
   let bytesIn = 0;
   let bytesOut = 0;
-  let upstream: ClientRequest | undefined;
-  let responded = false;
-  let watching = false;
+  let exchange: UpstreamExchange | undefined;
 
   req.on('error', () => res.destroy());
   res.once('close', () => {
-    // kubectl went away (or we aborted it): drop the upstream request; its stream is destroyed
-    // with it rather than going back to the pool half-read.
-    if (!res.writableFinished) upstream?.destroy();
+    // kubectl went away (or we aborted it): drop the exchange; its stream is destroyed with it
+    // rather than going back to the pool half-read.
+    if (!res.writableFinished) exchange?.abort();
     deps.onRequest?.({
-      method: req.method ?? 'GET',
+      method,
       path: logPath,
       status: res.headersSent ? res.statusCode : 0,
       durationMs: performance.now() - started,
@@ -49,123 +70,146 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
     });
   });
 
-  const fresh = (o: ClientRequestArgs, cb: (err: Error | null, s: Duplex) => void) => deps.pool.createConnection(o, cb);
+  const rewrite = (token: string | undefined): RewrittenRequest =>
+    rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: false } : { bearerToken: token, upgrade: false });
 
-  const send = (token: string | undefined, attempt: number): void => {
-    if (res.destroyed) return;
-    const { headers, hasBody } = rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: false } : { bearerToken: token, upgrade: false });
-    let up: ClientRequest;
-    // A retry goes on a stream of its own, never on another pooled one that may share the fate
-    // of the first (a relay drop kills them all). Without an agent it is closed after use.
-    const connection = attempt === 0 ? { agent: deps.pool } : { createConnection: fresh };
-    try {
-      up = httpRequest({ ...connection, host: POOL_HOST, port: 80, method: req.method, path, headers, setHost: false });
-    } catch (err) {
-      // http.request refuses a few paths Node's server parser let through.
-      sendStatus(res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${(err as Error).message}`);
+  const onResponse = (up: UpstreamResponse): void => {
+    if (res.destroyed) {
+      up.destroy();
       return;
     }
-    upstream = up;
-
-    up.on('response', (upRes: IncomingMessage) => {
-      responded = true;
-      if (res.destroyed) {
-        up.destroy();
-        return;
-      }
-      try {
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, rewriteResponseHeaders(upRes.rawHeaders));
-      } catch (err) {
-        // Node's parser accepts a few header bytes its writer refuses; never crash on them.
-        up.destroy();
-        sendStatus(res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${(err as Error).message}`);
-        return;
-      }
-      let bodyStarted = false;
-      const watch = isResumableWatch(req.method, path, upRes);
-      if (watch) {
-        watching = true;
-        relayWatch(upRes, res, {
-          path,
-          reopen: (resume) => reopen(resume),
-          onBytes: (n) => {
-            bodyStarted = true;
-            bytesOut += n;
-          },
-        });
-      } else {
-        upRes.pipe(res);
-        upRes.on('data', (chunk: Buffer) => {
+    if (up.statusCode === 101) {
+      // We never asked to switch protocols; what follows is not an HTTP body.
+      up.destroy();
+      cannotRelay(res, new Error('101 Switching Protocols on a request without Upgrade'));
+      return;
+    }
+    try {
+      res.writeHead(up.statusCode, up.statusMessage, rewriteResponseHeaders(up.rawHeaders));
+    } catch (err) {
+      // The parser accepts a few header bytes Node's writer refuses; never crash on them.
+      up.destroy();
+      cannotRelay(res, err);
+      return;
+    }
+    let bodyStarted = false;
+    if (isResumableWatch(method, path, up)) {
+      relayWatch(up, res, {
+        path,
+        reopen: (resume) => reopen(resume),
+        onBytes: (n) => {
           bodyStarted = true;
-          bytesOut += chunk.length;
-        });
-      }
-      // A watch or `logs -f` may send headers long before its first body byte, and kubectl
-      // waits for them. A body already here goes out with the headers in one write instead
-      // (pipe's resume was scheduled first, so it has run by this tick).
-      process.nextTick(() => {
-        if (!bodyStarted && !upRes.complete && !res.destroyed) res.flushHeaders();
+          bytesOut += n;
+        },
       });
-      if (watch) return;
-      upRes.on('error', () => res.destroy());
+    } else {
+      const resumeUp = (): void => up.resume();
+      up.on('data', (chunk: Buffer) => {
+        bodyStarted = true;
+        bytesOut += chunk.length;
+        if (!res.destroyed && !res.write(chunk)) {
+          up.pause();
+          res.once('drain', resumeUp);
+        }
+      });
+      up.on('end', () => {
+        if (!res.destroyed) res.end();
+      });
       // A response cut short upstream must reach kubectl cut short, not as a clean end: the
       // chunked body never gets its last chunk, so kubectl reports it (logs -f: unexpected EOF).
-      upRes.on('close', () => {
-        if (!upRes.complete) res.destroy();
+      up.on('close', () => {
+        if (!up.complete) res.destroy();
       });
-    });
-
-    up.on('error', (err) => {
-      // A resumable watch decides itself when its stream dies (watch-resume.ts).
-      if (watching) return;
-      if (responded || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      // No response byte yet. A pooled stream can die while idle (relay closed it) just as it is
-      // reused: a request without a body is safe to send once more. A fresh stream that dies
-      // before answering (the relay dropped it) gets one more try for idempotent requests.
-      const method = (req.method ?? 'GET').toUpperCase();
-      // up.socket is set once a stream carries the request (no listener per request for it): a
-      // failed dial never gets one, and was already retried by the dialer.
-      const onStream = up.socket !== null && up.socket !== undefined;
-      if (attempt === 0 && !hasBody && (up.reusedSocket || (onStream && IDEMPOTENT.has(method)))) {
-        send(token, 1);
-        return;
-      }
-      sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
-    });
-
-    if (hasBody) {
-      req.pipe(up);
-      if (deps.onRequest) req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-    } else {
-      up.end();
+      // Body bytes that came with the head are written now, in the same write as the headers.
+      up.resume();
     }
+    // A watch or `logs -f` may send headers long before its first body byte, and kubectl
+    // waits for them. A body already here has gone out with the headers in one write.
+    process.nextTick(() => {
+      if (!bodyStarted && !up.complete && !res.destroyed) res.flushHeaders();
+    });
+  };
+
+  /** One try on one stream; `attempt` 0 is on a pooled stream, 1 (the retry) on a fresh one. */
+  const send = (rewritten: RewrittenRequest, attempt: number): void => {
+    const pooled = attempt === 0;
+    const taken = pooled ? deps.pool.take() : deps.pool.dial().then((stream) => ({ stream, reused: false }));
+    taken.then(
+      ({ stream, reused }) => {
+        if (res.destroyed) {
+          // Nothing was written on it: as good as it was.
+          if (pooled) deps.pool.release(stream);
+          else stream.destroy();
+          return;
+        }
+        const head = requestHead(method, path, attemptHeaders(method, rewritten, pooled));
+        const body = rewritten.hasBody
+          ? { req, framing: bodyFraming(rewritten), onBytes: deps.onRequest ? (n: number) => (bytesIn += n) : undefined }
+          : undefined;
+        exchange = new UpstreamExchange(stream, { method, head, body }, {
+          onResponse,
+          onFailure: (err, sawResponseByte) => {
+            if (res.destroyed) return;
+            if (err instanceof ResponseParseError) {
+              cannotRelay(res, err);
+              return;
+            }
+            // No response byte yet. A pooled stream can die while idle (relay closed it) just as
+            // it is reused: a request without a body is safe to send once more. A fresh stream
+            // that dies before answering (the relay dropped it) gets one more try for
+            // idempotent requests. A retry goes on a stream of its own, never on another pooled
+            // one that may share the fate of the first (a relay drop kills them all).
+            if (pooled && !rewritten.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(method))) {
+              send(rewritten, 1);
+              return;
+            }
+            sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+          },
+          release: (s: Duplex) => (pooled ? deps.pool.release(s) : s.destroy()),
+        });
+      },
+      // A failed dial is not retried here: the dialer has already retried by cause.
+      (err: unknown) => {
+        if (!res.destroyed) sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+      },
+    );
+  };
+
+  const start = (token: string | undefined): void => {
+    if (res.destroyed) return;
+    const rewritten = rewrite(token);
+    const problem = unsendableHead(method, path, rewritten.headers);
+    if (problem !== undefined) {
+      sendStatus(res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${problem}`);
+      return;
+    }
+    send(rewritten, 0);
   };
 
   /** The watch again from where kubectl is, on a fresh stream (watch-resume.ts). */
-  const reopen = async (resume: string): Promise<IncomingMessage> => {
+  const reopen = async (resume: string): Promise<UpstreamResponse> => {
     const token = deps.auth.kind === 'entra' ? await deps.auth.getToken() : undefined;
     if (res.destroyed) throw new Error('the client went away');
-    const { headers } = rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: false } : { bearerToken: token, upgrade: false });
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const up = httpRequest({ createConnection: fresh, host: POOL_HOST, port: 80, method: 'GET', path: resume, headers, setHost: false });
-      upstream = up;
-      up.on('response', resolve);
-      up.on('error', reject);
-      up.end();
+    const headers = attemptHeaders('GET', rewrite(token), false);
+    const stream = await deps.pool.dial();
+    if (res.destroyed) {
+      stream.destroy();
+      throw new Error('the client went away');
+    }
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      exchange = new UpstreamExchange(stream, { method: 'GET', head: requestHead('GET', resume, headers) }, {
+        onResponse: resolve,
+        onFailure: reject,
+        release: (s) => s.destroy(),
+      });
     });
   };
 
   if (deps.auth.kind === 'entra') {
-    deps.auth.getToken().then(
-      (token) => send(token, 0),
-      (err: unknown) => {
-        if (!res.destroyed) sendStatus(res, 503, 'ServiceUnavailable', tokenFailureMessage(err));
-      },
-    );
+    deps.auth.getToken().then(start, (err: unknown) => {
+      if (!res.destroyed) sendStatus(res, 503, 'ServiceUnavailable', tokenFailureMessage(err));
+    });
   } else {
-    send(undefined, 0);
+    start(undefined);
   }
 }

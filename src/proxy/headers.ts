@@ -15,10 +15,12 @@ export interface RequestRewrite {
 }
 
 export interface RewrittenRequest {
-  /** Flat [name, value, ...] list, ready for http.request({ headers }) or a raw request head. */
+  /** Flat [name, value, ...] list, ready for a raw request head (requestHead()). */
   headers: string[];
   /** Whether the request carries a body (Content-Length > 0 or Transfer-Encoding). */
   hasBody: boolean;
+  /** How the client framed its body: by Content-Length (its value), in chunks, or not at all. */
+  framing: { kind: 'length'; contentLength: number } | { kind: 'chunked' } | { kind: 'none' };
 }
 
 /** Header names a `Connection` header lists are hop-by-hop too (RFC 9110 §7.6.1). */
@@ -46,6 +48,7 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
   const out: string[] = [];
   let upgradeValue: string | undefined;
   let transferEncoding: string | undefined;
+  let contentLength: number | undefined;
   let hasBody = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
@@ -63,19 +66,28 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
     // Node's server has already answered `Expect: 100-continue` to the client.
     if (lower === 'expect') continue;
     if (entra && isIdentityHeader(lower)) continue;
-    if (lower === 'content-length' && value.trim() !== '0') hasBody = true;
+    if (lower === 'content-length') {
+      // Node's server has checked it is one number.
+      contentLength = Number(value.trim());
+      if (contentLength !== 0) hasBody = true;
+    }
     out.push(name, value);
   }
   if (opts.upgrade) {
     if (upgradeValue !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgradeValue);
   } else if (transferEncoding !== undefined) {
-    // Kept (not dropped) so Node frames the body the same way: without it a chunked DELETE or
-    // GET body would go out unframed, since Node only chunks POST/PUT/PATCH by default.
+    // Kept (not dropped): the body is sent on re-chunked (request-body.ts), whatever the method.
     out.push('Transfer-Encoding', transferEncoding);
     hasBody = true;
   }
   if (entra) out.push('Authorization', `Bearer ${opts.bearerToken}`);
-  return { headers: out, hasBody };
+  const framing: RewrittenRequest['framing'] =
+    !opts.upgrade && transferEncoding !== undefined
+      ? { kind: 'chunked' }
+      : contentLength !== undefined
+        ? { kind: 'length', contentLength }
+        : { kind: 'none' };
+  return { headers: out, hasBody, framing };
 }
 
 /** Response headers for kubectl: end-to-end only; Node re-frames the body itself. */
@@ -90,9 +102,39 @@ export function rewriteResponseHeaders(raw: readonly string[]): string[] {
   return out;
 }
 
-/** The request head written onto a fresh stream for an upgrade, as latin1 bytes like Node's own. */
+/** The request head written onto a stream, as latin1 bytes like Node's own. */
 export function requestHead(method: string, path: string, headers: readonly string[]): string {
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${head}\r\n`;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Node's client refuses these in a path: anything that could end the request line early. */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+/** Anything but HTAB, SP, visible ASCII and obs-text (CR and LF above all). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Why this request head cannot be written as is, or undefined when it can. Node's server has
+ * already refused most bad input; this keeps a head written by hand from ever carrying a stray
+ * line break (the same checks http.request makes).
+ */
+export function unsendableHead(method: string, path: string, headers: readonly string[]): string | undefined {
+  if (!TOKEN.test(method)) return 'the method is not a valid HTTP token';
+  if (BAD_PATH.test(path)) return 'the request path contains unescaped characters';
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (!TOKEN.test(headers[i]!)) return `header name ${JSON.stringify(headers[i])} is not a valid HTTP token`;
+    if (BAD_VALUE.test(headers[i + 1]!)) return `invalid character in header ${headers[i]}`;
+  }
+  return undefined;
+}
+
+/** The first value of header `lowerName` in a raw list, or undefined. */
+export function headerValue(raw: readonly string[], lowerName: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
 }

@@ -1,10 +1,14 @@
 /**
- * The pool of kept-alive streams that ordinary requests ride on: an http.Agent whose
- * connections are dialled through the StreamDialer. The Agent already does the hard parts
- * (one request per stream at a time, free list, reuse, dropping streams that close); this adds
- * the asynchronous dial, a bound on idle streams and an idle timeout of our own.
+ * The pool of kept-alive streams that ordinary requests ride on, one request at a time each.
+ * take() hands out the most recently used idle stream (LIFO, so the others age out on the idle
+ * timer), else the prewarmed one, else dials a new one; release() takes a stream back after a
+ * response that ended cleanly. At most maxIdleStreams wait idle, each for idleStreamTimeoutMs.
+ * dial() opens a stream outside the pool, for a request that must not share a pooled stream's
+ * fate (a retry, a watch resumed after a relay drop); its user closes it.
+ *
+ * An idle stream is read (not paused), so a close or an unexpected byte from the agent is seen
+ * at once and the stream dropped, never handed to the next request.
  */
-import { Agent, type ClientRequest, type ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ArcproxyError, ExitCode } from '../errors.js';
 import type { StreamDialer } from './dialer.js';
@@ -19,74 +23,97 @@ export interface StreamPoolOptions {
   signal: AbortSignal;
 }
 
-type Socketish = Duplex & Partial<Record<'ref' | 'unref' | 'setKeepAlive' | 'setNoDelay' | 'setTimeout', unknown>>;
-
-/** The no-op socket method: one function shared by every stream, not five new ones per stream. */
-function returnThis(this: Duplex): Duplex {
-  return this;
+export interface TakenStream {
+  stream: Duplex;
+  /**
+   * It had been waiting (idle or prewarmed): the relay may have dropped it just before the
+   * request went out, so a request that fails on it without an answer is worth one more try.
+   */
+  reused: boolean;
 }
 
 /**
- * http's client and Agent call a few net.Socket methods on whatever stream they get; a relay
- * stream is a plain Duplex. No-op versions are added in place (not by wrapping) so each byte
- * still goes through one stream, not two.
+ * Whatever a stream's state, its errors end in 'close', which every user watches; this keeps an
+ * error with no other listener from crashing the process. One function for every stream.
  */
-function adaptStream(stream: Duplex): Duplex {
-  const s = stream as Socketish;
-  for (const method of ['ref', 'unref', 'setKeepAlive', 'setNoDelay', 'setTimeout'] as const) {
-    if (typeof s[method] !== 'function') s[method] = returnThis;
-  }
-  return stream;
-}
-
 const ignore = (): void => undefined;
 
 function usable(stream: Duplex): boolean {
   return !stream.destroyed && stream.writable && !stream.readableEnded;
 }
 
-export class StreamPool extends Agent {
+export class StreamPool {
   readonly #dialer: StreamDialer;
+  readonly #maxIdle: number;
   readonly #idleMs: number;
   readonly #signal: AbortSignal;
+  /** Idle streams, the most recently released last. */
+  readonly #idle: Duplex[] = [];
   readonly #idleTimers = new Map<Duplex, NodeJS.Timeout>();
-  /** A stream dialled ahead of the first request (prewarm), handed to the next new connection. */
+  /** A stream dialled ahead of the first request (prewarm), handed out when no idle one is left. */
   #prewarmed: Duplex | undefined;
+  #destroyed = false;
+  // Listeners for waiting streams, shared by all of them (`this` is the stream).
+  readonly #onWaitingClose: (this: Duplex) => void;
+  readonly #dropWaiting: (this: Duplex) => void;
 
   constructor(opts: StreamPoolOptions) {
-    // lifo: the most recently used stream is reused, so the others age out on the idle timer.
-    super({ keepAlive: true, maxFreeSockets: opts.maxIdleStreams, scheduling: 'lifo' });
     this.#dialer = opts.dialer;
+    this.#maxIdle = opts.maxIdleStreams;
     this.#idleMs = opts.idleStreamTimeoutMs;
     this.#signal = opts.signal;
+    const forget = (stream: Duplex): void => this.#forget(stream);
+    this.#onWaitingClose = function (this: Duplex) {
+      forget(this);
+    };
+    // The agent closed it, or sent bytes nobody asked for: either way it is done.
+    this.#dropWaiting = function (this: Duplex) {
+      this.destroy();
+    };
   }
 
-  override createConnection(_options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    const done = callback as (err: Error | null, stream?: Duplex) => void;
+  /** A stream for the next request: idle (LIFO), else prewarmed, else newly dialled. */
+  take(): Promise<TakenStream> {
+    if (this.#signal.aborted) return Promise.reject(shuttingDown());
+    let stream: Duplex | undefined;
+    while ((stream = this.#idle.pop()) !== undefined) {
+      this.#unpark(stream);
+      if (usable(stream)) return Promise.resolve({ stream, reused: true });
+      stream.destroy();
+    }
+    stream = this.#takePrewarmed();
+    if (stream !== undefined) return Promise.resolve({ stream, reused: true });
+    return this.dial().then((s) => ({ stream: s, reused: false }));
+  }
+
+  /**
+   * A new stream outside the pool; never given back (its user destroys it). Rejects with the
+   * dialer's error, or ARCPROXY_SHUTTING_DOWN once the pool's signal is aborted.
+   */
+  async dial(): Promise<Duplex> {
+    if (this.#signal.aborted) throw shuttingDown();
+    let stream: Duplex;
+    try {
+      stream = await this.#dialer.dial(this.#signal);
+    } catch (err) {
+      throw err instanceof Error ? err : new Error(String(err));
+    }
     if (this.#signal.aborted) {
-      process.nextTick(done, shuttingDown());
-      return undefined;
+      stream.destroy();
+      throw shuttingDown();
     }
-    const ready = this.#takePrewarmed();
-    if (ready) {
-      process.nextTick(done, null, adaptStream(ready));
-      return undefined;
+    stream.on('error', ignore);
+    return stream;
+  }
+
+  /** Takes back a stream whose response ended cleanly and that may carry another request. */
+  release(stream: Duplex): void {
+    if (this.#destroyed || this.#signal.aborted || !usable(stream) || this.#idle.length >= this.#maxIdle) {
+      stream.destroy();
+      return;
     }
-    this.#dialer.dial(this.#signal).then(
-      (stream) => {
-        if (this.#signal.aborted) {
-          stream.destroy();
-          done(shuttingDown());
-          return;
-        }
-        // Whatever happens to it later, an idle timer never outlives its stream.
-        stream.once('close', () => this.#clearIdle(stream));
-        done(null, adaptStream(stream));
-      },
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
-    );
-    // Node 20's Agent accepts the stream later through the callback when this returns nothing.
-    return undefined;
+    this.#park(stream);
+    this.#idle.push(stream);
   }
 
   /**
@@ -99,73 +126,74 @@ export class StreamPool extends Agent {
     if (this.#prewarmed && usable(this.#prewarmed)) return true;
     let stream: Duplex;
     try {
-      stream = await this.#dialer.dial(this.#signal);
+      stream = await this.dial();
     } catch {
       return false;
     }
-    if (this.#signal.aborted || (this.#prewarmed && usable(this.#prewarmed))) {
+    if (this.#destroyed || this.#signal.aborted || (this.#prewarmed && usable(this.#prewarmed))) {
       stream.destroy();
-      return !this.#signal.aborted;
+      return !this.#signal.aborted && !this.#destroyed;
     }
-    // Unused, it has no reader: errors end in 'close', which drops it.
-    stream.on('error', ignore);
-    stream.once('close', () => {
-      this.#clearIdle(stream);
-      if (this.#prewarmed === stream) this.#prewarmed = undefined;
-    });
-    this.#prewarmed = stream;
-    this.#armIdle(stream);
-    return true;
-  }
-
-  /** Called by the Agent when a request has finished with a stream that may be kept. */
-  override keepSocketAlive(socket: Duplex): boolean {
-    this.#armIdle(socket);
-    return true;
-  }
-
-  #armIdle(socket: Duplex): void {
-    this.#clearIdle(socket);
-    const timer = setTimeout(() => {
-      this.#idleTimers.delete(socket);
-      socket.destroy();
-    }, this.#idleMs);
-    timer.unref();
-    this.#idleTimers.set(socket, timer);
-  }
-
-  /** Called by the Agent when an idle stream is handed to a new request. */
-  override reuseSocket(socket: Duplex, request: ClientRequest): void {
-    this.#clearIdle(socket);
-    super.reuseSocket(socket, request);
-  }
-
-  override destroy(): void {
     this.#prewarmed?.destroy();
+    this.#prewarmed = stream;
+    this.#park(stream);
+    return true;
+  }
+
+  /** Closes every waiting stream; later releases close theirs. */
+  destroy(): void {
+    this.#destroyed = true;
+    const waiting = this.#idle.splice(0);
+    if (this.#prewarmed) waiting.push(this.#prewarmed);
     this.#prewarmed = undefined;
-    for (const timer of this.#idleTimers.values()) clearTimeout(timer);
-    this.#idleTimers.clear();
-    super.destroy();
+    for (const stream of waiting) {
+      this.#unpark(stream);
+      stream.destroy();
+    }
   }
 
   #takePrewarmed(): Duplex | undefined {
     const stream = this.#prewarmed;
     this.#prewarmed = undefined;
-    if (!stream) return undefined;
-    this.#clearIdle(stream);
-    if (!usable(stream)) {
-      stream.destroy();
-      return undefined;
-    }
-    stream.off('error', ignore);
-    return stream;
+    if (stream === undefined) return undefined;
+    this.#unpark(stream);
+    if (usable(stream)) return stream;
+    stream.destroy();
+    return undefined;
   }
 
-  #clearIdle(socket: Duplex): void {
-    const timer = this.#idleTimers.get(socket);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#idleTimers.delete(socket);
+  /** Watches a waiting stream and starts its idle timer. */
+  #park(stream: Duplex): void {
+    stream.on('data', this.#dropWaiting);
+    stream.on('end', this.#dropWaiting);
+    stream.on('close', this.#onWaitingClose);
+    const timer = setTimeout(() => {
+      this.#idleTimers.delete(stream);
+      stream.destroy();
+    }, this.#idleMs);
+    // Idle streams must not keep the process alive.
+    timer.unref();
+    this.#idleTimers.set(stream, timer);
+    stream.resume();
+  }
+
+  /** Undoes #park: the stream goes to a request, paused until it reads. */
+  #unpark(stream: Duplex): void {
+    stream.pause();
+    stream.off('data', this.#dropWaiting);
+    stream.off('end', this.#dropWaiting);
+    stream.off('close', this.#onWaitingClose);
+    const timer = this.#idleTimers.get(stream);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#idleTimers.delete(stream);
+  }
+
+  /** A waiting stream closed (the relay dropped it, or its idle timer): let it go. */
+  #forget(stream: Duplex): void {
+    this.#unpark(stream);
+    const i = this.#idle.lastIndexOf(stream);
+    if (i !== -1) this.#idle.splice(i, 1);
+    if (this.#prewarmed === stream) this.#prewarmed = undefined;
   }
 }
 

@@ -11,7 +11,9 @@
  * refused, too many resumes without progress) falls back to ending the response abruptly, so the
  * client sees the failure and re-lists.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { headerValue } from './headers.js';
+import type { UpstreamResponse } from './upstream-response.js';
 
 /** Largest event held while waiting for its newline; a bigger one turns resumption off. */
 export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
@@ -19,13 +21,16 @@ export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 export const MAX_RESUMES_WITHOUT_PROGRESS = 4;
 const RESUME_DELAYS_MS = [0, 100, 300, 1_000];
 
+/** What a watch check needs of a response. */
+export type ResponseStatus = Pick<UpstreamResponse, 'statusCode' | 'rawHeaders'>;
+
 /** A GET watch (`?watch=1|true` or a legacy /watch/ path) answered 200 with a JSON body. */
-export function isResumableWatch(method: string | undefined, path: string, upRes: IncomingMessage): boolean {
+export function isResumableWatch(method: string | undefined, path: string, upRes: ResponseStatus): boolean {
   if ((method ?? 'GET').toUpperCase() !== 'GET' || upRes.statusCode !== 200) return false;
   // Every response passes here: settle the common case (no "watch" anywhere, nothing
-  // percent-encoded that could spell it) before building the headers object and a URL.
+  // percent-encoded that could spell it) before looking at headers or parsing a URL.
   if (!path.includes('watch') && !path.includes('%')) return false;
-  const type = String(upRes.headers['content-type'] ?? '').toLowerCase();
+  const type = (headerValue(upRes.rawHeaders, 'content-type') ?? '').toLowerCase();
   if (!type.startsWith('application/json')) return false;
   const url = new URL(path, 'http://x');
   const watch = url.searchParams.get('watch');
@@ -57,27 +62,28 @@ export function eventResourceVersion(line: string): string | undefined {
 export interface WatchRelayOptions {
   /** The original upstream path (prefix already stripped). */
   path: string;
-  /** Sends the watch again on a fresh stream; resolves with its response. */
-  reopen: (path: string) => Promise<IncomingMessage>;
+  /** Sends the watch again on a fresh stream; resolves with its response (body paused). */
+  reopen: (path: string) => Promise<UpstreamResponse>;
   onBytes?: (n: number) => void;
 }
 
 /** Relays `first`'s body into `res` (headers already written), resuming when it is cut. */
-export function relayWatch(first: IncomingMessage, res: ServerResponse, opts: WatchRelayOptions): void {
+export function relayWatch(first: UpstreamResponse, res: ServerResponse, opts: WatchRelayOptions): void {
   const initial = new URL(opts.path, 'http://x').searchParams.get('resourceVersion');
   let lastRv: string | undefined;
   let sawEvent = false;
   let resumable = true;
   let resumesWithoutProgress = 0;
 
-  const attach = (upRes: IncomingMessage): void => {
+  const attach = (upRes: UpstreamResponse): void => {
     let partial: Buffer[] = [];
     let partialBytes = 0;
+    const resumeUp = (): void => upRes.resume();
     const write = (bytes: Buffer): void => {
       if (res.destroyed) return;
       if (!res.write(bytes)) {
         upRes.pause();
-        res.once('drain', () => upRes.resume());
+        res.once('drain', resumeUp);
       }
     };
 
@@ -116,7 +122,6 @@ export function relayWatch(first: IncomingMessage, res: ServerResponse, opts: Wa
       write(complete);
     });
 
-    upRes.on('error', () => undefined); // 'close' decides
     upRes.on('end', () => {
       if (partialBytes > 0) write(Buffer.concat(partial, partialBytes));
       if (!res.destroyed) res.end();
@@ -130,6 +135,7 @@ export function relayWatch(first: IncomingMessage, res: ServerResponse, opts: Wa
       }
       resume(lastRv === undefined ? opts.path : resumePath(opts.path, lastRv));
     });
+    upRes.resume();
   };
 
   /** Sends the watch again; a failed try (the new stream was dropped too) is retried a few times. */
@@ -152,7 +158,7 @@ export function relayWatch(first: IncomingMessage, res: ServerResponse, opts: Wa
             attach(next);
           } else {
             // Refused (410 Gone, 403 after a role change...): the client must start over.
-            next.resume();
+            next.destroy();
             res.destroy();
           }
         },

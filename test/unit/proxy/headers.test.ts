@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestHead, rewriteRequestHeaders, rewriteResponseHeaders } from '../../../src/proxy/headers.js';
+import { headerValue, requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableHead } from '../../../src/proxy/headers.js';
 
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -75,10 +75,15 @@ describe('rewriteRequestHeaders', () => {
   });
 
   it('reports a body and keeps its framing', () => {
-    expect(rewriteRequestHeaders(['Content-Length', '12'], { upgrade: false })).toEqual({ headers: ['Content-Length', '12'], hasBody: true });
-    expect(rewriteRequestHeaders(['Content-Length', '0'], { upgrade: false }).hasBody).toBe(false);
+    expect(rewriteRequestHeaders(['Content-Length', '12'], { upgrade: false })).toEqual({
+      headers: ['Content-Length', '12'],
+      hasBody: true,
+      framing: { kind: 'length', contentLength: 12 },
+    });
+    expect(rewriteRequestHeaders(['Content-Length', '0'], { upgrade: false })).toMatchObject({ hasBody: false, framing: { kind: 'length', contentLength: 0 } });
+    expect(rewriteRequestHeaders(['Accept', '*/*'], { upgrade: false })).toMatchObject({ hasBody: false, framing: { kind: 'none' } });
     const chunked = rewriteRequestHeaders(['Transfer-Encoding', 'chunked', 'Content-Type', 'application/json'], { upgrade: false });
-    expect(chunked).toEqual({ headers: ['Content-Type', 'application/json', 'Transfer-Encoding', 'chunked'], hasBody: true });
+    expect(chunked).toEqual({ headers: ['Content-Type', 'application/json', 'Transfer-Encoding', 'chunked'], hasBody: true, framing: { kind: 'chunked' } });
   });
 
   it('drops Expect, which the local server has already answered', () => {
@@ -96,5 +101,30 @@ describe('rewriteResponseHeaders', () => {
 describe('requestHead', () => {
   it('writes an HTTP/1.1 request head', () => {
     expect(requestHead('POST', '/api/v1/x?y=1', ['Host', 'h', 'Upgrade', 'SPDY/3.1'])).toBe('POST /api/v1/x?y=1 HTTP/1.1\r\nHost: h\r\nUpgrade: SPDY/3.1\r\n\r\n');
+  });
+});
+
+describe('unsendableHead', () => {
+  it('passes an ordinary head', () => {
+    expect(unsendableHead('GET', '/api/v1/pods?labelSelector=app%3Dx&watch=1', ['Accept', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'User-Agent', 'kubectl/v1.31 (linux/amd64)\tx'])).toBeUndefined();
+  });
+
+  it.each([
+    ['a space in the path', 'GET', '/a b', [], /path/],
+    ['a line break in the path', 'GET', '/a\r\nX: y', [], /path/],
+    ['a character beyond latin1 in the path', 'GET', '/\u0100', [], /path/],
+    ['a method that is not a token', 'G T', '/', [], /method/],
+    ['a header name with a space', 'GET', '/', ['Bad Name', 'v'], /Bad Name/],
+    ['a CR LF in a header value', 'GET', '/', ['Authorization', 'Bearer x\r\nImpersonate-User: admin'], /Authorization/],
+    ['a NUL in a header value', 'GET', '/', ['X', 'a\u0000b'], /header X/],
+  ])('refuses %s', (_what, method, path, headers, message) => {
+    expect(unsendableHead(method, path, headers)).toMatch(message);
+  });
+});
+
+describe('headerValue', () => {
+  it('finds the first value whatever the spelling', () => {
+    expect(headerValue(['Content-Type', 'application/json', 'content-type', 'text/plain'], 'content-type')).toBe('application/json');
+    expect(headerValue(['X-Content-Type', 'a'], 'content-type')).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { eventResourceVersion, isResumableWatch, resumePath } from '../../../src/proxy/watch-resume.js';
+import { eventResourceVersion, isResumableWatch, resumePath, type ResponseStatus } from '../../../src/proxy/watch-resume.js';
 import { PREFIX, clientOptions, get, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -20,7 +20,7 @@ function own<T extends { close(): Promise<unknown> }>(x: T): T {
 
 describe('watch resume helpers', () => {
   it('recognises JSON watches only', () => {
-    const res = (type: string, status = 200) => ({ statusCode: status, headers: { 'content-type': type } }) as unknown as IncomingMessage;
+    const res = (type: string, status = 200): ResponseStatus => ({ statusCode: status, rawHeaders: ['Content-Type', type] });
     expect(isResumableWatch('GET', '/api/v1/pods?watch=true', res('application/json'))).toBe(true);
     expect(isResumableWatch('GET', '/api/v1/watch/namespaces/default/pods', res('application/json'))).toBe(true);
     expect(isResumableWatch('GET', '/api/v1/pods?watch=1', res('application/vnd.kubernetes.protobuf;stream=watch'))).toBe(false);

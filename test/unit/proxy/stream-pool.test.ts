@@ -1,0 +1,190 @@
+/** StreamPool on its own: take/release, LIFO reuse, the idle bound and timer, drops, shutdown. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Duplex } from 'node:stream';
+import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import { StreamPool } from '../../../src/proxy/stream-pool.js';
+import { once } from './helpers.js';
+
+/** A stream that accepts writes and produces only what the test pushes. */
+function fakeStream(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
+}
+
+interface Rig {
+  pool: StreamPool;
+  controller: AbortController;
+  dialled: Duplex[];
+}
+
+const pools: Rig[] = [];
+afterEach(() => {
+  for (const r of pools.splice(0)) {
+    r.controller.abort();
+    r.pool.destroy();
+  }
+});
+
+function rig(opts: { maxIdleStreams?: number; idleStreamTimeoutMs?: number; dialer?: StreamDialer } = {}): Rig {
+  const controller = new AbortController();
+  const dialled: Duplex[] = [];
+  const dialer: StreamDialer = opts.dialer ?? {
+    dial: async () => {
+      const s = fakeStream();
+      dialled.push(s);
+      return s;
+    },
+  };
+  const pool = new StreamPool({ dialer, maxIdleStreams: opts.maxIdleStreams ?? 4, idleStreamTimeoutMs: opts.idleStreamTimeoutMs ?? 60_000, signal: controller.signal });
+  const r = { pool, controller, dialled };
+  pools.push(r);
+  return r;
+}
+
+describe('StreamPool', () => {
+  it('dials when nothing is idle, and hands back released streams most recent first', async () => {
+    const { pool, dialled } = rig();
+    const a = await pool.take();
+    const b = await pool.take();
+    expect([a.reused, b.reused]).toEqual([false, false]);
+    expect(dialled).toEqual([a.stream, b.stream]);
+    pool.release(a.stream);
+    pool.release(b.stream);
+    const next = await pool.take();
+    expect(next).toEqual({ stream: b.stream, reused: true });
+    expect((await pool.take()).stream).toBe(a.stream);
+    expect(dialled).toHaveLength(2);
+  });
+
+  it('keeps at most maxIdleStreams idle and closes the rest', async () => {
+    const { pool } = rig({ maxIdleStreams: 2 });
+    const taken = await Promise.all([pool.take(), pool.take(), pool.take()]);
+    for (const t of taken) pool.release(t.stream);
+    expect(taken.map((t) => t.stream.destroyed)).toEqual([false, false, true]);
+  });
+
+  it('closes an idle stream after idleStreamTimeoutMs', async () => {
+    const { pool, dialled } = rig({ idleStreamTimeoutMs: 20 });
+    const { stream } = await pool.take();
+    pool.release(stream);
+    await once(stream, 'close');
+    expect((await pool.take()).stream).not.toBe(stream);
+    expect(dialled).toHaveLength(2);
+  });
+
+  it('a stream that is taken again is not closed by its old idle timer', async () => {
+    const { pool } = rig({ idleStreamTimeoutMs: 20 });
+    const { stream } = await pool.take();
+    pool.release(stream);
+    expect((await pool.take()).stream).toBe(stream);
+    // Another stream's timer firing proves the time has passed.
+    const other = fakeStream();
+    pool.release(other);
+    await once(other, 'close');
+    expect(stream.destroyed).toBe(false);
+  });
+
+  it('drops an idle stream that closes, errors, ends or sends bytes nobody asked for', async () => {
+    const { pool, dialled } = rig();
+    const taken = await Promise.all([pool.take(), pool.take(), pool.take(), pool.take()]);
+    for (const t of taken) pool.release(t.stream);
+    const [closes, errors, ends, talks] = taken.map((t) => t.stream);
+    closes!.destroy();
+    errors!.destroy(new Error('relay closed 1006'));
+    ends!.push(null);
+    talks!.push(Buffer.from('HTTP/1.1 408 Request Timeout\r\n\r\n'));
+    await Promise.all([closes, errors, ends, talks].map((s) => (s!.closed ? undefined : once(s!, 'close'))));
+    expect(taken.every((t) => t.stream.destroyed)).toBe(true);
+    const fresh = await pool.take();
+    expect(fresh.reused).toBe(false);
+    expect(dialled).toHaveLength(5);
+  });
+
+  it('does not take back a stream that is no longer usable', async () => {
+    const { pool } = rig();
+    const { stream } = await pool.take();
+    stream.end();
+    pool.release(stream);
+    expect(stream.destroyed).toBe(true);
+    expect((await pool.take()).reused).toBe(false);
+  });
+
+  it('hands a taken stream over paused, with none of its idle listeners', async () => {
+    const { pool } = rig();
+    const { stream } = await pool.take();
+    const before = ['data', 'end', 'close'].map((e) => stream.listenerCount(e));
+    pool.release(stream);
+    expect(stream.isPaused()).toBe(false);
+    const again = await pool.take();
+    expect(again.stream.isPaused()).toBe(true);
+    expect(['data', 'end', 'close'].map((e) => stream.listenerCount(e))).toEqual(before);
+  });
+
+  it('dial() opens a stream outside the pool every time', async () => {
+    const { pool, dialled } = rig();
+    const { stream } = await pool.take();
+    pool.release(stream);
+    const fresh = await pool.dial();
+    expect(fresh).not.toBe(stream);
+    expect(dialled).toHaveLength(2);
+  });
+
+  it('hands out the prewarmed stream as a reused one when no idle stream is left', async () => {
+    const { pool, dialled } = rig();
+    expect(await pool.prewarm()).toBe(true);
+    const first = await pool.take();
+    expect(first).toEqual({ stream: dialled[0], reused: true });
+    expect((await pool.take()).reused).toBe(false);
+  });
+
+  it('passes the dialer error on, and refuses with ARCPROXY_SHUTTING_DOWN once aborted', async () => {
+    const failing = rig({ dialer: { dial: () => Promise.reject(Object.assign(new Error('no listener'), { code: 'ARCPROXY_RELAY_NO_LISTENER' })) } });
+    await expect(failing.pool.take()).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER' });
+
+    const { pool, controller } = rig();
+    controller.abort();
+    await expect(pool.take()).rejects.toMatchObject({ code: 'ARCPROXY_SHUTTING_DOWN' });
+    await expect(pool.dial()).rejects.toMatchObject({ code: 'ARCPROXY_SHUTTING_DOWN' });
+    expect(await pool.prewarm()).toBe(false);
+  });
+
+  it('closes a stream whose dial finishes after shutdown began', async () => {
+    let finish!: (s: Duplex) => void;
+    const late = fakeStream();
+    const { pool, controller } = rig({ dialer: { dial: () => new Promise((r) => (finish = r)) } });
+    const taking = pool.take();
+    controller.abort();
+    finish(late);
+    await expect(taking).rejects.toMatchObject({ code: 'ARCPROXY_SHUTTING_DOWN' });
+    expect(late.destroyed).toBe(true);
+  });
+
+  it('destroy() closes idle and prewarmed streams; later releases close theirs', async () => {
+    const { pool, dialled } = rig();
+    expect(await pool.prewarm()).toBe(true);
+    const a = await pool.take(); // the prewarmed one
+    const b = await pool.take();
+    const c = await pool.take();
+    expect(await pool.prewarm()).toBe(true);
+    const prewarmed = dialled[3]!;
+    pool.release(a.stream);
+    pool.destroy();
+    expect(a.stream.destroyed).toBe(true);
+    expect(prewarmed.destroyed).toBe(true);
+    pool.release(b.stream);
+    expect(b.stream.destroyed).toBe(true);
+    expect(c.stream.destroyed).toBe(false);
+  });
+
+  it('an error on a stream nobody is reading does not crash the process', async () => {
+    const { pool } = rig();
+    const fresh = await pool.dial();
+    fresh.destroy(new Error('boom'));
+    await once(fresh, 'close');
+    expect(fresh.listenerCount('error')).toBeGreaterThan(0);
+  });
+});
