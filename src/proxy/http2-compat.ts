@@ -6,8 +6,8 @@
  * - the request's header list holds pseudo-headers and may have a body without Content-Length,
  *   and a request the client reset ends like a complete one;
  * - the response has no `destroyed`, counts a reset stream as finished, warns on a status message,
- *   and `destroy()` resets the stream with NO_ERROR, which a client takes for the end of a
- *   complete response.
+ *   keeps the headers of a writeHead that failed, and `destroy()` resets the stream with NO_ERROR,
+ *   which a client takes for the end of a complete response.
  */
 import { Http2ServerRequest, Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { ReadableOptions } from 'node:stream';
@@ -42,7 +42,14 @@ export class ProxyHttp2Response extends Http2ServerResponse<ProxyHttp2Request> {
   override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | readonly string[], b?: OutgoingHttpHeaders | readonly string[]): this {
     // HTTP/2 has no reason phrase; Node would print an UnsupportedWarning on stderr for one.
     // A flat [name, value, ...] list is accepted at run time like HTTP/1.1's, not by the typings.
-    return super.writeHead(statusCode, (typeof a === 'string' ? b : a) as OutgoingHttpHeaders | undefined);
+    try {
+      return super.writeHead(statusCode, (typeof a === 'string' ? b : a) as OutgoingHttpHeaders | undefined);
+    } catch (err) {
+      // Headers HTTP/1.1 carries and HTTP/2 refuses (a repeated Content-Type or Location): the
+      // caller answers with an error instead, which must not inherit them and throw again.
+      for (const name of this.getHeaderNames()) this.removeHeader(name);
+      throw err;
+    }
   }
 
   /**

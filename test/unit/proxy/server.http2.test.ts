@@ -7,7 +7,8 @@ import { Http2ServerResponse, connect as http2Connect, constants as h2, type Cli
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
-import type { RequestOptions } from 'node:https';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
@@ -173,6 +174,23 @@ describe('HTTP/2 listener: requests', () => {
     expect(header(del, 'transfer-encoding')).toBe('chunked');
   });
 
+  it('relays bodiless answers: HEAD, 204 and 304', async () => {
+    const pki = await sharedPki();
+    const upstream = own(
+      await startUpstream((req, res) => {
+        if (req.url === '/gone') res.writeHead(204).end();
+        else if (req.url === '/same') res.writeHead(304, { ETag: '"1"' }).end();
+        else res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 2 }).end(req.method === 'HEAD' ? undefined : '{}');
+      }),
+    );
+    const proxy = own(await startProxy(pki, netDialer(upstream.port)));
+    const s = await session(pki, proxy.port);
+    expect(await h2request(s, `${PREFIX}/x`, { ':method': 'HEAD' })).toMatchObject({ status: 200, body: '', headers: { 'content-length': '2' } });
+    expect(await h2request(s, `${PREFIX}/gone`, { ':method': 'DELETE' })).toMatchObject({ status: 204, body: '' });
+    expect(await h2request(s, `${PREFIX}/same`)).toMatchObject({ status: 304, body: '', headers: { etag: '"1"' } });
+    expect(await h2request(s, `${PREFIX}/x`)).toMatchObject({ status: 200, body: '{}' });
+  });
+
   it('answers a path outside the prefix with a 404 Status, without dialling', async () => {
     const pki = await sharedPki();
     const dialer = netDialer(1);
@@ -215,6 +233,24 @@ describe('HTTP/2 listener: requests', () => {
     for (const hop of ['connection', 'keep-alive', 'x-hop', 'transfer-encoding']) expect(res.headers[hop]).toBeUndefined();
     expect(writeHead).toHaveBeenCalledTimes(1);
     expect(typeof writeHead.mock.calls[0]![1]).not.toBe('string');
+  });
+
+  it('answers 502 for a response HTTP/2 cannot carry (a repeated single-value header), and carries on', async () => {
+    const pki = await sharedPki();
+    const upstream = own(
+      await startUpstream((req, res) => {
+        if (req.url === '/bad') res.setHeader('Location', ['/a', '/b']);
+        res.setHeader('Content-Type', 'text/plain');
+        res.end('fine');
+      }),
+    );
+    const proxy = own(await startProxy(pki, netDialer(upstream.port)));
+    const s = await session(pki, proxy.port);
+    const bad = await h2request(s, `${PREFIX}/bad`);
+    expect(bad.status).toBe(502);
+    expect(bad.headers.location).toBeUndefined();
+    expect(JSON.parse(bad.body)).toMatchObject({ kind: 'Status', reason: 'BadGateway', code: 502 });
+    expect((await h2request(s, `${PREFIX}/good`)).body).toBe('fine');
   });
 
   it('keeps taking new streams while the client reads none of 300 busy ones', async () => {
@@ -442,6 +478,24 @@ describe('HTTP/1.1 on the same listener', () => {
     expect((await get(pki, proxy.port, '/elsewhere')).status).toBe(404);
   });
 
+  it('closes a kept-alive HTTP/1.1 connection after the idle timeout, as before', async () => {
+    const pki = await sharedPki();
+    const upstream = await echoUpstream();
+    const proxy = own(await startProxy(pki, netDialer(upstream.port), { idleConnectionTimeoutMs: 50 }));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const { socket, keepAlive } = await new Promise<{ socket: Socket; keepAlive: string | undefined }>((resolve, reject) => {
+      const req = httpsRequest({ host: '127.0.0.1', port: proxy.port, path: `${PREFIX}/version`, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ socket: req.socket!, keepAlive: String(res.headers['keep-alive']) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(keepAlive).toMatch(/^timeout=\d+$/);
+    await once(socket, 'close');
+  });
+
   it('still fires upgrades (exec, port-forward) for HTTP/1.1 connections', async () => {
     const pki = await sharedPki();
     const upstream = own(await startUpstream((_req, res) => res.end('not an upgrade')));
@@ -517,11 +571,12 @@ describe('HTTP/2 listener: idle sessions and close()', () => {
     const s = await session(pki, proxy.port);
     let goaway = false;
     s.on('goaway', () => (goaway = true));
+    const closed = once(s, 'close');
     const res = await h2request(s, `${PREFIX}/quiet`);
     expect(res.body).toBe('{"type":"MODIFIED"}\n');
     expect(goaway).toBe(false);
     // Now nothing is open: the session goes.
-    await once(s, 'close');
+    await closed;
     expect(goaway).toBe(true);
   });
 
