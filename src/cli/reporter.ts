@@ -95,7 +95,8 @@ export class HumanReporter implements Reporter {
   }
 
   request(e: RequestLogEntry): void {
-    this.#toErr(`${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}\n`);
+    const version = e.httpVersion === undefined ? '' : ` HTTP/${e.httpVersion}`;
+    this.#toErr(`${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}${version}\n`);
   }
 
   event(name: string, data: Record<string, unknown>): void {

@@ -53,6 +53,9 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // HTTP/2 pseudo-headers (:method, :path...) are never header fields upstream; a list from an
+    // HTTP/2 request is translated by http1RequestHeaders first, this keeps any other caller safe.
+    if (name.charCodeAt(0) === 0x3a /* : */) continue;
     const lower = name.toLowerCase();
     if (lower === 'upgrade') {
       upgradeValue ??= value;
@@ -88,6 +91,52 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
         ? { kind: 'length', contentLength }
         : { kind: 'none' };
   return { headers: out, hasBody, framing };
+}
+
+/**
+ * An HTTP/2 request's header list as the HTTP/1.1 request it becomes on the relay stream (always
+ * HTTP/1.1, docs/protocol.md), for rewriteRequestHeaders to treat like any other:
+ * - pseudo-headers go; `:authority` becomes `Host` (first, as HTTP/1.1 clients send it), which an
+ *   HTTP/1.1 request must carry;
+ * - `cookie` fields, which HTTP/2 may split, are joined again with "; " (RFC 9113 §8.2.3);
+ * - a body without Content-Length, normal in HTTP/2 where the stream's end marks the body's end,
+ *   gets `Transfer-Encoding: chunked`, the only way HTTP/1.1 can frame it. `body` is false when the
+ *   client ended the stream with its headers: such a request must not grow a body.
+ */
+export function http1RequestHeaders(raw: readonly string[], opts: { body: boolean }): string[] {
+  let authority: string | undefined;
+  let host: string | undefined;
+  let cookie: string | undefined;
+  let cookieAt = -1;
+  let length = false;
+  const rest: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 0x3a /* : */) {
+      if (name === ':authority') authority ??= value;
+      continue;
+    }
+    // Node lower-cases HTTP/2 header names.
+    const lower = name.toLowerCase();
+    if (lower === 'host') {
+      host ??= value;
+    } else if (lower === 'cookie') {
+      if (cookie === undefined) {
+        cookieAt = rest.length;
+        rest.push('cookie', '');
+      }
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+    } else {
+      if (lower === 'content-length') length = true;
+      rest.push(name, value);
+    }
+  }
+  if (cookie !== undefined) rest[cookieAt + 1] = cookie;
+  const hostValue = authority ?? host;
+  const out = hostValue === undefined ? rest : ['host', hostValue, ...rest];
+  if (opts.body && !length) out.push('transfer-encoding', 'chunked');
+  return out;
 }
 
 /** Response headers for kubectl: end-to-end only; Node re-frames the body itself. */

@@ -4,6 +4,7 @@
  * treat 404 as "the resource is gone" and drop their watches.
  */
 import type { ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 
 export function statusBody(code: number, reason: string, message: string): string {
@@ -48,14 +49,18 @@ export function tokenFailureMessage(err: unknown): string {
   );
 }
 
-/** Answers with a Status; returns the body length. */
-export function sendStatus(res: ServerResponse, code: number, reason: string, message: string, close = false): number {
+/**
+ * Answers with a Status; returns the body length. `close` asks an HTTP/1.1 client not to reuse the
+ * connection; HTTP/2 has no such header (Node would drop it with a warning): there the listener
+ * closes the session with GOAWAY instead.
+ */
+export function sendStatus(res: ServerResponse | Http2ServerResponse, code: number, reason: string, message: string, close = false): number {
   const body = statusBody(code, reason, message);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(body),
   };
-  if (close) headers['Connection'] = 'close';
+  if (close && !(res instanceof Http2ServerResponse)) headers['Connection'] = 'close';
   res.writeHead(code, headers);
   res.end(body);
   return Buffer.byteLength(body);

@@ -31,6 +31,22 @@ function echoThrough(port: number, payload: string): Promise<string> {
   });
 }
 
+/** The first line arcproxy's request log (--debug, stderr) starts with `prefix`, once it is written. */
+function logLine(p: ArcproxyProcess, prefix: string): Promise<string> {
+  return new Promise((resolve) => {
+    const check = (): boolean => {
+      const line = p.stderr().split('\n').find((l, i, all) => l.startsWith(prefix) && i < all.length - 1);
+      if (line === undefined) return false;
+      p.proc.stderr!.off('data', onData);
+      resolve(line);
+      return true;
+    };
+    // Registered after the reporter's own listener, so stderr() already holds this chunk.
+    const onData = (): void => void check();
+    if (!check()) p.proc.stderr!.on('data', onData);
+  });
+}
+
 describe.each([
   { mode: 'Entra', token: false },
   { mode: 'Token', token: true },
@@ -45,7 +61,8 @@ describe.each([
     emulator = await startTestEmulator();
     home = await tempHome();
     cache = await mkdtemp(join(tmpdir(), 'arcproxy-kcache-'));
-    const args = ['-n', 'demo', '-g', 'demo-rg', '--port', '0', ...(token ? ['--token', emulator.env.ARCPROXY_EMULATOR_SA_TOKEN!] : [])];
+    // --debug: the request log says which HTTP version kubectl spoke.
+    const args = ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--debug', ...(token ? ['--token', emulator.env.ARCPROXY_EMULATOR_SA_TOKEN!] : [])];
     proxy = await startArcproxy(args, arcproxyEnv(emulator, home.dir));
     kubeconfig = join(home.dir, '.kube/config');
   });
@@ -75,6 +92,15 @@ describe.each([
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       for (const p of ['hello-0', 'hello-1', 'hello-2']) expect(r.stdout).toMatch(new RegExp(`^${p}\\s+1/1\\s+Running`, 'm'));
+    });
+
+    it('speaks HTTP/2 to arcproxy for ordinary requests', async () => {
+      // A name no other test asks for, so the log line is this kubectl's.
+      const name = `h2-probe-${bin.label.replace(/\W/g, '')}-${token ? 't' : 'e'}`;
+      const logged = logLine(proxy, `GET /api/v1/namespaces/default/pods/${name} `);
+      const r = await kc(['get', 'pod', name]);
+      expect(r.stderr).toContain('NotFound');
+      expect(await logged).toMatch(/ 404 .* HTTP\/2\.0$/);
     });
 
     it('get pods -w shows a pod created during the watch', async () => {

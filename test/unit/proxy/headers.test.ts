@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headerValue, requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableHead } from '../../../src/proxy/headers.js';
+import { headerValue, http1RequestHeaders, requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableHead } from '../../../src/proxy/headers.js';
 
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -88,6 +88,56 @@ describe('rewriteRequestHeaders', () => {
 
   it('drops Expect, which the local server has already answered', () => {
     expect(rewriteRequestHeaders(['Expect', '100-continue', 'Content-Length', '3'], { upgrade: false }).headers).toEqual(['Content-Length', '3']);
+  });
+});
+
+describe('http1RequestHeaders (an HTTP/2 request as HTTP/1.1)', () => {
+  // As Node's http2 server lists them: pseudo-headers first, names lower-cased.
+  const h2Get = [
+    ':method', 'GET',
+    ':path', '/proxies/x/api/v1/pods?watch=1',
+    ':scheme', 'https',
+    ':authority', '127.0.0.1:47011',
+    'accept', 'application/json',
+    'authorization', 'Bearer sa',
+    'user-agent', 'kubectl/v1.35.0',
+  ];
+
+  it('drops pseudo-headers and sends :authority as Host, first', () => {
+    expect(pairs(http1RequestHeaders(h2Get, { body: false }))).toEqual([
+      ['host', '127.0.0.1:47011'],
+      ['accept', 'application/json'],
+      ['authorization', 'Bearer sa'],
+      ['user-agent', 'kubectl/v1.35.0'],
+    ]);
+  });
+
+  it('prefers :authority to a host header, and keeps a host header when there is no :authority', () => {
+    expect(http1RequestHeaders([':authority', 'a:1', 'host', 'b:2'], { body: false })).toEqual(['host', 'a:1']);
+    expect(http1RequestHeaders([':method', 'GET', 'host', 'b:2'], { body: false })).toEqual(['host', 'b:2']);
+  });
+
+  it('frames a body without Content-Length as chunked; never invents one', () => {
+    const post = [':method', 'POST', ':authority', 'h', 'content-type', 'application/json'];
+    expect(http1RequestHeaders(post, { body: true })).toEqual(['host', 'h', 'content-type', 'application/json', 'transfer-encoding', 'chunked']);
+    expect(http1RequestHeaders(post, { body: false })).toEqual(['host', 'h', 'content-type', 'application/json']);
+    expect(http1RequestHeaders([...post, 'content-length', '12'], { body: true })).toEqual(['host', 'h', 'content-type', 'application/json', 'content-length', '12']);
+  });
+
+  it('joins cookie fields HTTP/2 split (RFC 9113 §8.2.3) where the first one was', () => {
+    expect(http1RequestHeaders([':authority', 'h', 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'], { body: false })).toEqual(['host', 'h', 'cookie', 'a=1; b=2', 'accept', '*/*']);
+  });
+
+  it('then rewriteRequestHeaders treats it like any HTTP/1.1 request: hop-by-hop dropped, body reported', () => {
+    const h1 = http1RequestHeaders([':method', 'PATCH', ':authority', 'h', 'te', 'trailers', 'content-type', 'application/merge-patch+json'], { body: true });
+    expect(rewriteRequestHeaders(h1, { bearerToken: 't', upgrade: false })).toEqual({
+      headers: ['host', 'h', 'content-type', 'application/merge-patch+json', 'Transfer-Encoding', 'chunked', 'Authorization', 'Bearer t'],
+      hasBody: true,
+    });
+  });
+
+  it('rewriteRequestHeaders never forwards a pseudo-header, whoever calls it', () => {
+    expect(rewriteRequestHeaders(h2Get, { upgrade: false }).headers.filter((_, i) => i % 2 === 0)).toEqual(['accept', 'authorization', 'user-agent']);
   });
 });
 

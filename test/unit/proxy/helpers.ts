@@ -4,6 +4,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader, type OutgoingHttpHeaders } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { ArcproxyError, ExitCode } from '../../../src/errors.js';
@@ -164,4 +165,37 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
+}
+
+/** An HTTP/2 session to the proxy (ALPN h2) with the session's client certificate; resolves once connected. */
+export function h2connect(pki: SessionPki, port: number): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca: pki.caCert, cert: pki.client.cert, key: pki.client.key });
+    session.once('connect', () => {
+      session.off('error', reject);
+      resolve(session);
+    });
+    session.once('error', reject);
+  });
+}
+
+export interface H2Response {
+  status: number;
+  headers: IncomingHttpHeaders & IncomingHttpStatusHeader;
+  body: string;
+}
+
+/** One request on an HTTP/2 session; resolves with the whole body, rejects when the stream is reset. */
+export function h2request(session: ClientHttp2Session, path: string, headers: OutgoingHttpHeaders = {}, body?: string | Buffer): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path, ...headers }, { endStream: body === undefined });
+    let head: (IncomingHttpHeaders & IncomingHttpStatusHeader) | undefined;
+    let data = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => (head = h));
+    stream.on('data', (c: string) => (data += c));
+    stream.on('end', () => resolve({ status: Number(head?.[':status'] ?? 0), headers: head ?? {}, body: data }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
 }

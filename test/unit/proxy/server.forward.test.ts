@@ -1,5 +1,4 @@
 import { request as httpsRequest } from 'node:https';
-import { connect as tlsConnect } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../../../src/proxy/server.js';
@@ -36,19 +35,6 @@ describe('proxy server: TLS', () => {
     });
     expect(outcome).not.toBe('response');
     expect(upstream.seen).toHaveLength(0);
-  });
-
-  it('offers only http/1.1 by ALPN', async () => {
-    const pki = await sharedPki();
-    const proxy = own(await startProxy(pki, netDialer(1)));
-    const alpn = await new Promise<string | false | null>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: proxy.port, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
-        resolve(s.alpnProtocol);
-        s.destroy();
-      });
-      s.on('error', reject);
-    });
-    expect(alpn).toBe('http/1.1');
   });
 });
 

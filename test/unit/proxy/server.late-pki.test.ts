@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionPki } from '../../../src/proxy/session-pki.js';
-import { PREFIX, get, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
+import { PREFIX, get, h2connect, h2request, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -35,6 +35,14 @@ describe('a listener opened before its certificates exist', () => {
     const res = await get(pki, proxy.port, `${PREFIX}/version`);
     expect(res.status).toBe(200);
     expect(res.body).toBe('from the agent');
+    // The installed context keeps HTTP/2 on offer.
+    const session = await h2connect(pki, proxy.port);
+    try {
+      expect(session.alpnProtocol).toBe('h2');
+      expect((await h2request(session, `${PREFIX}/version`)).body).toBe('from the agent');
+    } finally {
+      session.destroy();
+    }
   });
 
   it('rejects `secured` when the certificates could not be made', async () => {

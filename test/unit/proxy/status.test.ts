@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { createSecureServer, Http2ServerResponse } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ArcproxyError, ExitCode } from '../../../src/errors.js';
-import { redactSecrets, statusBody, tunnelFailureMessage } from '../../../src/proxy/status.js';
+import { redactSecrets, sendStatus, statusBody, tunnelFailureMessage } from '../../../src/proxy/status.js';
+import { get, h2connect, h2request, sharedPki } from './helpers.js';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('statusBody', () => {
   it('is a Kubernetes Status object', () => {
@@ -42,5 +49,38 @@ describe('tunnelFailureMessage', () => {
 describe('redactSecrets', () => {
   it('removes bearer tokens and SAS signatures', () => {
     expect(redactSecrets('Authorization: Bearer eyJ.abc.def and sig=xyz&se=1')).toBe('Authorization: Bearer [redacted] and sig=[redacted]&se=1');
+  });
+});
+
+describe('sendStatus', () => {
+  it('answers over HTTP/1.1 and HTTP/2 alike; only HTTP/1.1 is told to close the connection', async () => {
+    const pki = await sharedPki();
+    const writeHead = vi.spyOn(Http2ServerResponse.prototype, 'writeHead');
+    const server = createSecureServer({ allowHTTP1: true, cert: pki.server.cert, key: pki.server.key }, (_req, res) => {
+      sendStatus(res, 503, 'ServiceUnavailable', 'going away', true);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const h1 = await get(pki, port, '/x');
+      expect(h1.status).toBe(503);
+      expect(h1.headers.connection).toBe('close');
+      expect(JSON.parse(h1.body)).toMatchObject({ kind: 'Status', code: 503, message: 'going away' });
+
+      const session = await h2connect(pki, port);
+      try {
+        const h2 = await h2request(session, '/x');
+        expect(h2.status).toBe(503);
+        expect(h2.headers['content-type']).toBe('application/json');
+        expect(JSON.parse(h2.body)).toMatchObject({ kind: 'Status', code: 503, message: 'going away' });
+      } finally {
+        session.destroy();
+      }
+      // Node would drop a Connection header from an HTTP/2 response, with a warning.
+      expect(writeHead).toHaveBeenCalledTimes(1);
+      expect(Object.keys(writeHead.mock.calls[0]![1] as unknown as object).map((k) => k.toLowerCase())).not.toContain('connection');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * The HTTP/2 request and response classes on their own, on a bare Node HTTP/2 server: each
+ * difference from HTTP/1.1 that http2-compat.ts removes, seen from a client.
+ */
+import { constants as h2, createSecureServer, type ClientHttp2Stream, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProxyHttp2Request, ProxyHttp2Response } from '../../../src/proxy/http2-compat.js';
+import { gate, h2connect, sharedPki } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function serve(handler: (req: ProxyHttp2Request, res: ProxyHttp2Response) => void): Promise<{ server: Http2SecureServer; port: number }> {
+  const pki = await sharedPki();
+  const server = createSecureServer({ cert: pki.server.cert, key: pki.server.key, Http2ServerRequest: ProxyHttp2Request, Http2ServerResponse: ProxyHttp2Response }, handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+async function client(port: number) {
+  const s = await h2connect(await sharedPki(), port);
+  cleanups.push(() => void s.destroy());
+  return s;
+}
+
+function settle(stream: ClientHttp2Stream): Promise<{ body: string; ended: boolean; rstCode: number | undefined }> {
+  return new Promise((resolve) => {
+    let body = '';
+    let ended = false;
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (body += c));
+    stream.on('end', () => (ended = true));
+    stream.on('error', () => undefined);
+    stream.on('close', () => resolve({ body, ended, rstCode: stream.rstCode }));
+  });
+}
+
+describe('ProxyHttp2Request', () => {
+  it('lists its headers as the HTTP/1.1 request it becomes; url and method still from the pseudo-headers', async () => {
+    let seen: { rawHeaders: string[]; url: string; method: string } | undefined;
+    const { port } = await serve((req, res) => {
+      seen = { rawHeaders: req.rawHeaders, url: req.url, method: req.method };
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    const s = await client(port);
+    const stream = s.request({ ':method': 'POST', ':path': '/a?b=1', 'content-type': 'application/json' });
+    const done = settle(stream);
+    stream.end('{}');
+    await done;
+    expect(seen).toEqual({
+      rawHeaders: ['host', `127.0.0.1:${port}`, 'content-type', 'application/json', 'transfer-encoding', 'chunked'],
+      url: '/a?b=1',
+      method: 'POST',
+    });
+  });
+
+  it('fails, with no end, when the client resets it mid-upload', async () => {
+    const got = gate();
+    let settleOutcome!: (outcome: string) => void;
+    const outcome = new Promise<string>((resolve) => (settleOutcome = resolve));
+    const { port } = await serve((req) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+        got.open();
+      });
+      req.on('end', () => settleOutcome(`end: ${body}`));
+      req.on('error', (err: NodeJS.ErrnoException) => settleOutcome(`error ${err.code}: ${body}`));
+    });
+    const s = await client(port);
+    const stream = s.request({ ':method': 'PUT', ':path': '/x' });
+    stream.on('error', () => undefined);
+    stream.write('half');
+    await got.promise;
+    // RST_STREAM without END_STREAM, as Go's client cancels.
+    stream.destroy(new Error('interrupted'));
+    expect(await outcome).toBe('error ECONNRESET: half');
+  });
+});
+
+describe('ProxyHttp2Response', () => {
+  it('resets the stream with INTERNAL_ERROR on destroy(), never a clean end', async () => {
+    const { port } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial', () => res.destroy());
+    });
+    const s = await client(port);
+    expect(await settle(s.request({ ':path': '/' }))).toEqual({ body: 'partial', ended: false, rstCode: h2.NGHTTP2_INTERNAL_ERROR });
+  });
+
+  it('is destroyed, and not finished, once the client resets it; finished when it went out whole', async () => {
+    const reset = gate();
+    const states: Record<string, { destroyed: boolean; writableFinished: boolean }> = {};
+    const { port } = await serve((req, res) => {
+      res.on('close', () => {
+        states[req.url] = { destroyed: res.destroyed, writableFinished: res.writableFinished };
+        if (req.url === '/reset') reset.open();
+      });
+      if (req.url === '/reset') res.write('first');
+      else res.end('whole');
+    });
+    const s = await client(port);
+    expect((await settle(s.request({ ':path': '/whole' }))).ended).toBe(true);
+    const stream = s.request({ ':path': '/reset' });
+    stream.once('data', () => stream.close(h2.NGHTTP2_CANCEL));
+    stream.on('error', () => undefined);
+    await reset.promise;
+    expect(states['/reset']).toEqual({ destroyed: true, writableFinished: false });
+    expect(states['/whole']).toMatchObject({ writableFinished: true });
+  });
+
+  it('takes a reason phrase and a flat header list as HTTP/1.1 writeHead does', async () => {
+    const { port } = await serve((_req, res) => {
+      res.writeHead(404, 'Not Found', ['content-type', 'application/json', 'warning', 'a', 'warning', 'b']);
+      res.end('{}');
+    });
+    const s = await client(port);
+    const stream = s.request({ ':path': '/' });
+    const head = new Promise<Record<string, unknown>>((resolve) => stream.once('response', (h) => resolve(h)));
+    await settle(stream);
+    expect(await head).toMatchObject({ ':status': 404, 'content-type': 'application/json', warning: 'a, b' });
+  });
+});
