@@ -133,6 +133,7 @@ describe('http1RequestHeaders (an HTTP/2 request as HTTP/1.1)', () => {
     expect(rewriteRequestHeaders(h1, { bearerToken: 't', upgrade: false })).toEqual({
       headers: ['host', 'h', 'content-type', 'application/merge-patch+json', 'Transfer-Encoding', 'chunked', 'Authorization', 'Bearer t'],
       hasBody: true,
+      framing: { kind: 'chunked' },
     });
   });
 
