@@ -7,6 +7,7 @@
  * (exec, attach, port-forward) always come over HTTP/1.1: client-go offers only http/1.1 for them.
  * It owns every socket, session, stream and timer it makes, and close() releases them all.
  */
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
@@ -113,6 +114,9 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
   const host = opts.host ?? '127.0.0.1';
   const prefix = opts.pathPrefix.endsWith('/') ? opts.pathPrefix.slice(0, -1) : opts.pathPrefix;
   const shutdown = new AbortController();
+  // Every relay dial in progress listens for shutdown, and a client opening its watches starts
+  // hundreds at once: without this Node warns of a listener leak on stderr at the eleventh.
+  setMaxListeners(0, shutdown.signal);
   const pool = new StreamPool({
     dialer: opts.dialer,
     maxIdleStreams: opts.maxIdleStreams ?? 128,
