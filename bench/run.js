@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { startEmulatorProcess, launchArcproxy, nodeStartupMs } from './lib/processes.js';
-import { directTarget, relayTarget, arcproxyTarget } from './lib/http.js';
+import { directTarget, relayTarget, arcproxyTarget, arcproxyH2Target } from './lib/http.js';
 import { relayCredential } from './lib/relay-credential.js';
 import { BULK_NS, fillNamespace, sequentialGets, concurrentGets, firstRequest, bulk, manyWatches, headOfLine } from './lib/workloads.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
@@ -113,11 +113,12 @@ async function main() {
       }
     }
     for (let round = 0; round < C.watchRounds; round++) {
-      for (const which of round % 2 ? ['arcproxy', 'direct'] : ['direct', 'arcproxy']) {
+      const order = ['direct', 'arcproxy', 'arcproxy-h2'];
+      for (const which of rotate(order, round)) {
         // Through arcproxy, a fresh process: its RSS then reflects the watches, not what the bulk
         // workloads before them left behind in the long-running one.
-        const fresh = which === 'arcproxy' ? await launchArcproxy({ emulatorEnv: emu.env, token, dir }) : undefined;
-        const t = fresh ? arcproxyTarget(fresh) : direct;
+        const fresh = which === 'direct' ? undefined : await launchArcproxy({ emulatorEnv: emu.env, token, dir });
+        const t = !fresh ? direct : which === 'arcproxy-h2' ? arcproxyH2Target(fresh) : arcproxyTarget(fresh);
         let w;
         try {
           w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, fresh?.pid);
@@ -168,10 +169,11 @@ function summariseResults(r) {
   }
   s.conc.arcproxy.cpuUsPerRequest = pick(r.rounds, (x) => x.arcproxy.conc.cpuUsPerRequest);
   s.launch = { readyMs: median(r.launch.map((x) => x.readyMs)), readyMsAll: r.launch.map((x) => Math.round(x.readyMs)), nodeStartupMs: median(r.launch.map((x) => x.nodeStartupMs)) };
-  for (const n of ['direct', 'arcproxy']) {
+  for (const n of ['direct', 'arcproxy', 'arcproxy-h2']) {
     const w = r.watches.filter((x) => x.target === n);
     s.watches[n] = { p50: median(w.map((x) => x.p50)), p99: median(w.map((x) => x.p99)), max: Math.max(...w.map((x) => x.max)), missed: w.reduce((a, x) => a + x.missed, 0), openMs: median(w.map((x) => x.openMs)) };
-    if (n === 'arcproxy') Object.assign(s.watches[n], { rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)), rssBeforeMB: median(w.map((x) => x.rssBeforeMB)), perWatchKB: median(w.map((x) => x.perWatchKB)) });
+    if (n !== 'direct') Object.assign(s.watches[n], { rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)), rssBeforeMB: median(w.map((x) => x.rssBeforeMB)), perWatchKB: median(w.map((x) => x.perWatchKB)) });
+    if (n === 'arcproxy-h2') continue;
     const h = r.headOfLine.filter((x) => x.target === n);
     s.hol[n] = Object.fromEntries(h.map((x) => [x.stalled ? 'stalled' : 'baseline', { p99: x.p99, max: x.max, missed: x.missed, stalledReaderGotAll: x.stalledReaderGotAll, rssGrowthMB: x.rssGrowthMB }]));
   }

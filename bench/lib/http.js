@@ -3,6 +3,7 @@
 //   relay    client --HTTP/1.1 on a relay stream (dist/relay/sender.js)--> relay --> agent --> apiserver
 //   arcproxy client --TLS, session client cert--> arcproxy --> relay --> agent --> apiserver
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import { connectToRelay } from '../../dist/relay/sender.js';
 
@@ -59,6 +60,28 @@ export function relayTarget({ cred, cloud, token }) {
     prefix: '',
     headers: { authorization: `Bearer ${token}` },
     newAgent: (o = {}) => new RelayAgent(cred, cloud, { keepAlive: true, maxSockets: Infinity, ...o }),
+  };
+}
+
+/**
+ * arcproxy as an HTTP/2 client sees it — kubectl, helm and client-go controllers negotiate h2 and
+ * carry all their requests and watches on one TLS connection. Only `openH2Session` is offered.
+ */
+export function arcproxyH2Target(proc) {
+  const base = arcproxyTarget(proc);
+  return {
+    ...base,
+    name: 'arcproxy-h2',
+    openH2Session: () =>
+      new Promise((resolve, reject) => {
+        const session = http2.connect(proc.server, { ca: proc.ca, cert: proc.cert, key: proc.key });
+        session.once('error', reject);
+        session.once('remoteSettings', () => {
+          session.off('error', reject);
+          session.on('error', () => undefined);
+          resolve(session);
+        });
+      }),
   };
 }
 
@@ -165,6 +188,37 @@ export function openStream(target, agent, path, onLine, { paused = false } = {})
         });
       }
       resolve({ req, res });
+    });
+    req.end();
+  });
+}
+
+/** Like openStream, as one stream of an HTTP/2 session; resolves with { req } once headers arrived. */
+export function openH2Stream(session, target, path, onLine) {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'GET', ':path': target.prefix + path, accept: 'application/json', ...target.headers });
+    req.once('error', reject);
+    req.once('response', (headers) => {
+      if (headers[':status'] !== 200) {
+        req.resume();
+        reject(new Error(`${target.name} ${path}: HTTP ${headers[':status']}`));
+        return;
+      }
+      req.off('error', reject);
+      req.on('error', () => undefined);
+      let rest = '';
+      req.setEncoding('utf8');
+      req.on('data', (s) => {
+        const t = process.hrtime.bigint();
+        rest += s;
+        let i;
+        while ((i = rest.indexOf('\n')) !== -1) {
+          const line = rest.slice(0, i);
+          rest = rest.slice(i + 1);
+          if (line) onLine(line, t);
+        }
+      });
+      resolve({ req });
     });
     req.end();
   });

@@ -1,5 +1,5 @@
 // The workloads, each run the same way against any target (direct, relay, arcproxy).
-import { request, openStream } from './http.js';
+import { request, openStream, openH2Stream } from './http.js';
 import { cpuSeconds, rssBytes, openFds } from './proc.js';
 import { median, quantile, max } from './stats.js';
 
@@ -175,7 +175,10 @@ export async function bulk(target, kind, podCount, pids) {
  */
 export async function manyWatches(target, control, n, events, tag, pid) {
   const controlAgent = control.newAgent({ maxSockets: 1 });
-  const agent = target.newAgent({ keepAlive: false });
+  // HTTP/1.1: a connection per watch (separate kubectl processes); HTTP/2: all on one (client-go).
+  const session = target.openH2Session ? await target.openH2Session() : undefined;
+  const agent = session ? undefined : target.newAgent({ keepAlive: false });
+  const open = session ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine) : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
   const sent = new Map(); // pod name -> t0
   const seen = new Map(); // pod name -> count
   const lat = [];
@@ -195,7 +198,7 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   const t0 = nowNs();
   const streams = [];
   for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine)));
+    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, open));
     streams.push(...batch);
   }
   const openMs = msSince(t0);
@@ -215,7 +218,8 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   }
   const rssAfterEvents = pid ? rssBytes(pid) : undefined;
   for (const s of streams) s.req.destroy();
-  agent.destroy();
+  agent?.destroy();
+  session?.close();
   controlAgent.destroy();
   await sleep(1000);
   return {
@@ -247,7 +251,10 @@ export async function manyWatches(target, control, n, events, tag, pid) {
  */
 export async function headOfLine(target, control, n, bigCount, bigBytes, stalled, tag, pids) {
   const controlAgent = control.newAgent({ maxSockets: 1 });
-  const agent = target.newAgent({ keepAlive: false });
+  // HTTP/1.1: a connection per watch (separate kubectl processes); HTTP/2: all on one (client-go).
+  const session = target.openH2Session ? await target.openH2Session() : undefined;
+  const agent = session ? undefined : target.newAgent({ keepAlive: false });
+  const open = session ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine) : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
   const sent = new Map();
   const seen = new Map();
   const lat = [];
