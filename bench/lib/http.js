@@ -153,6 +153,22 @@ export function request(target, agent, path, opts = {}) {
   });
 }
 
+/** Calls onLine(line, tNs) for each newline-terminated line the readable delivers. */
+function readLines(readable, onLine) {
+  let rest = '';
+  readable.setEncoding('utf8');
+  readable.on('data', (s) => {
+    const t = process.hrtime.bigint();
+    rest += s;
+    let i;
+    while ((i = rest.indexOf('\n')) !== -1) {
+      const line = rest.slice(0, i);
+      rest = rest.slice(i + 1);
+      if (line) onLine(line, t);
+    }
+  });
+}
+
 /**
  * A long-lived streaming GET (watch): calls onLine(line, tNs) for each newline-terminated line.
  * Resolves with { req, res } once the response headers have arrived.
@@ -174,18 +190,7 @@ export function openStream(target, agent, path, onLine, { paused = false } = {})
         // The reader stops reading: nothing is consumed, TCP backpressure does the rest.
         res.pause();
       } else {
-        let rest = '';
-        res.setEncoding('utf8');
-        res.on('data', (s) => {
-          const t = process.hrtime.bigint();
-          rest += s;
-          let i;
-          while ((i = rest.indexOf('\n')) !== -1) {
-            const line = rest.slice(0, i);
-            rest = rest.slice(i + 1);
-            if (line) onLine(line, t);
-          }
-        });
+        readLines(res, onLine);
       }
       resolve({ req, res });
     });
@@ -206,18 +211,7 @@ export function openH2Stream(session, target, path, onLine) {
       }
       req.off('error', reject);
       req.on('error', () => undefined);
-      let rest = '';
-      req.setEncoding('utf8');
-      req.on('data', (s) => {
-        const t = process.hrtime.bigint();
-        rest += s;
-        let i;
-        while ((i = rest.indexOf('\n')) !== -1) {
-          const line = rest.slice(0, i);
-          rest = rest.slice(i + 1);
-          if (line) onLine(line, t);
-        }
-      });
+      readLines(req, onLine);
       resolve({ req });
     });
     req.end();
