@@ -199,3 +199,29 @@ export function h2request(session: ClientHttp2Session, path: string, headers: Ou
     if (body !== undefined) stream.end(body);
   });
 }
+
+/** What became of an HTTP/2 client stream: its body, whether it ended cleanly, and its reset code. */
+export function h2Outcome(stream: import('node:http2').ClientHttp2Stream): Promise<{ body: string; ended: boolean; rstCode: number | undefined }> {
+  return new Promise((resolve) => {
+    let body = '';
+    let ended = false;
+    stream.setEncoding('utf8');
+    stream.on('data', (c: string) => (body += c));
+    stream.on('end', () => (ended = true));
+    stream.on('error', () => undefined);
+    stream.on('close', () => resolve({ body, ended, rstCode: stream.rstCode }));
+  });
+}
+
+/** An agent stand-in: /watch sends headers and one line and stays open (`watchClosed` opens when it closes); anything else gets 'ok'. */
+export async function startWatchUpstream(): Promise<{ upstream: Upstream; watchClosed: Promise<void> }> {
+  const closed = gate();
+  const upstream = await startUpstream((req, res) => {
+    if (req.url === '/watch') {
+      res.writeHead(200);
+      res.write('first\n');
+      res.on('close', () => closed.open());
+    } else res.end('ok');
+  });
+  return { upstream, watchClosed: closed.promise };
+}

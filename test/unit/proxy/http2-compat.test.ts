@@ -6,7 +6,7 @@ import { constants as h2, createSecureServer, type ClientHttp2Stream, type Http2
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyHttp2Request, ProxyHttp2Response } from '../../../src/proxy/http2-compat.js';
-import { gate, h2connect, sharedPki } from './helpers.js';
+import { gate, h2Outcome, h2connect, sharedPki } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -27,17 +27,6 @@ async function client(port: number) {
   return s;
 }
 
-function settle(stream: ClientHttp2Stream): Promise<{ body: string; ended: boolean; rstCode: number | undefined }> {
-  return new Promise((resolve) => {
-    let body = '';
-    let ended = false;
-    stream.setEncoding('utf8');
-    stream.on('data', (c: string) => (body += c));
-    stream.on('end', () => (ended = true));
-    stream.on('error', () => undefined);
-    stream.on('close', () => resolve({ body, ended, rstCode: stream.rstCode }));
-  });
-}
 
 describe('ProxyHttp2Request', () => {
   it('lists its headers as the HTTP/1.1 request it becomes; url and method still from the pseudo-headers', async () => {
@@ -49,7 +38,7 @@ describe('ProxyHttp2Request', () => {
     });
     const s = await client(port);
     const stream = s.request({ ':method': 'POST', ':path': '/a?b=1', 'content-type': 'application/json' });
-    const done = settle(stream);
+    const done = h2Outcome(stream);
     stream.end('{}');
     await done;
     expect(seen).toEqual({
@@ -91,7 +80,7 @@ describe('ProxyHttp2Response', () => {
       res.write('partial', () => res.destroy());
     });
     const s = await client(port);
-    expect(await settle(s.request({ ':path': '/' }))).toEqual({ body: 'partial', ended: false, rstCode: h2.NGHTTP2_INTERNAL_ERROR });
+    expect(await h2Outcome(s.request({ ':path': '/' }))).toEqual({ body: 'partial', ended: false, rstCode: h2.NGHTTP2_INTERNAL_ERROR });
   });
 
   it('is destroyed, and not finished, once the client resets it; finished when it went out whole', async () => {
@@ -106,7 +95,7 @@ describe('ProxyHttp2Response', () => {
       else res.end('whole');
     });
     const s = await client(port);
-    expect((await settle(s.request({ ':path': '/whole' }))).ended).toBe(true);
+    expect((await h2Outcome(s.request({ ':path': '/whole' }))).ended).toBe(true);
     const stream = s.request({ ':path': '/reset' });
     stream.once('data', () => stream.close(h2.NGHTTP2_CANCEL));
     stream.on('error', () => undefined);
@@ -123,7 +112,7 @@ describe('ProxyHttp2Response', () => {
     const s = await client(port);
     const stream = s.request({ ':path': '/' });
     const head = new Promise<Record<string, unknown>>((resolve) => stream.once('response', (h) => resolve(h)));
-    await settle(stream);
+    await h2Outcome(stream);
     expect(await head).toMatchObject({ ':status': 404, 'content-type': 'application/json', warning: 'a, b' });
   });
 });

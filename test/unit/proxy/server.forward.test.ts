@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import { PREFIX, clientOptions, gate, get, netDialer, once, plainDuplex, sharedPki, startProxy, startUpstream, type Upstream } from './helpers.js';
+import { PREFIX, clientOptions, gate, get, netDialer, once, plainDuplex, sharedPki, startProxy, startUpstream, type Upstream, startWatchUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -231,16 +231,8 @@ describe('proxy server: ordinary requests', () => {
 
   it('aborts the upstream request when kubectl disconnects, and does not reuse that stream', async () => {
     const pki = await sharedPki();
-    const upstreamClosed = gate();
-    const upstream = own(
-      await startUpstream((req, res) => {
-        if (req.url === '/watch') {
-          res.writeHead(200);
-          res.write('first\n');
-          res.on('close', () => upstreamClosed.open());
-        } else res.end('ok');
-      }),
-    );
+    const { upstream: watchUpstream, watchClosed } = await startWatchUpstream();
+    const upstream = own(watchUpstream);
     const dialer = netDialer(upstream.port);
     const proxy = own(await startProxy(pki, dialer));
     await new Promise<void>((resolve, reject) => {
@@ -253,7 +245,7 @@ describe('proxy server: ordinary requests', () => {
       req.on('error', () => undefined);
       req.end();
     });
-    await upstreamClosed.promise;
+    await watchClosed;
     expect((await get(pki, proxy.port, `${PREFIX}/other`)).body).toBe('ok');
     expect(dialer.dials).toBe(2);
     expect(proxy.activeRequests).toBe(0);

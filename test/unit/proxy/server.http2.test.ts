@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
 import type { SessionPki } from '../../../src/proxy/session-pki.js';
-import { PREFIX, gate, get, h2connect, h2request, netDialer, once, sharedPki, startProxy, startUpstream, type Upstream } from './helpers.js';
+import { PREFIX, gate, get, h2connect, h2request, netDialer, once, sharedPki, startProxy, startUpstream, type Upstream, startWatchUpstream, h2Outcome } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -66,17 +66,6 @@ function openStream(s: ClientHttp2Session, path: string, headers: Record<string,
 }
 
 /** How a stream ended: cleanly ('end'), or reset (with its RST_STREAM code). */
-function outcome(stream: ClientHttp2Stream): Promise<{ body: string; ended: boolean; rstCode: number | undefined }> {
-  return new Promise((resolve) => {
-    let body = '';
-    let ended = false;
-    stream.setEncoding('utf8');
-    stream.on('data', (c: string) => (body += c));
-    stream.on('end', () => (ended = true));
-    stream.on('error', () => undefined);
-    stream.on('close', () => resolve({ body, ended, rstCode: stream.rstCode }));
-  });
-}
 
 describe('HTTP/2 listener: negotiation', () => {
   it('offers h2 first by ALPN, still http/1.1 to a client that offers only that', async () => {
@@ -149,7 +138,7 @@ describe('HTTP/2 listener: requests', () => {
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const s = await session(pki, proxy.port);
     const stream = s.request({ ':path': `${PREFIX}/api/v1/namespaces/default/configmaps`, ':method': 'POST', 'content-type': 'application/json' });
-    const done = outcome(stream);
+    const done = h2Outcome(stream);
     stream.write('part1;');
     await firstSeen.promise;
     stream.end('part2');
@@ -290,7 +279,7 @@ describe('HTTP/2 listener: requests', () => {
     const s = await session(pki, proxy.port);
     const { stream, status } = await openStream(s, `${PREFIX}/api/v1/namespaces/d/pods/p/log?follow=true`);
     expect(status).toBe(200);
-    const done = outcome(stream);
+    const done = h2Outcome(stream);
     body.open();
     expect(await done).toMatchObject({ body: 'line\n', ended: true });
   });
@@ -342,7 +331,7 @@ describe('HTTP/2 listener: cuts both ways', () => {
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const s = await session(pki, proxy.port);
     const { stream } = await openStream(s, `${PREFIX}/api/v1/namespaces/d/pods/p/log?follow=true`);
-    const result = await outcome(stream);
+    const result = await h2Outcome(stream);
     expect(result.body).toBe('line 1\n');
     expect(result.ended).toBe(false);
     expect(result.rstCode).toBe(h2.NGHTTP2_INTERNAL_ERROR);
@@ -352,23 +341,15 @@ describe('HTTP/2 listener: cuts both ways', () => {
 
   it('destroys the relay stream when the client resets its stream mid-response, and does not reuse it', async () => {
     const pki = await sharedPki();
-    const upstreamClosed = gate();
-    const upstream = own(
-      await startUpstream((req, res) => {
-        if (req.url === '/watch') {
-          res.writeHead(200);
-          res.write('first\n');
-          res.on('close', () => upstreamClosed.open());
-        } else res.end('ok');
-      }),
-    );
+    const { upstream: watchUpstream, watchClosed } = await startWatchUpstream();
+    const upstream = own(watchUpstream);
     const dialer = netDialer(upstream.port);
     const proxy = own(await startProxy(pki, dialer));
     const s = await session(pki, proxy.port);
     const { stream } = await openStream(s, `${PREFIX}/watch`);
     await once(stream, 'data');
     stream.close(h2.NGHTTP2_CANCEL);
-    await upstreamClosed.promise;
+    await watchClosed;
     expect((await h2request(s, `${PREFIX}/other`)).body).toBe('ok');
     expect(dialer.dials).toBe(2);
     expect(proxy.activeRequests).toBe(0);
@@ -593,7 +574,7 @@ describe('HTTP/2 listener: idle sessions and close()', () => {
     const proxy = await startProxy(pki, netDialer(upstream.port));
     const s = await session(pki, proxy.port);
     const { stream } = await openStream(s, `${PREFIX}/logs`);
-    const reading = outcome(stream);
+    const reading = h2Outcome(stream);
     const goaway = once(s, 'goaway');
     let closed = false;
     const closing = proxy.close(10_000).then(() => (closed = true));
@@ -619,7 +600,7 @@ describe('HTTP/2 listener: idle sessions and close()', () => {
     const proxy = await startProxy(pki, netDialer(upstream.port));
     const s = await session(pki, proxy.port);
     const { stream } = await openStream(s, `${PREFIX}/api/v1/pods?watch=1`);
-    const reading = outcome(stream);
+    const reading = h2Outcome(stream);
     const sessionClosed = once(s, 'close');
     const started = performance.now();
     await proxy.close(50);
