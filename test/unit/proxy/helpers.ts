@@ -225,3 +225,12 @@ export async function startWatchUpstream(): Promise<{ upstream: Upstream; watchC
   });
   return { upstream, watchClosed: closed.promise };
 }
+
+/** An agent stand-in that sends its headers at once and its one-line body only when `body` settles (a watch, `logs -f`). */
+export function startHeadersFirstUpstream(body: Promise<void>): Promise<Upstream> {
+  return startUpstream((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.flushHeaders();
+    void body.then(() => res.end('line\n'));
+  });
+}

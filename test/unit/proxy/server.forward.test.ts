@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import { PREFIX, clientOptions, gate, get, netDialer, once, plainDuplex, sharedPki, startProxy, startUpstream, type Upstream, startWatchUpstream } from './helpers.js';
+import { PREFIX, clientOptions, gate, get, netDialer, once, plainDuplex, sharedPki, startProxy, startUpstream, type Upstream, startHeadersFirstUpstream, startWatchUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -150,13 +150,7 @@ describe('proxy server: ordinary requests', () => {
   it('sends response headers at once, before any body byte (watch, logs -f)', async () => {
     const pki = await sharedPki();
     const body = gate();
-    const upstream = own(
-      await startUpstream((_req, res) => {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.flushHeaders();
-        void body.promise.then(() => res.end('line\n'));
-      }),
-    );
+    const upstream = own(await startHeadersFirstUpstream(body.promise));
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpsRequest(clientOptions(pki, proxy.port, { path: `${PREFIX}/log?follow=true` }), resolve);

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
 import type { SessionPki } from '../../../src/proxy/session-pki.js';
-import { PREFIX, gate, get, h2connect, h2request, netDialer, once, sharedPki, startProxy, startUpstream, type Upstream, startWatchUpstream, h2Outcome } from './helpers.js';
+import { PREFIX, gate, get, h2connect, h2request, netDialer, once, sharedPki, startProxy, startUpstream, type Upstream, startHeadersFirstUpstream, startWatchUpstream, h2Outcome } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -268,13 +268,7 @@ describe('HTTP/2 listener: requests', () => {
   it('sends response headers before any body byte (watch, logs -f)', async () => {
     const pki = await sharedPki();
     const body = gate();
-    const upstream = own(
-      await startUpstream((_req, res) => {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.flushHeaders();
-        void body.promise.then(() => res.end('line\n'));
-      }),
-    );
+    const upstream = own(await startHeadersFirstUpstream(body.promise));
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const s = await session(pki, proxy.port);
     const { stream, status } = await openStream(s, `${PREFIX}/api/v1/namespaces/d/pods/p/log?follow=true`);
