@@ -154,7 +154,7 @@ export function request(target, agent, path, opts = {}) {
 }
 
 /** Calls onLine(line, tNs) for each newline-terminated line the readable delivers. */
-function readLines(readable, onLine) {
+export function readLines(readable, onLine) {
   let rest = '';
   readable.setEncoding('utf8');
   readable.on('data', (s) => {

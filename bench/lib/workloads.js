@@ -1,5 +1,5 @@
 // The workloads, each run the same way against any target (direct, relay, arcproxy).
-import { request, openStream, openH2Stream } from './http.js';
+import { request, openStream, openH2Stream, readLines } from './http.js';
 import { cpuSeconds, rssBytes, openFds } from './proc.js';
 import { median, quantile, max } from './stats.js';
 
@@ -169,6 +169,38 @@ export async function bulk(target, kind, podCount, pids) {
 }
 
 /**
+ * Times each watch's ADDED event for the pods a workload creates, on `n` watches: `onLine` reads
+ * the watches, `expect(name, create)` marks the time, creates the pod and resolves with how many
+ * watches had not seen it within 10 s (0 when all did). `lat` holds every delivery in ms.
+ */
+function addedDelivery(n) {
+  const sent = new Map(); // pod name -> t0
+  const seen = new Map(); // pod name -> count
+  const lat = [];
+  let waiter;
+  return {
+    lat,
+    onLine(line, t) {
+      if (!line.includes('"ADDED"')) return;
+      const name = JSON.parse(line).object?.metadata?.name;
+      const t0 = sent.get(name);
+      if (t0 === undefined) return;
+      lat.push(Number(t - t0) / 1e6);
+      const c = (seen.get(name) ?? 0) + 1;
+      seen.set(name, c);
+      if (c === n) waiter?.();
+    },
+    async expect(name, create) {
+      const all = new Promise((resolve) => (waiter = resolve));
+      sent.set(name, nowNs());
+      await create();
+      const timedOut = await Promise.race([all.then(() => false), sleep(10_000).then(() => true)]);
+      return timedOut ? n - (seen.get(name) ?? 0) : 0;
+    },
+  };
+}
+
+/**
  * `n` concurrent watches on WATCH_NS through `target`; then `events` pods are created (through
  * `control`) one at a time and the time from the create call to each watch's ADDED event is
  * recorded. Reports arcproxy's RSS before and with the watches open.
@@ -178,22 +210,9 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   // HTTP/1.1: a connection per watch (separate kubectl processes); HTTP/2: all on one (client-go).
   const session = target.openH2Session ? await target.openH2Session() : undefined;
   const agent = session ? undefined : target.newAgent({ keepAlive: false });
+  const delivery = addedDelivery(n);
+  const { lat, onLine } = delivery;
   const open = session ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine) : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
-  const sent = new Map(); // pod name -> t0
-  const seen = new Map(); // pod name -> count
-  const lat = [];
-  let waiter;
-  const onLine = (line, t) => {
-    if (!line.includes('"ADDED"')) return;
-    const ev = JSON.parse(line);
-    const name = ev.object?.metadata?.name;
-    const t0 = sent.get(name);
-    if (t0 === undefined) return;
-    lat.push(Number(t - t0) / 1e6);
-    const c = (seen.get(name) ?? 0) + 1;
-    seen.set(name, c);
-    if (c === n) waiter?.();
-  };
   const rssBefore = pid ? rssBytes(pid) : undefined;
   const t0 = nowNs();
   const streams = [];
@@ -208,11 +227,7 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   let missed = 0;
   for (let e = 0; e < events; e++) {
     const name = `w-${tag}-${e}`;
-    const all = new Promise((resolve) => (waiter = resolve));
-    sent.set(name, nowNs());
-    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod');
-    const timedOut = await Promise.race([all.then(() => false), sleep(10_000).then(() => true)]);
-    if (timedOut) missed += n - (seen.get(name) ?? 0);
+    missed += await delivery.expect(name, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'));
     check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/${name}`, { method: 'DELETE' }), 'delete pod');
     await sleep(300);
   }
@@ -251,34 +266,16 @@ export async function manyWatches(target, control, n, events, tag, pid) {
  */
 export async function headOfLine(target, control, n, bigCount, bigBytes, stalled, tag, pids) {
   const controlAgent = control.newAgent({ maxSockets: 1 });
-  // HTTP/1.1: a connection per watch (separate kubectl processes); HTTP/2: all on one (client-go).
-  const session = target.openH2Session ? await target.openH2Session() : undefined;
-  const agent = session ? undefined : target.newAgent({ keepAlive: false });
-  const open = session ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine) : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
-  const sent = new Map();
-  const seen = new Map();
-  const lat = [];
-  let waiter;
-  const onLine = (line, t) => {
-    if (!line.includes('"ADDED"')) return;
-    const name = JSON.parse(line).object?.metadata?.name;
-    const t0 = sent.get(name);
-    if (t0 === undefined) return;
-    lat.push(Number(t - t0) / 1e6);
-    const c = (seen.get(name) ?? 0) + 1;
-    seen.set(name, c);
-    if (c === n) waiter?.();
-  };
+  const agent = target.newAgent({ keepAlive: false });
+  const delivery = addedDelivery(n);
+  const { lat, onLine } = delivery;
   const streams = [];
   for (let i = 0; i < n; i++) streams.push(await openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine));
   let holEvents = 0;
   const hol = await openStream(target, agent, `/api/v1/namespaces/${HOL_NS}/pods?watch=1`, () => holEvents++, { paused: stalled });
   // One unrecorded event first, so every reader is known to be live.
   {
-    const all = new Promise((resolve) => (waiter = resolve));
-    sent.set(`s-${tag}-warm`, nowNs());
-    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(`s-${tag}-warm`, 0) }), 'create pod');
-    await Promise.race([all, sleep(10_000)]);
+    await delivery.expect(`s-${tag}-warm`, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(`s-${tag}-warm`, 0) }), 'create pod'));
     lat.length = 0;
     await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/s-${tag}-warm`, { method: 'DELETE' });
   }
@@ -287,26 +284,16 @@ export async function headOfLine(target, control, n, bigCount, bigBytes, stalled
   for (let e = 0; e < bigCount; e++) {
     check(await request(control, controlAgent, `/api/v1/namespaces/${HOL_NS}/pods`, { method: 'POST', body: podBody(`hol-${tag}-${e}`, bigBytes) }), 'create big pod');
     const name = `s-${tag}-${e}`;
-    const all = new Promise((resolve) => (waiter = resolve));
-    sent.set(name, nowNs());
-    check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod');
-    if (await Promise.race([all.then(() => false), sleep(10_000).then(() => true)])) missed += n - (seen.get(name) ?? 0);
+    missed += await delivery.expect(name, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'));
   }
   await sleep(500);
   const rss1 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));
   // The stalled reader resumes: every large event must still arrive, in full.
   let resumedAll = true;
   if (stalled) {
-    let rest = '';
-    hol.res.setEncoding('utf8');
     const done = new Promise((resolve) => {
-      hol.res.on('data', (s) => {
-        rest += s;
-        let i;
-        while ((i = rest.indexOf('\n')) !== -1) {
-          rest = rest.slice(i + 1);
-          if (++holEvents >= bigCount) resolve();
-        }
+      readLines(hol.res, () => {
+        if (++holEvents >= bigCount) resolve();
       });
     });
     hol.res.resume();
