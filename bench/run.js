@@ -27,8 +27,42 @@ const PROFILE = args.has('--profile');
 const C = PROFILE
   ? { bulkPods: 200, bulkPodBytes: 130_000, watches: 300 }
   : QUICK
-  ? { rounds: 2, bulkRounds: 1, seqN: 200, seqWarm: 50, conc: 64, concWarmMs: 300, concMs: 1000, launches: 2, bulkPods: 100, bulkPodBytes: 130_000, watches: 200, watchEvents: 3, watchRounds: 1, holReaders: 20, holBig: 10, holBigBytes: 512_000 }
-  : { rounds: 5, bulkRounds: 3, seqN: 1000, seqWarm: 100, conc: 64, concWarmMs: 500, concMs: 2500, launches: 5, bulkPods: 800, bulkPodBytes: 130_000, watches: 1000, watchEvents: 5, watchRounds: 2, holReaders: 50, holBig: 60, holBigBytes: 512_000 };
+    ? {
+        rounds: 2,
+        bulkRounds: 1,
+        seqN: 200,
+        seqWarm: 50,
+        conc: 64,
+        concWarmMs: 300,
+        concMs: 1000,
+        launches: 2,
+        bulkPods: 100,
+        bulkPodBytes: 130_000,
+        watches: 200,
+        watchEvents: 3,
+        watchRounds: 1,
+        holReaders: 20,
+        holBig: 10,
+        holBigBytes: 512_000,
+      }
+    : {
+        rounds: 5,
+        bulkRounds: 3,
+        seqN: 1000,
+        seqWarm: 100,
+        conc: 64,
+        concWarmMs: 500,
+        concMs: 2500,
+        launches: 5,
+        bulkPods: 800,
+        bulkPodBytes: 130_000,
+        watches: 1000,
+        watchEvents: 5,
+        watchRounds: 2,
+        holReaders: 50,
+        holBig: 60,
+        holBigBytes: 512_000,
+      };
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const HARD_LIMIT_MS = 9.5 * 60_000;
@@ -72,7 +106,9 @@ async function main() {
       const d = await firstRequest(direct);
       const r = await firstRequest(relay);
       results.launch.push({ nodeStartupMs: nodeMs, readyMs: p.readyMs, arcproxy: a, direct: d, relay: r });
-      log(`bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (later, new connection ${a.laterFresh.toFixed(2)}; kept-alive ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)} (later ${d.laterFresh.toFixed(2)}), relay first ${r.first.toFixed(1)} (later ${r.laterFresh.toFixed(2)}) (${elapsed()})`);
+      log(
+        `bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (later, new connection ${a.laterFresh.toFixed(2)}; kept-alive ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)} (later ${d.laterFresh.toFixed(2)}), relay first ${r.first.toFixed(1)} (later ${r.laterFresh.toFixed(2)}) (${elapsed()})`,
+      );
     }
 
     const proxy = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
@@ -87,7 +123,9 @@ async function main() {
         const seq = await sequentialGets(t, C.seqN, C.seqWarm);
         const conc = await concurrentGets(t, C.conc, C.concWarmMs, C.concMs, t === arc ? proxy.pid : undefined);
         row[t.name] = { seq, conc };
-        log(`bench: round ${round + 1} ${t.name.padEnd(8)} seq p50 ${seq.p50.toFixed(3)} p99 ${seq.p99.toFixed(3)} ms | 64 conc ${conc.rps.toFixed(0)} req/s p50 ${conc.p50.toFixed(2)} p99 ${conc.p99.toFixed(2)} ms${conc.errors ? ` errors ${conc.errors}` : ''} (${elapsed()})`);
+        log(
+          `bench: round ${round + 1} ${t.name.padEnd(8)} seq p50 ${seq.p50.toFixed(3)} p99 ${seq.p99.toFixed(3)} ms | 64 conc ${conc.rps.toFixed(0)} req/s p50 ${conc.p50.toFixed(2)} p99 ${conc.p99.toFixed(2)} ms${conc.errors ? ` errors ${conc.errors}` : ''} (${elapsed()})`,
+        );
       }
       results.rounds.push(row);
     }
@@ -98,7 +136,13 @@ async function main() {
         for (const t of rotate(targets, round)) {
           row[t.name] = await bulk(t, kind, C.bulkPods, pids);
           const b = row[t.name];
-          log(`bench: bulk ${kind} ${t.name.padEnd(8)} ${(b.bytes / 1048576).toFixed(0)} MiB ${b.mbPerS.toFixed(0)} MB/s, CPU s/GB ${Object.entries(b.cpuSecondsPerGB).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (${elapsed()})`);
+          log(
+            `bench: bulk ${kind} ${t.name.padEnd(8)} ${(b.bytes / 1048576).toFixed(0)} MiB ${b.mbPerS.toFixed(0)} MB/s, CPU s/GB ${Object.entries(
+              b.cpuSecondsPerGB,
+            )
+              .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+              .join(', ')} (${elapsed()})`,
+          );
         }
         results.bulk.push(row);
       }
@@ -107,9 +151,20 @@ async function main() {
     // Head-of-line before the 1,000 watches: their aftermath (1,000 streams closing) would skew it.
     for (const t of [direct, arc]) {
       for (const stalled of [false, true]) {
-        const h = await headOfLine(t, direct, C.holReaders, C.holBig, C.holBigBytes, stalled, `${t.name}${stalled ? 's' : 'b'}`, t === arc ? pids : { emulator: emu.pid });
+        const h = await headOfLine(
+          t,
+          direct,
+          C.holReaders,
+          C.holBig,
+          C.holBigBytes,
+          stalled,
+          `${t.name}${stalled ? 's' : 'b'}`,
+          t === arc ? pids : { emulator: emu.pid },
+        );
         results.headOfLine.push({ target: t.name, ...h });
-        log(`bench: head-of-line ${t.name.padEnd(8)} ${stalled ? 'stalled ' : 'baseline'} p50 ${h.p50?.toFixed(1)} p99 ${h.p99?.toFixed(1)} max ${h.max?.toFixed(1)} ms, missed ${h.missed}, stalled reader got all ${h.stalledReaderGotAll}, RSS growth ${JSON.stringify(h.rssGrowthMB)} (${elapsed()})`);
+        log(
+          `bench: head-of-line ${t.name.padEnd(8)} ${stalled ? 'stalled ' : 'baseline'} p50 ${h.p50?.toFixed(1)} p99 ${h.p99?.toFixed(1)} max ${h.max?.toFixed(1)} ms, missed ${h.missed}, stalled reader got all ${h.stalledReaderGotAll}, RSS growth ${JSON.stringify(h.rssGrowthMB)} (${elapsed()})`,
+        );
       }
     }
     for (let round = 0; round < C.watchRounds; round++) {
@@ -126,14 +181,24 @@ async function main() {
           await fresh?.stop();
         }
         results.watches.push({ target: t.name, ...w });
-        log(`bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''} (${elapsed()})`);
+        log(
+          `bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''} (${elapsed()})`,
+        );
       }
     }
 
     results.arcproxyFinal = { rssMB: rssBytes(proxy.pid) / 1e6, cpuSeconds: cpuSeconds(proxy.pid) };
 
     const summary = summariseResults(results);
-    const env = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, commit: gitCommit(), quick: QUICK, durationS: (Date.now() - started) / 1000 };
+    const env = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      commit: gitCommit(),
+      quick: QUICK,
+      durationS: (Date.now() - started) / 1000,
+    };
     const targetsMet = evaluateTargets(summary);
     console.log(renderTable(summary, targetsMet, env));
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
@@ -160,22 +225,55 @@ function summariseResults(r) {
   const s = { seq: {}, conc: {}, bulkList: {}, bulkLog: {}, bulkWatch: {}, first: {}, launch: {}, watches: {}, hol: {} };
   for (const n of names) {
     s.seq[n] = { p50: pick(r.rounds, (x) => x[n].seq.p50), p99: pick(r.rounds, (x) => x[n].seq.p99) };
-    s.conc[n] = { rps: pick(r.rounds, (x) => x[n].conc.rps), p50: pick(r.rounds, (x) => x[n].conc.p50), p99: pick(r.rounds, (x) => x[n].conc.p99), errors: r.rounds.reduce((a, x) => a + x[n].conc.errors, 0) };
-    for (const [key, kind] of [['bulkList', 'list'], ['bulkLog', 'log'], ['bulkWatch', 'watch']]) {
+    s.conc[n] = {
+      rps: pick(r.rounds, (x) => x[n].conc.rps),
+      p50: pick(r.rounds, (x) => x[n].conc.p50),
+      p99: pick(r.rounds, (x) => x[n].conc.p99),
+      errors: r.rounds.reduce((a, x) => a + x[n].conc.errors, 0),
+    };
+    for (const [key, kind] of [
+      ['bulkList', 'list'],
+      ['bulkLog', 'log'],
+      ['bulkWatch', 'watch'],
+    ]) {
       const rows = r.bulk.filter((b) => b.kind === kind);
-      s[key][n] = { mbPerS: pick(rows, (x) => x[n].mbPerS), bytes: rows[0]?.[n].bytes, cpuSecondsPerGB: Object.fromEntries(Object.keys(rows[0]?.[n].cpuSecondsPerGB ?? {}).map((k) => [k, pick(rows, (x) => x[n].cpuSecondsPerGB[k])])) };
+      s[key][n] = {
+        mbPerS: pick(rows, (x) => x[n].mbPerS),
+        bytes: rows[0]?.[n].bytes,
+        cpuSecondsPerGB: Object.fromEntries(Object.keys(rows[0]?.[n].cpuSecondsPerGB ?? {}).map((k) => [k, pick(rows, (x) => x[n].cpuSecondsPerGB[k])])),
+      };
     }
     s.first[n] = { first: pick(r.launch, (x) => x[n].first), warm: pick(r.launch, (x) => x[n].warm), laterFresh: pick(r.launch, (x) => x[n].laterFresh) };
   }
   s.conc.arcproxy.cpuUsPerRequest = pick(r.rounds, (x) => x.arcproxy.conc.cpuUsPerRequest);
-  s.launch = { readyMs: median(r.launch.map((x) => x.readyMs)), readyMsAll: r.launch.map((x) => Math.round(x.readyMs)), nodeStartupMs: median(r.launch.map((x) => x.nodeStartupMs)) };
+  s.launch = {
+    readyMs: median(r.launch.map((x) => x.readyMs)),
+    readyMsAll: r.launch.map((x) => Math.round(x.readyMs)),
+    nodeStartupMs: median(r.launch.map((x) => x.nodeStartupMs)),
+  };
   for (const n of ['direct', 'arcproxy', 'arcproxy-h2']) {
     const w = r.watches.filter((x) => x.target === n);
-    s.watches[n] = { p50: median(w.map((x) => x.p50)), p99: median(w.map((x) => x.p99)), max: Math.max(...w.map((x) => x.max)), missed: w.reduce((a, x) => a + x.missed, 0), openMs: median(w.map((x) => x.openMs)) };
-    if (n !== 'direct') Object.assign(s.watches[n], { rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)), rssBeforeMB: median(w.map((x) => x.rssBeforeMB)), perWatchKB: median(w.map((x) => x.perWatchKB)) });
+    s.watches[n] = {
+      p50: median(w.map((x) => x.p50)),
+      p99: median(w.map((x) => x.p99)),
+      max: Math.max(...w.map((x) => x.max)),
+      missed: w.reduce((a, x) => a + x.missed, 0),
+      openMs: median(w.map((x) => x.openMs)),
+    };
+    if (n !== 'direct')
+      Object.assign(s.watches[n], {
+        rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)),
+        rssBeforeMB: median(w.map((x) => x.rssBeforeMB)),
+        perWatchKB: median(w.map((x) => x.perWatchKB)),
+      });
     if (n === 'arcproxy-h2') continue;
     const h = r.headOfLine.filter((x) => x.target === n);
-    s.hol[n] = Object.fromEntries(h.map((x) => [x.stalled ? 'stalled' : 'baseline', { p99: x.p99, max: x.max, missed: x.missed, stalledReaderGotAll: x.stalledReaderGotAll, rssGrowthMB: x.rssGrowthMB }]));
+    s.hol[n] = Object.fromEntries(
+      h.map((x) => [
+        x.stalled ? 'stalled' : 'baseline',
+        { p99: x.p99, max: x.max, missed: x.missed, stalledReaderGotAll: x.stalledReaderGotAll, rssGrowthMB: x.rssGrowthMB },
+      ]),
+    );
   }
   s.watchCount = r.watches[0]?.watches;
   return s;

@@ -9,7 +9,11 @@ function area(url, fn) {
   const m = /\/dist\/([^/]+)\//.exec(url);
   if (m) return `arcproxy dist/${m[1]}`;
   if (url.startsWith('node:')) {
-    const mod = url.slice(5).replace(/^internal\//, '').split('/')[0].replace(/\.js$/, '');
+    const mod = url
+      .slice(5)
+      .replace(/^internal\//, '')
+      .split('/')[0]
+      .replace(/\.js$/, '');
     return `node:${mod}`;
   }
   return url;
@@ -38,8 +42,12 @@ export function summarise(file, top = 20) {
     file,
     wallMs: totalUs / 1000,
     busyMs: busy / 1000,
-    areas: sort(byArea).slice(0, top).map(([k, us]) => ({ area: k, ms: +(us / 1000).toFixed(1), pctOfBusy: +((100 * us) / busy).toFixed(1) })),
-    functions: sort(byFn).slice(0, top).map(([k, us]) => ({ fn: k, ms: +(us / 1000).toFixed(1), pctOfBusy: +((100 * us) / busy).toFixed(1) })),
+    areas: sort(byArea)
+      .slice(0, top)
+      .map(([k, us]) => ({ area: k, ms: +(us / 1000).toFixed(1), pctOfBusy: +((100 * us) / busy).toFixed(1) })),
+    functions: sort(byFn)
+      .slice(0, top)
+      .map(([k, us]) => ({ fn: k, ms: +(us / 1000).toFixed(1), pctOfBusy: +((100 * us) / busy).toFixed(1) })),
   };
 }
 

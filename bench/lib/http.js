@@ -25,7 +25,11 @@ class RelayAgent extends http.Agent {
     }).then(
       (c) => {
         const s = c.stream;
-        for (const m of ['ref', 'unref', 'setKeepAlive', 'setNoDelay', 'setTimeout']) if (typeof s[m] !== 'function') s[m] = function () { return this; };
+        for (const m of ['ref', 'unref', 'setKeepAlive', 'setNoDelay', 'setTimeout'])
+          if (typeof s[m] !== 'function')
+            s[m] = function () {
+              return this;
+            };
         callback(null, s);
       },
       (err) => callback(err),
@@ -175,7 +179,14 @@ export function readLines(readable, onLine) {
  */
 export function openStream(target, agent, path, onLine, { paused = false } = {}) {
   return new Promise((resolve, reject) => {
-    const req = target.mod.request({ agent, host: target.host, port: target.port, method: 'GET', path: target.prefix + path, headers: { accept: 'application/json', ...target.headers } });
+    const req = target.mod.request({
+      agent,
+      host: target.host,
+      port: target.port,
+      method: 'GET',
+      path: target.prefix + path,
+      headers: { accept: 'application/json', ...target.headers },
+    });
     req.on('error', reject);
     req.on('response', (res) => {
       if (res.statusCode !== 200) {

@@ -25,15 +25,29 @@ export function evaluateTargets(s) {
   );
   // Both ways a client can hold its watches: a connection each (HTTP/1.1, e.g. many kubectl
   // processes) and all on one HTTP/2 connection (client-go, kubectl, helm, k9s).
-  for (const [key, how] of [['arcproxy', 'HTTP/1.1'], ['arcproxy-h2', 'HTTP/2']]) {
+  for (const [key, how] of [
+    ['arcproxy', 'HTTP/1.1'],
+    ['arcproxy-h2', 'HTTP/2'],
+  ]) {
     const w = s.watches[key];
     if (!w || w.p50 === undefined) continue;
     add(`${s.watchCount} watches (${how}): arcproxy RSS`, '<= 150 MB', `${f(w.rssWithWatchesMB, 0)} MB`, w.rssWithWatchesMB <= 150);
-    add(`${s.watchCount} watches (${how}): latest event`, '<= 50 ms', `max ${f(w.max, 1)} ms (p99 ${f(w.p99, 1)})${w.missed ? `, ${w.missed} missed` : ''}`, w.max <= 50 && w.missed === 0);
+    add(
+      `${s.watchCount} watches (${how}): latest event`,
+      '<= 50 ms',
+      `max ${f(w.max, 1)} ms (p99 ${f(w.p99, 1)})${w.missed ? `, ${w.missed} missed` : ''}`,
+      w.max <= 50 && w.missed === 0,
+    );
   }
   const h = s.hol.arcproxy;
-  const holOk = h.stalled && h.baseline && h.stalled.missed === 0 && h.stalled.stalledReaderGotAll && h.stalled.p99 <= Math.max(1.5 * h.baseline.p99, h.baseline.p99 + 5);
-  add('no head-of-line blocking', 'stalled p99 <= max(1.5x, +5 ms) of baseline; nothing lost', `p99 ${f(h.baseline?.p99, 1)} -> ${f(h.stalled?.p99, 1)} ms, stalled reader got all: ${h.stalled?.stalledReaderGotAll}`, Boolean(holOk));
+  const holOk =
+    h.stalled && h.baseline && h.stalled.missed === 0 && h.stalled.stalledReaderGotAll && h.stalled.p99 <= Math.max(1.5 * h.baseline.p99, h.baseline.p99 + 5);
+  add(
+    'no head-of-line blocking',
+    'stalled p99 <= max(1.5x, +5 ms) of baseline; nothing lost',
+    `p99 ${f(h.baseline?.p99, 1)} -> ${f(h.stalled?.p99, 1)} ms, stalled reader got all: ${h.stalled?.stalledReaderGotAll}`,
+    Boolean(holOk),
+  );
   return t;
 }
 
@@ -43,13 +57,17 @@ export function renderTable(s, targets, env) {
     const places = unit === 'ms' ? 3 : unit === 'x' ? 2 : 1;
     const rat = ratio && typeof a === 'number' && typeof d === 'number' ? `${f(a / d)}x` : '';
     const own = share && typeof a === 'number' && typeof r === 'number' ? `${a - r >= 0 ? '+' : ''}${f(a - r, places)}` : '';
-    lines.push(`| ${label.padEnd(44)} | ${f(d, places).padStart(9)} | ${f(r, places).padStart(9)} | ${f(a, places).padStart(9)} | ${rat.padStart(8)} | ${own.padStart(9)} |`);
+    lines.push(
+      `| ${label.padEnd(44)} | ${f(d, places).padStart(9)} | ${f(r, places).padStart(9)} | ${f(a, places).padStart(9)} | ${rat.padStart(8)} | ${own.padStart(9)} |`,
+    );
   };
   const firstOver = (key) => ['direct', 'relay', 'arcproxy'].map((n) => s.first[n].first / s.first[n][key]);
   lines.push(`arcproxy benchmark ${env.date} node ${env.node} ${env.cpus} CPUs commit ${env.commit ?? '?'}${env.quick ? ' (QUICK: not for comparison)' : ''}`);
   lines.push('medians of interleaved rounds; "relay" = the chain without arcproxy (a minimal sender in the benchmark)');
   lines.push('');
-  lines.push(`| ${'metric'.padEnd(44)} | ${'direct'.padStart(9)} | ${'relay'.padStart(9)} | ${'arcproxy'.padStart(9)} | ${'a/direct'.padStart(8)} | ${'a - relay'.padStart(9)} |`);
+  lines.push(
+    `| ${'metric'.padEnd(44)} | ${'direct'.padStart(9)} | ${'relay'.padStart(9)} | ${'arcproxy'.padStart(9)} | ${'a/direct'.padStart(8)} | ${'a - relay'.padStart(9)} |`,
+  );
   lines.push(`|${'-'.repeat(46)}|${'-'.repeat(11)}|${'-'.repeat(11)}|${'-'.repeat(11)}|${'-'.repeat(10)}|${'-'.repeat(11)}|`);
   row('sequential GET p50 (ms)', s.seq.direct.p50, s.seq.relay.p50, s.seq.arcproxy.p50, 'ms');
   row('sequential GET p99 (ms)', s.seq.direct.p99, s.seq.relay.p99, s.seq.arcproxy.p99, 'ms');
@@ -68,11 +86,38 @@ export function renderTable(s, targets, env) {
   row('list: arcproxy CPU s/GB', undefined, undefined, s.bulkList.arcproxy.cpuSecondsPerGB.arcproxy, '', false, false);
   row('log stream: arcproxy CPU s/GB', undefined, undefined, s.bulkLog.arcproxy.cpuSecondsPerGB.arcproxy, '', false, false);
   row('chunked stream: arcproxy CPU s/GB', undefined, undefined, s.bulkWatch.arcproxy.cpuSecondsPerGB.arcproxy, '', false, false);
-  row('list: emulator CPU s/GB', s.bulkList.direct.cpuSecondsPerGB.emulator, s.bulkList.relay.cpuSecondsPerGB.emulator, s.bulkList.arcproxy.cpuSecondsPerGB.emulator, '');
-  row('log stream: emulator CPU s/GB', s.bulkLog.direct.cpuSecondsPerGB.emulator, s.bulkLog.relay.cpuSecondsPerGB.emulator, s.bulkLog.arcproxy.cpuSecondsPerGB.emulator, '');
-  row('list: bench client CPU s/GB', s.bulkList.direct.cpuSecondsPerGB.client, s.bulkList.relay.cpuSecondsPerGB.client, s.bulkList.arcproxy.cpuSecondsPerGB.client, '');
-  row('log stream: bench client CPU s/GB', s.bulkLog.direct.cpuSecondsPerGB.client, s.bulkLog.relay.cpuSecondsPerGB.client, s.bulkLog.arcproxy.cpuSecondsPerGB.client, '');
-  for (const [key, how] of [['arcproxy', 'HTTP/1.1, a conn each'], ['arcproxy-h2', 'HTTP/2, one conn']]) {
+  row(
+    'list: emulator CPU s/GB',
+    s.bulkList.direct.cpuSecondsPerGB.emulator,
+    s.bulkList.relay.cpuSecondsPerGB.emulator,
+    s.bulkList.arcproxy.cpuSecondsPerGB.emulator,
+    '',
+  );
+  row(
+    'log stream: emulator CPU s/GB',
+    s.bulkLog.direct.cpuSecondsPerGB.emulator,
+    s.bulkLog.relay.cpuSecondsPerGB.emulator,
+    s.bulkLog.arcproxy.cpuSecondsPerGB.emulator,
+    '',
+  );
+  row(
+    'list: bench client CPU s/GB',
+    s.bulkList.direct.cpuSecondsPerGB.client,
+    s.bulkList.relay.cpuSecondsPerGB.client,
+    s.bulkList.arcproxy.cpuSecondsPerGB.client,
+    '',
+  );
+  row(
+    'log stream: bench client CPU s/GB',
+    s.bulkLog.direct.cpuSecondsPerGB.client,
+    s.bulkLog.relay.cpuSecondsPerGB.client,
+    s.bulkLog.arcproxy.cpuSecondsPerGB.client,
+    '',
+  );
+  for (const [key, how] of [
+    ['arcproxy', 'HTTP/1.1, a conn each'],
+    ['arcproxy-h2', 'HTTP/2, one conn'],
+  ]) {
     const w = s.watches[key];
     if (!w || w.p50 === undefined) continue;
     row(`${s.watchCount} watches (${how}): p50 (ms)`, s.watches.direct.p50, undefined, w.p50, 'ms', true, false);
@@ -86,8 +131,10 @@ export function renderTable(s, targets, env) {
   row('  arcproxy RSS growth while stalled (MB)', undefined, undefined, s.hol.arcproxy.stalled?.rssGrowthMB?.arcproxy, '', false, false);
   lines.push('');
   lines.push('first request: right after ready, on a new connection (TLS handshake included); later: after 20 warm ones, each on a new');
-  lines.push('connection without TLS session reuse (as each kubectl run opens one; the target\'s baseline), or kept alive (median of 20)');
-  lines.push(`arcproxy CPU per small request at 64 concurrent: ${f(s.conc.arcproxy.cpuUsPerRequest, 0)} µs; launch-to-ready runs: ${s.launch.readyMsAll.join(', ')} ms (node -e 0 alone: ${f(s.launch.nodeStartupMs, 0)} ms)`);
+  lines.push("connection without TLS session reuse (as each kubectl run opens one; the target's baseline), or kept alive (median of 20)");
+  lines.push(
+    `arcproxy CPU per small request at 64 concurrent: ${f(s.conc.arcproxy.cpuUsPerRequest, 0)} µs; launch-to-ready runs: ${s.launch.readyMsAll.join(', ')} ms (node -e 0 alone: ${f(s.launch.nodeStartupMs, 0)} ms)`,
+  );
   lines.push('');
   lines.push('targets (issue 5):');
   for (const t of targets) lines.push(`  ${t.met ? 'MET ' : 'MISS'}  ${t.name.padEnd(44)} ${t.target.padEnd(24)} ${t.measured}`);

@@ -34,7 +34,10 @@ export async function fillNamespace(control, ns, count, bytes) {
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      check(await request(control, agent, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', body: podBody(`bulk-${String(i).padStart(5, '0')}`, bytes) }), 'create pod');
+      check(
+        await request(control, agent, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', body: podBody(`bulk-${String(i).padStart(5, '0')}`, bytes) }),
+        'create pod',
+      );
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -212,7 +215,9 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   const agent = session ? undefined : target.newAgent({ keepAlive: false });
   const delivery = addedDelivery(n);
   const { lat, onLine } = delivery;
-  const open = session ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine) : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
+  const open = session
+    ? () => openH2Stream(session, target, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine)
+    : () => openStream(target, agent, `/api/v1/namespaces/${WATCH_NS}/pods?watch=1`, onLine);
   const rssBefore = pid ? rssBytes(pid) : undefined;
   const t0 = nowNs();
   const streams = [];
@@ -227,7 +232,9 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   let missed = 0;
   for (let e = 0; e < events; e++) {
     const name = `w-${tag}-${e}`;
-    missed += await delivery.expect(name, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'));
+    missed += await delivery.expect(name, async () =>
+      check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'),
+    );
     check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/${name}`, { method: 'DELETE' }), 'delete pod');
     await sleep(300);
   }
@@ -275,16 +282,23 @@ export async function headOfLine(target, control, n, bigCount, bigBytes, stalled
   const hol = await openStream(target, agent, `/api/v1/namespaces/${HOL_NS}/pods?watch=1`, () => holEvents++, { paused: stalled });
   // One unrecorded event first, so every reader is known to be live.
   {
-    await delivery.expect(`s-${tag}-warm`, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(`s-${tag}-warm`, 0) }), 'create pod'));
+    await delivery.expect(`s-${tag}-warm`, async () =>
+      check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(`s-${tag}-warm`, 0) }), 'create pod'),
+    );
     lat.length = 0;
     await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/s-${tag}-warm`, { method: 'DELETE' });
   }
   const rss0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));
   let missed = 0;
   for (let e = 0; e < bigCount; e++) {
-    check(await request(control, controlAgent, `/api/v1/namespaces/${HOL_NS}/pods`, { method: 'POST', body: podBody(`hol-${tag}-${e}`, bigBytes) }), 'create big pod');
+    check(
+      await request(control, controlAgent, `/api/v1/namespaces/${HOL_NS}/pods`, { method: 'POST', body: podBody(`hol-${tag}-${e}`, bigBytes) }),
+      'create big pod',
+    );
     const name = `s-${tag}-${e}`;
-    missed += await delivery.expect(name, async () => check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'));
+    missed += await delivery.expect(name, async () =>
+      check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'),
+    );
   }
   await sleep(500);
   const rss1 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));

@@ -70,12 +70,30 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
   const armCode = rest?.code ?? '';
   if (status === 404) {
     if (armCode === 'ResourceGroupNotFound') {
-      return new ArmError('ARCPROXY_RESOURCE_GROUP_NOT_FOUND', `Resource group '${ref.resourceGroup}' was not found in subscription ${ref.subscriptionId}. Check -g and --subscription.`, ExitCode.notFound, status, { cause: err });
+      return new ArmError(
+        'ARCPROXY_RESOURCE_GROUP_NOT_FOUND',
+        `Resource group '${ref.resourceGroup}' was not found in subscription ${ref.subscriptionId}. Check -g and --subscription.`,
+        ExitCode.notFound,
+        status,
+        { cause: err },
+      );
     }
     if (armCode === 'SubscriptionNotFound') {
-      return new ArmError('ARCPROXY_SUBSCRIPTION_NOT_FOUND', `Subscription ${ref.subscriptionId} was not found, or the signed-in identity cannot see it. Check --subscription.`, ExitCode.notFound, status, { cause: err });
+      return new ArmError(
+        'ARCPROXY_SUBSCRIPTION_NOT_FOUND',
+        `Subscription ${ref.subscriptionId} was not found, or the signed-in identity cannot see it. Check --subscription.`,
+        ExitCode.notFound,
+        status,
+        { cause: err },
+      );
     }
-    return new ArmError('ARCPROXY_CLUSTER_NOT_FOUND', `Connected cluster '${ref.name}' was not found in ${where}. List the clusters there with: az connectedk8s list -g ${ref.resourceGroup} -o table`, ExitCode.notFound, status, { cause: err });
+    return new ArmError(
+      'ARCPROXY_CLUSTER_NOT_FOUND',
+      `Connected cluster '${ref.name}' was not found in ${where}. List the clusters there with: az connectedk8s list -g ${ref.resourceGroup} -o table`,
+      ExitCode.notFound,
+      status,
+      { cause: err },
+    );
   }
   if (status === 403) {
     const what = action === 'read' ? 'read' : 'list the cluster user credentials of';
@@ -88,14 +106,28 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
     );
   }
   if (status === 401) {
-    return new ArmError('ARCPROXY_ARM_UNAUTHORIZED', `Azure Resource Manager did not accept the sign-in token (${armCode || 'unauthorized'}). Sign in again (az login) or check the credential's tenant.`, ExitCode.authFailed, status, { cause: err });
+    return new ArmError(
+      'ARCPROXY_ARM_UNAUTHORIZED',
+      `Azure Resource Manager did not accept the sign-in token (${armCode || 'unauthorized'}). Sign in again (az login) or check the credential's tenant.`,
+      ExitCode.authFailed,
+      status,
+      { cause: err },
+    );
   }
   if (status === 400) {
-    return new ArmError('ARCPROXY_ARM_BAD_REQUEST', `Azure Resource Manager refused the request: ${rest?.message ?? armCode}`, ExitCode.badInput, status, { cause: err });
+    return new ArmError('ARCPROXY_ARM_BAD_REQUEST', `Azure Resource Manager refused the request: ${rest?.message ?? armCode}`, ExitCode.badInput, status, {
+      cause: err,
+    });
   }
   const detail = status ? `HTTP ${status}${armCode ? ` ${armCode}` : ''}` : ((err as Error)?.message ?? String(err));
   const verb = action === 'read' ? 'read the connected cluster' : 'list cluster user credentials';
-  return new ArmError('ARCPROXY_ARM_UNAVAILABLE', `Unable to ${verb} from Azure Resource Manager (${detail}). Try again; if it persists check https://status.azure.com.`, ExitCode.serviceUnavailable, status, { cause: err });
+  return new ArmError(
+    'ARCPROXY_ARM_UNAVAILABLE',
+    `Unable to ${verb} from Azure Resource Manager (${detail}). Try again; if it persists check https://status.azure.com.`,
+    ExitCode.serviceUnavailable,
+    status,
+    { cause: err },
+  );
 }
 
 export class ArcArm {
@@ -135,7 +167,11 @@ export class ArcArm {
     }
     const hc = result.hybridConnectionConfig;
     if (!hc?.relay || !hc.hybridConnectionName || !hc.token) {
-      throw new ArmError('ARCPROXY_ARM_NO_RELAY', `Azure Resource Manager returned no relay credentials for '${ref.name}'. The cluster may not support Cluster Connect: check the Arc agent version with az connectedk8s show.`, ExitCode.serviceUnavailable);
+      throw new ArmError(
+        'ARCPROXY_ARM_NO_RELAY',
+        `Azure Resource Manager returned no relay credentials for '${ref.name}'. The cluster may not support Cluster Connect: check the Arc agent version with az connectedk8s show.`,
+        ExitCode.serviceUnavailable,
+      );
     }
     return {
       relay: hc.relay,

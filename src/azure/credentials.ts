@@ -16,13 +16,7 @@ import { loadIdentity } from './sdk.js';
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 
-export type CredentialKind =
-  | 'environment-secret'
-  | 'environment-certificate'
-  | 'workload-identity'
-  | 'managed-identity'
-  | 'azure-cli'
-  | 'device-code';
+export type CredentialKind = 'environment-secret' | 'environment-certificate' | 'workload-identity' | 'managed-identity' | 'azure-cli' | 'device-code';
 
 export interface CredentialContext {
   env: NodeJS.ProcessEnv;
@@ -82,7 +76,10 @@ async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Pr
       return new identity.ClientCertificateCredential(
         tenant,
         clientId,
-        { certificatePath: env.AZURE_CLIENT_CERTIFICATE_PATH ?? '', ...(env.AZURE_CLIENT_CERTIFICATE_PASSWORD ? { certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD } : {}) },
+        {
+          certificatePath: env.AZURE_CLIENT_CERTIFICATE_PATH ?? '',
+          ...(env.AZURE_CLIENT_CERTIFICATE_PASSWORD ? { certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD } : {}),
+        },
         options,
       );
     case 'workload-identity':
@@ -104,7 +101,7 @@ async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Pr
 function howToSignIn(interactive: boolean): string {
   return [
     'Sign in with one of:',
-    '  - az login (arcproxy uses the Azure CLI\'s login);',
+    "  - az login (arcproxy uses the Azure CLI's login);",
     '  - AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for a service principal;',
     '  - AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE for workload identity (GitHub Actions OIDC, AKS);',
     '  - ARCPROXY_MANAGED_IDENTITY=1 on an Azure VM with a managed identity;',
@@ -173,10 +170,7 @@ export class ArcproxyCredential implements TokenCredential {
         throw err;
       }
     }
-    throw new AuthError(
-      'ARCPROXY_NO_CREDENTIAL',
-      `No Azure credential could sign in (${unavailable.join('; ')}).\n${howToSignIn(this.#ctx.interactive)}`,
-    );
+    throw new AuthError('ARCPROXY_NO_CREDENTIAL', `No Azure credential could sign in (${unavailable.join('; ')}).\n${howToSignIn(this.#ctx.interactive)}`);
   }
 
   async #tokenFrom(kind: CredentialKind, credential: TokenCredential, scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {

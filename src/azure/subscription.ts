@@ -53,9 +53,15 @@ export async function resolveSubscription(src: SubscriptionSources): Promise<str
     if (matches.length === 0) matches = byName(await src.listFromArm());
     if (matches.length === 1) return matches[0]!.id;
     if (matches.length > 1) {
-      throw new UsageError(`Several subscriptions are named '${wanted}' (${matches.map((m) => m.id).join(', ')}): pass --subscription with the id.`, 'ARCPROXY_AMBIGUOUS_SUBSCRIPTION');
+      throw new UsageError(
+        `Several subscriptions are named '${wanted}' (${matches.map((m) => m.id).join(', ')}): pass --subscription with the id.`,
+        'ARCPROXY_AMBIGUOUS_SUBSCRIPTION',
+      );
     }
-    throw new UsageError(`No subscription named '${wanted}' is visible to the signed-in identity. Pass --subscription with an id (az account list -o table).`, 'ARCPROXY_SUBSCRIPTION_NOT_FOUND');
+    throw new UsageError(
+      `No subscription named '${wanted}' is visible to the signed-in identity. Pass --subscription with an id (az account list -o table).`,
+      'ARCPROXY_SUBSCRIPTION_NOT_FOUND',
+    );
   }
   const fromEnv = src.env.AZURE_SUBSCRIPTION_ID?.trim();
   if (fromEnv) return fromEnv;

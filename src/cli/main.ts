@@ -68,13 +68,27 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('-g, --resource-group <group>', 'Name of the resource group.')
     .option('--subscription <id|name>', 'Subscription id or name (default: AZURE_SUBSCRIPTION_ID, then the Azure CLI default).')
     // The environment keeps the token out of the process list, where any local user can read a flag.
-    .addOption(new Option('--token <token>', 'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID (or set ARCPROXY_TOKEN, which stays out of the process list).').env('ARCPROXY_TOKEN'))
-    .option('-f, --file <path>', 'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.')
+    .addOption(
+      new Option(
+        '--token <token>',
+        'Service-account token: the cluster authenticates you with it instead of Microsoft Entra ID (or set ARCPROXY_TOKEN, which stays out of the process list).',
+      ).env('ARCPROXY_TOKEN'),
+    )
+    .option(
+      '-f, --file <path>',
+      'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.',
+    )
     .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
-    .addOption(new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'))
+    .addOption(
+      new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'),
+    )
     .option('--keep-kubeconfig', 'Keep the kubeconfig entries when the proxy stops (default: remove them and restore the previous context).')
-    .addOption(new Option('-o, --output <format>', 'text: az-style status lines; json: one JSON event per line (ready, stopped, error, ...).').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'text: az-style status lines; json: one JSON event per line (ready, stopped, error, ...).')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
     .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, pid} as JSON here once ready; removed on exit.')
     .option('--debug', 'Log start-up stages and every tunnelled request (never tokens).')
     .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')

@@ -96,14 +96,7 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
   return outcome.code;
 }
 
-async function publish(
-  opts: ProxyCommandOptions,
-  io: CliIo,
-  session: Session,
-  reporter: Reporter,
-  runMode: boolean,
-  toStdout: boolean,
-): Promise<Published> {
+async function publish(opts: ProxyCommandOptions, io: CliIo, session: Session, reporter: Reporter, runMode: boolean, toStdout: boolean): Promise<Published> {
   const entry = session.entry;
   if (toStdout) {
     io.stdout.write(renderKubeconfig(entry));
@@ -145,7 +138,14 @@ async function runCommand(command: string[], kubeconfig: string, io: CliIo, sign
  * Stops accepting at once and, while in-flight requests get `graceMs` to finish, takes the
  * kubeconfig entries out (first, so a kill during the grace leaves nothing behind).
  */
-async function shutdown(opts: ProxyCommandOptions, io: CliIo, reporter: Reporter, session: Session, published: Published | undefined, graceMs: number): Promise<void> {
+async function shutdown(
+  opts: ProxyCommandOptions,
+  io: CliIo,
+  reporter: Reporter,
+  session: Session,
+  published: Published | undefined,
+  graceMs: number,
+): Promise<void> {
   const closing = session.close(graceMs);
   const tidy = async () => {
     if (opts.readyFile) await removeReadyFile(opts.readyFile).catch(() => undefined);

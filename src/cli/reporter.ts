@@ -55,29 +55,31 @@ export class HumanReporter implements Reporter {
    * `out` receives status lines: stdout normally, stderr when stdout carries data (-f -, run mode).
    * `progress` draws the live start-up line on a terminal; by default nothing is drawn.
    */
-  constructor(
-    private readonly out: Writable,
-    private readonly err: Writable,
-    private readonly debug: boolean,
-    progress?: ProgressLine,
-  ) {
+  readonly #out: Writable;
+  readonly #err: Writable;
+  readonly #debug: boolean;
+
+  constructor(out: Writable, err: Writable, debug: boolean, progress?: ProgressLine) {
+    this.#out = out;
+    this.#err = err;
+    this.#debug = debug;
     this.#progress = progress ?? new ProgressLine({ out: err, live: false, color: false });
   }
 
   stage(name: string): void {
     // --debug keeps a timestamped line per stage, which a live line would erase.
-    if (this.debug) this.#toErr(`[${elapsed(this.#start)}] ${name}…\n`);
+    if (this.#debug) this.#toErr(`[${elapsed(this.#start)}] ${name}…\n`);
     else this.#progress.stage(name);
   }
 
   listening(port: number): void {
     this.#progress.done();
-    this.out.write(`Proxy is listening on port ${port}\n`);
+    this.#out.write(`Proxy is listening on port ${port}\n`);
   }
 
   merged(context: string, file: string): void {
     this.#progress.done();
-    this.out.write(`Merged "${context}" as current context in ${file}\n`);
+    this.#out.write(`Merged "${context}" as current context in ${file}\n`);
   }
 
   ready(info: ReadyInfo): void {
@@ -85,9 +87,9 @@ export class HumanReporter implements Reporter {
     // In run mode the command starts now; there is nothing to press.
     if (info.mode === 'run') return;
     if (info.kubeconfig !== '-') {
-      this.out.write(`Start sending kubectl requests on '${info.context}' context using kubeconfig at ${info.kubeconfig}\n`);
+      this.#out.write(`Start sending kubectl requests on '${info.context}' context using kubeconfig at ${info.kubeconfig}\n`);
     }
-    this.out.write('Press Ctrl+C to close proxy.\n');
+    this.#out.write('Press Ctrl+C to close proxy.\n');
   }
 
   prompt(message: string): void {
@@ -100,7 +102,7 @@ export class HumanReporter implements Reporter {
   }
 
   event(name: string, data: Record<string, unknown>): void {
-    if (this.debug) this.#toErr(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
+    if (this.#debug) this.#toErr(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
   }
 
   tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
@@ -114,7 +116,7 @@ export class HumanReporter implements Reporter {
 
   clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
     if (result.status >= 200 && result.status < 300) {
-      if (this.debug) this.#toErr(`Reached the cluster's apiserver (Kubernetes ${result.gitVersion ?? 'version unknown'}).\n`);
+      if (this.#debug) this.#toErr(`Reached the cluster's apiserver (Kubernetes ${result.gitVersion ?? 'version unknown'}).\n`);
     } else if (result.status === 401 || result.status === 403) {
       // The tunnel works but the cluster refuses this identity: kubectl will fail the same way.
       this.#toErr(`arcproxy: warning: the cluster answered ${result.status} to a test request${result.message ? `: ${result.message}` : ''}\n`);
@@ -131,20 +133,24 @@ export class HumanReporter implements Reporter {
   }
 
   #toErr(text: string): void {
-    this.#progress.interrupt(() => this.err.write(text));
+    this.#progress.interrupt(() => this.#err.write(text));
   }
 }
 
 /** `--output json`: one event per line on `out`, each with a timestamp. */
 export class JsonReporter implements Reporter {
-  constructor(
-    private readonly out: Writable,
-    private readonly err: Writable,
-    private readonly debug: boolean,
-  ) {}
+  readonly #out: Writable;
+  readonly #err: Writable;
+  readonly #debug: boolean;
+
+  constructor(out: Writable, err: Writable, debug: boolean) {
+    this.#out = out;
+    this.#err = err;
+    this.#debug = debug;
+  }
 
   #emit(event: string, data: Record<string, unknown> = {}): void {
-    this.out.write(`${JSON.stringify({ event, time: new Date().toISOString(), ...data })}\n`);
+    this.#out.write(`${JSON.stringify({ event, time: new Date().toISOString(), ...data })}\n`);
   }
 
   stage(name: string): void {
@@ -164,11 +170,11 @@ export class JsonReporter implements Reporter {
   }
 
   prompt(message: string): void {
-    this.err.write(`${message}\n`);
+    this.#err.write(`${message}\n`);
   }
 
   request(e: RequestLogEntry): void {
-    if (this.debug) this.#emit('request', { ...e });
+    if (this.#debug) this.#emit('request', { ...e });
   }
 
   event(name: string, data: Record<string, unknown>): void {
@@ -184,7 +190,11 @@ export class JsonReporter implements Reporter {
   }
 
   clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
-    this.#emit('clusterCheck', { status: result.status, ...(result.gitVersion ? { gitVersion: result.gitVersion } : {}), ...(result.message ? { message: result.message } : {}) });
+    this.#emit('clusterCheck', {
+      status: result.status,
+      ...(result.gitVersion ? { gitVersion: result.gitVersion } : {}),
+      ...(result.message ? { message: result.message } : {}),
+    });
   }
 
   kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void {

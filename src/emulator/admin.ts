@@ -72,7 +72,8 @@ export async function startAdminServer(opts: { tls: { cert: string; key: string 
   };
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     const auth = Buffer.from(req.headers.authorization ?? '');
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(res, 401, { error: 'admin key required (ARCPROXY_EMULATOR_ADMIN_KEY)' });
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected))
+      return send(res, 401, { error: 'admin key required (ARCPROXY_EMULATOR_ADMIN_KEY)' });
     const m = /^\/faults\/([a-z-]+)$/.exec(req.url ?? '');
     const route = m ? routes[m[1]!] : undefined;
     if (req.method !== 'POST' || !route) return send(res, 404, { error: 'unknown fault', faults: Object.keys(routes) });

@@ -94,7 +94,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     for (const rg of seed.resourceGroups) {
       for (const c of rg.clusters) {
         if (!c.agent || !c.kubernetes) continue;
-        const apiserver = await createApiServer({ kubernetes: c.kubernetes, tls, host: HOST, port: portAt(opts.basePort, offset++), streaming: createStreamingHandlers() });
+        const apiserver = await createApiServer({
+          kubernetes: c.kubernetes,
+          tls,
+          host: HOST,
+          port: portAt(opts.basePort, offset++),
+          streaming: createStreamingHandlers(),
+        });
         closers.push(() => apiserver.close());
         const entry = relays.register(clusterResourceId(rg.subscriptionId, rg.name, c.name), c.location);
         const agent = await createClusterAgent({

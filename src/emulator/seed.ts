@@ -167,8 +167,16 @@ export function defaultSeed(): Seed {
     roleAssignments: [
       { principalId: ciObjectId, role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
       { principalId: userObjectId, role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
-      { principalId: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d', role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg/providers/Microsoft.Kubernetes/connectedClusters/demo` },
-      { principalId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f', role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
+      {
+        principalId: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+        role: 'Azure Arc Enabled Kubernetes Cluster User Role',
+        scope: `/subscriptions/${sub}/resourceGroups/demo-rg/providers/Microsoft.Kubernetes/connectedClusters/demo`,
+      },
+      {
+        principalId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f',
+        role: 'Azure Arc Enabled Kubernetes Cluster User Role',
+        scope: `/subscriptions/${sub}/resourceGroups/demo-rg`,
+      },
     ],
     resourceGroups: [
       {

@@ -2,7 +2,7 @@
  * Parsing and validating a kubeconfig as a YAML Document (so comments, key order and styles
  * survive an edit), finding named entries in its lists, and writing it back in its own style.
  */
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { stringScalar } from './entry.js';
 import { KubeconfigError } from './errors.js';
 

@@ -2,10 +2,7 @@
 import { ArcproxyError, ExitCode } from '../errors.js';
 
 export type KubeconfigErrorCode =
-  | 'ARCPROXY_KUBECONFIG_MALFORMED'
-  | 'ARCPROXY_KUBECONFIG_LOCKED'
-  | 'ARCPROXY_KUBECONFIG_IO'
-  | 'ARCPROXY_KUBECONFIG_INVALID_ENTRY';
+  'ARCPROXY_KUBECONFIG_MALFORMED' | 'ARCPROXY_KUBECONFIG_LOCKED' | 'ARCPROXY_KUBECONFIG_IO' | 'ARCPROXY_KUBECONFIG_INVALID_ENTRY';
 
 export class KubeconfigError extends ArcproxyError {
   override readonly code: KubeconfigErrorCode;
@@ -15,11 +12,7 @@ export class KubeconfigError extends ArcproxyError {
   readonly line: number | undefined;
   readonly column: number | undefined;
 
-  constructor(
-    code: KubeconfigErrorCode,
-    message: string,
-    details: { file: string; line?: number; column?: number; cause?: unknown },
-  ) {
+  constructor(code: KubeconfigErrorCode, message: string, details: { file: string; line?: number; column?: number; cause?: unknown }) {
     // A malformed, locked or unwritable kubeconfig is the user's file to fix, not an arcproxy bug;
     // an invalid entry can only come from arcproxy itself.
     const exitCode = code === 'ARCPROXY_KUBECONFIG_INVALID_ENTRY' ? ExitCode.internal : ExitCode.badInput;
@@ -36,8 +29,12 @@ export class KubeconfigError extends ArcproxyError {
 export function ioError(file: string, action: string, cause: unknown): KubeconfigError {
   const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
   const why = errno ? ` (${errno})` : '';
-  return new KubeconfigError('ARCPROXY_KUBECONFIG_IO', `Could not ${action} ${file}${why}. Check that the path exists and that you can write to it, or pass --file to use another kubeconfig.`, {
-    file,
-    cause,
-  });
+  return new KubeconfigError(
+    'ARCPROXY_KUBECONFIG_IO',
+    `Could not ${action} ${file}${why}. Check that the path exists and that you can write to it, or pass --file to use another kubeconfig.`,
+    {
+      file,
+      cause,
+    },
+  );
 }

@@ -63,4 +63,3 @@ export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry,
   });
   return { file, ...result };
 }
-

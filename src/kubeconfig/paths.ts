@@ -8,11 +8,7 @@ import { basename, delimiter, dirname, join, resolve } from 'node:path';
  * $KUBECONFIG path, that path; with several, the first that exists, else the last; without
  * $KUBECONFIG, ~/.kube/config. Empty list items are ignored, as client-go's loader does.
  */
-export function defaultKubeconfigPath(
-  env: NodeJS.ProcessEnv,
-  homeDir: string,
-  exists: (path: string) => boolean = existsSync,
-): string {
+export function defaultKubeconfigPath(env: NodeJS.ProcessEnv, homeDir: string, exists: (path: string) => boolean = existsSync): string {
   const paths = (env.KUBECONFIG ?? '').split(delimiter).filter((p) => p !== '');
   if (paths.length === 0) return join(homeDir, '.kube', 'config');
   if (paths.length === 1) return paths[0]!;

@@ -10,4 +10,3 @@ export function renderKubeconfig(entry: ProxyKubeconfigEntry): string {
   applyEntry(kc, entry, true);
   return stringifyKubeconfig(kc);
 }
-

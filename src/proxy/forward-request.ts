@@ -146,27 +146,31 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
         const body = rewritten.hasBody
           ? { req, framing: bodyFraming(rewritten), onBytes: deps.onRequest ? (n: number) => (bytesIn += n) : undefined }
           : undefined;
-        exchange = new UpstreamExchange(stream, { method, head, body }, {
-          onResponse,
-          onFailure: (err, sawResponseByte) => {
-            if (res.destroyed) return;
-            if (err instanceof ResponseParseError) {
-              cannotRelay(res, err);
-              return;
-            }
-            // No response byte yet. A pooled stream can die while idle (relay closed it) just as
-            // it is reused: a request without a body is safe to send once more. A fresh stream
-            // that dies before answering (the relay dropped it) gets one more try for
-            // idempotent requests. A retry goes on a stream of its own, never on another pooled
-            // one that may share the fate of the first (a relay drop kills them all).
-            if (pooled && !rewritten.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(method))) {
-              send(rewritten, 1);
-              return;
-            }
-            sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+        exchange = new UpstreamExchange(
+          stream,
+          { method, head, body },
+          {
+            onResponse,
+            onFailure: (err, sawResponseByte) => {
+              if (res.destroyed) return;
+              if (err instanceof ResponseParseError) {
+                cannotRelay(res, err);
+                return;
+              }
+              // No response byte yet. A pooled stream can die while idle (relay closed it) just as
+              // it is reused: a request without a body is safe to send once more. A fresh stream
+              // that dies before answering (the relay dropped it) gets one more try for
+              // idempotent requests. A retry goes on a stream of its own, never on another pooled
+              // one that may share the fate of the first (a relay drop kills them all).
+              if (pooled && !rewritten.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(method))) {
+                send(rewritten, 1);
+                return;
+              }
+              sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+            },
+            release: (s: Duplex) => (pooled ? deps.pool.release(s) : s.destroy()),
           },
-          release: (s: Duplex) => (pooled ? deps.pool.release(s) : s.destroy()),
-        });
+        );
       },
       // A failed dial is not retried here: the dialer has already retried by cause.
       (err: unknown) => {
@@ -197,11 +201,15 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
       throw new Error('the client went away');
     }
     return new Promise<UpstreamResponse>((resolve, reject) => {
-      exchange = new UpstreamExchange(stream, { method: 'GET', head: requestHead('GET', resume, headers) }, {
-        onResponse: resolve,
-        onFailure: reject,
-        release: (s) => s.destroy(),
-      });
+      exchange = new UpstreamExchange(
+        stream,
+        { method: 'GET', head: requestHead('GET', resume, headers) },
+        {
+          onResponse: resolve,
+          onFailure: reject,
+          release: (s) => s.destroy(),
+        },
+      );
     });
   };
 

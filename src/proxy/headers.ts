@@ -85,11 +85,7 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
   }
   if (entra) out.push('Authorization', `Bearer ${opts.bearerToken}`);
   const framing: RewrittenRequest['framing'] =
-    !opts.upgrade && transferEncoding !== undefined
-      ? { kind: 'chunked' }
-      : contentLength !== undefined
-        ? { kind: 'length', contentLength }
-        : { kind: 'none' };
+    !opts.upgrade && transferEncoding !== undefined ? { kind: 'chunked' } : contentLength !== undefined ? { kind: 'length', contentLength } : { kind: 'none' };
   return { headers: out, hasBody, framing };
 }
 

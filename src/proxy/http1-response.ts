@@ -221,7 +221,10 @@ export class ResponseParser {
     const end = lf === -1 ? chunk.length : lf;
     const carried = this.#carry?.length ?? 0;
     this.#sectionBytes += end - pos + (lf === -1 ? 0 : 1);
-    if (this.#sectionBytes > limit) throw new ResponseParseError(`the response ${this.#state === CHUNK_SIZE || this.#state === CHUNK_DATA_END ? 'chunk-size line' : 'head'} is longer than ${limit} bytes`);
+    if (this.#sectionBytes > limit)
+      throw new ResponseParseError(
+        `the response ${this.#state === CHUNK_SIZE || this.#state === CHUNK_DATA_END ? 'chunk-size line' : 'head'} is longer than ${limit} bytes`,
+      );
     if (lf === -1) {
       // A CR must be followed by LF: a bare CR is refused now, not when (if ever) an LF comes.
       const cr = chunk.indexOf(CR, pos);

@@ -17,7 +17,13 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
  * when it cannot be (kubectl went away mid-body, or a length that does not add up): the stream
  * then carries half a request and must not be reused.
  */
-export function sendRequestBody(req: IncomingMessage, stream: Duplex, framing: BodyFraming, onBytes: ((n: number) => void) | undefined, done: (sent: boolean) => void): void {
+export function sendRequestBody(
+  req: IncomingMessage,
+  stream: Duplex,
+  framing: BodyFraming,
+  onBytes: ((n: number) => void) | undefined,
+  done: (sent: boolean) => void,
+): void {
   let sent = 0;
   let settled = false;
   const settle = (ok: boolean): void => {

@@ -290,25 +290,28 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     }
     // Abort what outlived the grace (an HTTP/2 stream gets RST_STREAM), and resolve only once
     // each has really closed.
-    const aborted = [...inFlight].map((item) => new Promise<void>((resolve) => {
-      item.once('close', () => resolve());
-      item.destroy();
-    }));
+    const aborted = [...inFlight].map(
+      (item) =>
+        new Promise<void>((resolve) => {
+          item.once('close', () => resolve());
+          item.destroy();
+        }),
+    );
     shutdown.abort();
     pool.destroy();
     // A session closes itself once its last stream has (it has had its GOAWAY), after writing
     // the resets: a socket destroyed before would drop them, and a client could take a stream
     // cut that way for a complete response. Then whatever is left is destroyed: kept-alive
     // HTTP/1.1 connections, handshakes that never finished, a session whose client stopped reading.
-    const sessionsClosed = [...sessions].map((session) => new Promise<void>((resolve) => {
-      if (session.destroyed) resolve();
-      else session.once('close', () => resolve());
-    }));
+    const sessionsClosed = [...sessions].map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.destroyed) resolve();
+          else session.once('close', () => resolve());
+        }),
+    );
     let flushTimer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all([...aborted, ...sessionsClosed]),
-      new Promise<void>((resolve) => (flushTimer = setTimeout(resolve, SESSION_FLUSH_MS))),
-    ]);
+    await Promise.race([Promise.all([...aborted, ...sessionsClosed]), new Promise<void>((resolve) => (flushTimer = setTimeout(resolve, SESSION_FLUSH_MS)))]);
     clearTimeout(flushTimer);
     for (const socket of sockets) socket.destroy();
     await Promise.all([closed, ...aborted]);

@@ -18,14 +18,14 @@ export interface BodySource {
   abort(): void;
 }
 
-export interface UpstreamResponse {
-  on(event: 'data', listener: (chunk: Buffer) => void): this;
-  on(event: 'end' | 'close', listener: () => void): this;
-  once(event: 'data', listener: (chunk: Buffer) => void): this;
-  once(event: 'end' | 'close', listener: () => void): this;
+/** The events an UpstreamResponse emits, typed for its listeners. */
+interface UpstreamResponseEvents {
+  data: [chunk: Buffer];
+  end: [];
+  close: [];
 }
 
-export class UpstreamResponse extends EventEmitter {
+export class UpstreamResponse extends EventEmitter<UpstreamResponseEvents> {
   readonly statusCode: number;
   readonly statusMessage: string;
   /** [name, value, ...] as the agent sent them. */

@@ -79,7 +79,11 @@ export function hasValidSignature(token: SasToken, key: string): boolean {
  * valid for every resource under its URI. Scheme and host case are ignored, trailing slashes too.
  */
 export function resourceCovers(tokenResource: string, resource: string): boolean {
-  const norm = (u: string) => u.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '').toLowerCase();
+  const norm = (u: string) =>
+    u
+      .replace(/^[a-z]+:\/\//i, '')
+      .replace(/\/+$/, '')
+      .toLowerCase();
   const t = norm(tokenResource);
   const r = norm(resource);
   return r === t || r.startsWith(`${t}/`);

@@ -83,7 +83,16 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
 
   return new Promise<RelayConnection>((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => fail(new RelayError('ARCPROXY_RELAY_TIMEOUT', `Azure Relay did not connect to ${where} within ${timeoutMs} ms. Check the network path to the relay and that the cluster's agent is healthy.`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new RelayError(
+            'ARCPROXY_RELAY_TIMEOUT',
+            `Azure Relay did not connect to ${where} within ${timeoutMs} ms. Check the network path to the relay and that the cluster's agent is healthy.`,
+          ),
+        ),
+      timeoutMs,
+    );
     const onAbort = () => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('The relay connection was aborted.', 'AbortError'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -121,7 +130,11 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
     function onHandshakeError(err: Error): void {
       if (settled) return; // errors after a timeout/abort/response are the teardown's echo
       fail(
-        new RelayError('ARCPROXY_RELAY_UNREACHABLE', `Could not reach Azure Relay for ${where}: ${redactSas(err.message)}. Check network access to ${opts.relayHost} (port 443) and, for a private CA, the cloud profile's "ca".`, { cause: err }),
+        new RelayError(
+          'ARCPROXY_RELAY_UNREACHABLE',
+          `Could not reach Azure Relay for ${where}: ${redactSas(err.message)}. Check network access to ${opts.relayHost} (port 443) and, for a private CA, the cloud profile's "ca".`,
+          { cause: err },
+        ),
       );
     }
 
@@ -137,17 +150,37 @@ export function handshakeError(status: number, description: string, where: strin
   const details = { httpStatus: status };
   switch (status) {
     case 404:
-      return new RelayError('ARCPROXY_RELAY_NO_LISTENER', `No listener is online for ${where}${said}: the cluster's agent is not connected to Azure Relay. Check that the cluster shows "Connected" and its clusterconnect-agent is running.`, details);
+      return new RelayError(
+        'ARCPROXY_RELAY_NO_LISTENER',
+        `No listener is online for ${where}${said}: the cluster's agent is not connected to Azure Relay. Check that the cluster shows "Connected" and its clusterconnect-agent is running.`,
+        details,
+      );
     case 401:
       if (/expired/i.test(description)) {
-        return new RelayError('ARCPROXY_RELAY_TOKEN_EXPIRED', `Azure Relay refused the relay token for ${where} because it has expired${said}. A new one comes from listClusterUserCredential; check the local clock if this repeats.`, details);
+        return new RelayError(
+          'ARCPROXY_RELAY_TOKEN_EXPIRED',
+          `Azure Relay refused the relay token for ${where} because it has expired${said}. A new one comes from listClusterUserCredential; check the local clock if this repeats.`,
+          details,
+        );
       }
-      return new RelayError('ARCPROXY_RELAY_UNAUTHORIZED', `Azure Relay refused the relay token for ${where}${said}. Fetch a new credential with listClusterUserCredential.`, details);
+      return new RelayError(
+        'ARCPROXY_RELAY_UNAUTHORIZED',
+        `Azure Relay refused the relay token for ${where}${said}. Fetch a new credential with listClusterUserCredential.`,
+        details,
+      );
     case 403:
-      return new RelayError('ARCPROXY_RELAY_FORBIDDEN', `Azure Relay says the relay token is not valid for ${where}${said}. The credential may belong to another cluster or lack the Send right.`, details);
+      return new RelayError(
+        'ARCPROXY_RELAY_FORBIDDEN',
+        `Azure Relay says the relay token is not valid for ${where}${said}. The credential may belong to another cluster or lack the Send right.`,
+        details,
+      );
     case 408:
     case 504:
-      return new RelayError('ARCPROXY_RELAY_TIMEOUT', `The connection through Azure Relay to ${where} timed out${said}. The cluster's agent did not accept in time; check its health.`, details);
+      return new RelayError(
+        'ARCPROXY_RELAY_TIMEOUT',
+        `The connection through Azure Relay to ${where} timed out${said}. The cluster's agent did not accept in time; check its health.`,
+        details,
+      );
     default:
       return new RelayError('ARCPROXY_RELAY_REJECTED', `The connection to ${where} was refused${said}.`, details);
   }

@@ -109,7 +109,11 @@ class WebSocketStream extends Duplex {
     this.#pongDeadline = setTimeout(() => {
       this.#pongDeadline = undefined;
       this.destroy(
-        new RelayError('ARCPROXY_RELAY_CLOSED', `The relay connection did not answer a keep-alive ping within ${timeoutMs} ms: it is dead. Retry; if it keeps happening check the network path to Azure Relay.`, { closeCode: 1006 }),
+        new RelayError(
+          'ARCPROXY_RELAY_CLOSED',
+          `The relay connection did not answer a keep-alive ping within ${timeoutMs} ms: it is dead. Retry; if it keeps happening check the network path to Azure Relay.`,
+          { closeCode: 1006 },
+        ),
       );
     }, timeoutMs);
     this.#pongDeadline.unref();
@@ -164,10 +168,14 @@ class WebSocketStream extends Duplex {
             : isCleanCloseCode(code)
               ? 'the peer closed it before all data was sent'
               : 'it was closed abnormally';
-    return new RelayError('ARCPROXY_RELAY_CLOSED', `Relay connection closed with code ${code}${text}: ${what}. Retry; if it keeps happening check the network path to Azure Relay and the cluster agent's health.`, {
-      closeCode: code,
-      ...(this.#lastError ? { cause: this.#lastError } : {}),
-    });
+    return new RelayError(
+      'ARCPROXY_RELAY_CLOSED',
+      `Relay connection closed with code ${code}${text}: ${what}. Retry; if it keeps happening check the network path to Azure Relay and the cluster agent's health.`,
+      {
+        closeCode: code,
+        ...(this.#lastError ? { cause: this.#lastError } : {}),
+      },
+    );
   }
 
   override _read(): void {

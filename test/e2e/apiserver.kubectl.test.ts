@@ -75,7 +75,10 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (label, 
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     for (const name of ['hello-0', 'hello-1', 'hello-2']) {
-      expect(lines.some((l) => new RegExp(`^${name}\\s+1/1\\s+Running\\s+0\\s+\\d+s$`).test(l)), `${name} row in\n${r.stdout}`).toBe(true);
+      expect(
+        lines.some((l) => new RegExp(`^${name}\\s+1/1\\s+Running\\s+0\\s+\\d+s$`).test(l)),
+        `${name} row in\n${r.stdout}`,
+      ).toBe(true);
     }
   });
 
@@ -133,7 +136,13 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (label, 
     expect(all.stdout === whole, 'the log as generated').toBe(true);
     const cut = await run(['logs', '-n', 'kube-system', 'generated-log', '--tail=2', '--limit-bytes=150']);
     expect(cut.code).toBe(0);
-    expect(cut.stdout).toBe(whole.split(/(?<=\n)/).slice(-2).join('').slice(0, 150));
+    expect(cut.stdout).toBe(
+      whole
+        .split(/(?<=\n)/)
+        .slice(-2)
+        .join('')
+        .slice(0, 150),
+    );
   });
 
   it('run creates a pod that get and delete then see', async () => {
@@ -154,7 +163,10 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (label, 
   it('create -f --validate=false creates the pod in the manifest', async () => {
     const name = `manifest-${label.replace(/\W/g, '')}`;
     const manifest = join(dir, `${name}.yaml`);
-    await writeFile(manifest, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels: {suite: e2e}\nspec:\n  containers:\n  - name: web\n    image: nginx\n    ports: [{containerPort: 80}]\n`);
+    await writeFile(
+      manifest,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels: {suite: e2e}\nspec:\n  containers:\n  - name: web\n    image: nginx\n    ports: [{containerPort: 80}]\n`,
+    );
     const created = await run(['create', '-f', manifest, '--validate=false']);
     expect(created.stderr).toBe('');
     expect(created.stdout.trim()).toBe(`pod/${name} created`);
@@ -194,7 +206,12 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (label, 
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+STATUS\s+AGE$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort()).toEqual(['default', 'kube-system']);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(['default', 'kube-system']);
     expect(lines.slice(1).every((l) => /\sActive\s/.test(l))).toBe(true);
   });
 });

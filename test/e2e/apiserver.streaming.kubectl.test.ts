@@ -125,7 +125,8 @@ describe.each(kubectls.map((k) => [k.label, k] as const))('kubectl %s', (_label,
     });
     afterEach((ctx) => {
       const want = expectedUpgrade(bin, mode.spdy);
-      if (want && ctx.task.result?.state !== 'fail') expect(upgrades.length > 0 && upgrades.every((u) => u === want), `upgrades seen: ${upgrades.join(', ')}`).toBe(true);
+      if (want && ctx.task.result?.state !== 'fail')
+        expect(upgrades.length > 0 && upgrades.every((u) => u === want), `upgrades seen: ${upgrades.join(', ')}`).toBe(true);
     });
 
     it('exec echo prints to stdout', async () => {

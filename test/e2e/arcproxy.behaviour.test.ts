@@ -44,7 +44,8 @@ describe('command line', () => {
   it('--help shows the az-style flags and examples; --version prints the version', async () => {
     const help = await runArcproxy(['--help'], {});
     expect(help.code).toBe(0);
-    for (const flag of ['--name', '--resource-group', '--subscription', '--token', '--file', '--port', '--kube-context', '--cloud']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--name', '--resource-group', '--subscription', '--token', '--file', '--port', '--kube-context', '--cloud'])
+      expect(help.stdout).toContain(flag);
     expect(help.stdout).toContain('Examples:');
     const version = await runArcproxy(['--version'], {});
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
@@ -60,10 +61,13 @@ describe('command line', () => {
 describe('start-up errors say what to do and exit with distinct codes', () => {
   it('a principal without the cluster user role is told which role to ask for', async () => {
     const dir = await freshHome();
-    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir, {
-      AZURE_CLIENT_ID: emulator.env.ARCPROXY_EMULATOR_NOACCESS_CLIENT_ID,
-      AZURE_CLIENT_SECRET: emulator.env.ARCPROXY_EMULATOR_NOACCESS_CLIENT_SECRET,
-    }));
+    const r = await runArcproxy(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0'],
+      arcproxyEnv(emulator, dir, {
+        AZURE_CLIENT_ID: emulator.env.ARCPROXY_EMULATOR_NOACCESS_CLIENT_ID,
+        AZURE_CLIENT_SECRET: emulator.env.ARCPROXY_EMULATOR_NOACCESS_CLIENT_SECRET,
+      }),
+    );
     expect(r.code).toBe(ExitCode.forbidden);
     expect(r.stderr).toContain('Azure Arc Enabled Kubernetes Cluster User Role');
     expect(r.stderr).not.toContain(emulator.env.ARCPROXY_EMULATOR_NOACCESS_CLIENT_SECRET!);
@@ -93,7 +97,7 @@ describe('start-up errors say what to do and exit with distinct codes', () => {
     expect(r.stderr).not.toContain('wrong-secret');
   });
 
-  it('a busy port gives az\'s message and its own exit code', async () => {
+  it("a busy port gives az's message and its own exit code", async () => {
     const dir = await freshHome();
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
@@ -112,18 +116,27 @@ describe('the start-up check through the tunnel', () => {
   it('reports the cluster version before ready (JSON)', async () => {
     const dir = await freshHome();
     // Run mode: the JSON events go to stderr and arcproxy exits with the command.
-    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json', '--', process.execPath, '-e', '0'], arcproxyEnv(emulator, dir));
+    const r = await runArcproxy(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json', '--', process.execPath, '-e', '0'],
+      arcproxyEnv(emulator, dir),
+    );
     expect(r.code).toBe(0);
-    const events = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; status?: number; gitVersion?: string });
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string; status?: number; gitVersion?: string });
     const check = events.findIndex((e) => e.event === 'clusterCheck');
     expect(events[check]).toMatchObject({ status: 200, gitVersion: 'v1.31.4+arcproxy-emulator' });
     expect(check).toBeLessThan(events.findIndex((e) => e.event === 'ready'));
   });
 
-  it('warns at start-up when the cluster refuses the identity (Arc\'s group overage)', async () => {
+  it("warns at start-up when the cluster refuses the identity (Arc's group overage)", async () => {
     const dir = await freshHome();
     const overage = findPrincipal(emulator.seed, 'overage');
-    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir, { AZURE_CLIENT_ID: overage.clientId, AZURE_CLIENT_SECRET: overage.clientSecret }));
+    const p = await startArcproxy(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0'],
+      arcproxyEnv(emulator, dir, { AZURE_CLIENT_ID: overage.clientId, AZURE_CLIENT_SECRET: overage.clientSecret }),
+    );
     running.push(p);
     expect(p.stderr()).toContain('arcproxy: warning: the cluster answered 401');
     expect(p.stderr()).toContain('Overage claim (users with more than 200 group membership) is currently not supported.');
@@ -245,7 +258,21 @@ describe('run mode', () => {
     const tmp = await mkdtemp(join(tmpdir(), 'arcproxy-runmode-'));
     try {
       const env = arcproxyEnv(emulator, dir, { TMPDIR: tmp });
-      const ok = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', process.execPath, '-e', 'const fs=require("fs");const t=fs.readFileSync(process.env.KUBECONFIG,"utf8");process.stdout.write(t.includes("current-context: demo")?"has-context":"no-context")'], env);
+      const ok = await runArcproxy(
+        [
+          '-n',
+          'demo',
+          '-g',
+          'demo-rg',
+          '--port',
+          '0',
+          '--',
+          process.execPath,
+          '-e',
+          'const fs=require("fs");const t=fs.readFileSync(process.env.KUBECONFIG,"utf8");process.stdout.write(t.includes("current-context: demo")?"has-context":"no-context")',
+        ],
+        env,
+      );
       expect(ok.code).toBe(0);
       expect(ok.stdout).toBe('has-context');
       expect(ok.stderr).toContain('Proxy is listening on port');
@@ -260,7 +287,10 @@ describe('run mode', () => {
 
   it.runIf(kubectl)('takes the service-account token from ARCPROXY_TOKEN (Token mode without a flag)', async () => {
     const dir = await freshHome();
-    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl!.path, 'auth', 'whoami'], arcproxyEnv(emulator, dir, { ARCPROXY_TOKEN: emulator.env.ARCPROXY_EMULATOR_SA_TOKEN }));
+    const r = await runArcproxy(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl!.path, 'auth', 'whoami'],
+      arcproxyEnv(emulator, dir, { ARCPROXY_TOKEN: emulator.env.ARCPROXY_EMULATOR_SA_TOKEN }),
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('system:serviceaccount:default:demo-admin');
   });

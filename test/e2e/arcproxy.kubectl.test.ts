@@ -35,7 +35,10 @@ function echoThrough(port: number, payload: string): Promise<string> {
 function logLine(p: ArcproxyProcess, prefix: string): Promise<string> {
   return new Promise((resolve) => {
     const check = (): boolean => {
-      const line = p.stderr().split('\n').find((l, i, all) => l.startsWith(prefix) && i < all.length - 1);
+      const line = p
+        .stderr()
+        .split('\n')
+        .find((l, i, all) => l.startsWith(prefix) && i < all.length - 1);
       if (line === undefined) return false;
       p.proc.stderr!.off('data', onData);
       resolve(line);

@@ -197,7 +197,7 @@ describe.runIf(kubectl)('clean exit', () => {
     expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
   });
 
-  it('after a SIGKILL, a restart with the same names replaces the stale entries, works, and restores the user\'s context', async () => {
+  it("after a SIGKILL, a restart with the same names replaces the stale entries, works, and restores the user's context", async () => {
     const dir = await freshHome();
     const kubeconfig = join(dir, '.kube/config');
     await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
@@ -222,7 +222,7 @@ describe.runIf(kubectl)('clean exit', () => {
 });
 
 describe.runIf(kubectl)('several sessions at once', () => {
-  it('two processes on one kubeconfig: both entries work while running, each removes only its own, the user\'s context comes back', async () => {
+  it("two processes on one kubeconfig: both entries work while running, each removes only its own, the user's context comes back", async () => {
     const dir = await freshHome();
     const kubeconfig = join(dir, '.kube/config');
     await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
@@ -269,7 +269,10 @@ describe('run mode', () => {
   it('forwards SIGTERM to the command, exits with its code, keeps stdout for it and leaves no file', async () => {
     const dir = await freshHome();
     tmp = await mkdtemp(join(tmpdir(), 'arcproxy-run-'));
-    const p = spawnWatched(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', '--', process.execPath, '-e', trapping], arcproxyEnv(emulator, dir, { TMPDIR: tmp }));
+    const p = spawnWatched(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', '--', process.execPath, '-e', trapping],
+      arcproxyEnv(emulator, dir, { TMPDIR: tmp }),
+    );
     await p.waitFor('stdout', /child-ready\n/);
     // While the command runs, its kubeconfig is a private temporary file.
     const [kdir] = await readdir(tmp);

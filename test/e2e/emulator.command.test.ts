@@ -55,10 +55,14 @@ function startEmulatorProcess(args: string[]): Promise<Running> {
 
 function postFault(env: Record<string, string>, ca: string, path: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(`${env.ARCPROXY_EMULATOR_ADMIN_URL}${path}`, { method: 'POST', ca, headers: { authorization: `Bearer ${env.ARCPROXY_EMULATOR_ADMIN_KEY}`, 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      `${env.ARCPROXY_EMULATOR_ADMIN_URL}${path}`,
+      { method: 'POST', ca, headers: { authorization: `Bearer ${env.ARCPROXY_EMULATOR_ADMIN_KEY}`, 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -119,7 +123,10 @@ describe('arcproxy emulator', () => {
     rg.name = 'team-rg';
     rg.clusters = [{ ...rg.clusters[0]!, name: 'edge-1' }];
     rg.clusters[0]!.kubernetes!.pods.push({ namespace: 'default', name: 'big-log', logBytes: 1024 * 1024, echoPorts: [] });
-    seed.roleAssignments = seed.roleAssignments.map((a) => ({ ...a, scope: a.scope.replace('/resourceGroups/demo-rg', '/resourceGroups/team-rg').replace('/connectedClusters/demo', '/connectedClusters/edge-1') }));
+    seed.roleAssignments = seed.roleAssignments.map((a) => ({
+      ...a,
+      scope: a.scope.replace('/resourceGroups/demo-rg', '/resourceGroups/team-rg').replace('/connectedClusters/demo', '/connectedClusters/edge-1'),
+    }));
     const seedFile = join(dir, 'seed.yaml');
     await writeFile(seedFile, stringify(seed));
     const emu = await startEmulatorProcess(['--seed', seedFile, '--state-dir', dir]);

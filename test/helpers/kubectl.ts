@@ -49,7 +49,11 @@ export interface RunResult {
 }
 
 /** Runs kubectl to completion (bounded by timeoutMs) with an isolated cache dir. */
-export function runKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfig: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cacheDir?: string }): Promise<RunResult> {
+export function runKubectl(
+  bin: KubectlBinary,
+  args: string[],
+  opts: { kubeconfig: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cacheDir?: string },
+): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       bin.path,
@@ -57,7 +61,7 @@ export function runKubectl(bin: KubectlBinary, args: string[], opts: { kubeconfi
       [`--kubeconfig=${opts.kubeconfig}`, ...(opts.cacheDir ? [`--cache-dir=${opts.cacheDir}`] : []), ...args],
       { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : 1) : 0;
+        const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? (err as unknown as { code: number }).code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );

@@ -9,8 +9,7 @@ import { ARC_SERVER_APP_ID } from '../../azure/cloud.js';
 import type { AgentStatus } from './status.js';
 
 /** Arc's own wording for tokens whose groups did not fit (Entra's "overage" indication). */
-export const OVERAGE_MESSAGE =
-  'Error while retrieving group info. Error:Overage claim (users with more than 200 group membership) is currently not supported.';
+export const OVERAGE_MESSAGE = 'Error while retrieving group info. Error:Overage claim (users with more than 200 group membership) is currently not supported.';
 
 /** Entra puts at most this many groups in a token; more means overage. */
 const MAX_GROUPS = 200;

@@ -45,13 +45,7 @@ export function endToEndHeaders(raw: readonly string[]): HeaderMap {
  * Request headers for the apiserver. `keepUpgrade` keeps Connection/Upgrade (an upgrade request
  * is relayed byte for byte after its head). Host is always the apiserver's.
  */
-export function upstreamRequestHeaders(
-  raw: readonly string[],
-  auth: AuthDecision,
-  agentToken: string,
-  upstreamHost: string,
-  keepUpgrade: boolean,
-): HeaderMap {
+export function upstreamRequestHeaders(raw: readonly string[], auth: AuthDecision, agentToken: string, upstreamHost: string, keepUpgrade: boolean): HeaderMap {
   const headers = keepUpgrade ? groupRawHeaders(raw) : endToEndHeaders(raw);
   if (!keepUpgrade && /\bchunked\b/i.test(String(groupRawHeaders(raw)['transfer-encoding'] ?? ''))) {
     // Tells Node's client to chunk the body it streams on (no length is known).

@@ -28,12 +28,7 @@ export function createRequestForwarder(upstream: Upstream, authenticate: Authent
   };
 }
 
-function forward(
-  req: IncomingMessage,
-  res: ServerResponse,
-  upstream: Upstream,
-  headers: ReturnType<typeof upstreamRequestHeaders>,
-): void {
+function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: ReturnType<typeof upstreamRequestHeaders>): void {
   if (res.destroyed) return; // the client left while the token was being checked
 
   const upstreamReq = request({

@@ -120,10 +120,7 @@ export async function createClusterAgent(opts: ClusterAgentOptions): Promise<Clu
   };
 }
 
-function createHttpServer(
-  onRequest: ReturnType<typeof createRequestForwarder>,
-  onUpgrade: ReturnType<typeof createUpgradeForwarder>,
-): Server {
+function createHttpServer(onRequest: ReturnType<typeof createRequestForwarder>, onUpgrade: ReturnType<typeof createUpgradeForwarder>): Server {
   const server = createServer({ noDelay: true, keepAlive: false });
   // Streams belong to the relay sender's pool: the agent does not cut idle keep-alive streams.
   server.keepAliveTimeout = 0;

@@ -18,7 +18,14 @@ export function versionInfo(k: SeedKubernetes): Record<string, string> {
 const POD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 const CORE_RESOURCES = [
-  { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'] },
+  {
+    name: 'namespaces',
+    singularName: 'namespace',
+    namespaced: false,
+    kind: 'Namespace',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['ns'],
+  },
   { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: POD_VERBS, shortNames: ['po'], categories: ['all'] },
   { name: 'pods/attach', singularName: '', namespaced: true, kind: 'PodAttachOptions', verbs: ['create', 'get'] },
   { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
@@ -81,6 +88,7 @@ export function group(name: string): Record<string, unknown> | undefined {
 export function groupResourceList(name: string, version: string): Record<string, unknown> | undefined {
   const g = GROUPS[name];
   if (!g || !g.versions.includes(version)) return undefined;
-  const resources = name === 'authentication.k8s.io' && version !== 'v1' ? g.resources.filter((r) => (r as { name: string }).name === 'selfsubjectreviews') : g.resources;
+  const resources =
+    name === 'authentication.k8s.io' && version !== 'v1' ? g.resources.filter((r) => (r as { name: string }).name === 'selfsubjectreviews') : g.resources;
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/${version}`, resources };
 }

@@ -95,7 +95,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     if (path === '/api') return apiVersions(serverAddress);
     if (path === '/apis') return groupList();
     const parsed = parseApiPath(path);
-    if (parsed && parsed.rest.length === 0) return parsed.group === '' ? (parsed.version === 'v1' ? coreResourceList() : undefined) : groupResourceList(parsed.group, parsed.version);
+    if (parsed && parsed.rest.length === 0)
+      return parsed.group === '' ? (parsed.version === 'v1' ? coreResourceList() : undefined) : groupResourceList(parsed.group, parsed.version);
     // /apis/{group} (no version) names the group.
     const m = /^\/apis\/([^/]+)$/.exec(path);
     return m ? group(m[1]!) : undefined;
@@ -144,7 +145,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       return sendStatus(res, 404, 'NotFound', NOT_FOUND, {});
     }
     const watching = target.watchPath === true || (!target.subresource && truthy(query.get('watch')));
-    const verb = target.subresource === 'log' ? 'get' : target.subresource && UPGRADE_SUBRESOURCES.has(target.subresource) ? 'create' : verbOf(method, target.name !== undefined, watching);
+    const verb =
+      target.subresource === 'log'
+        ? 'get'
+        : target.subresource && UPGRADE_SUBRESOURCES.has(target.subresource)
+          ? 'create'
+          : verbOf(method, target.name !== undefined, watching);
 
     // namespaces and namespaces/{name}
     if (target.resource === 'namespaces') {
@@ -170,7 +176,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     if (!target.name) {
       if (verb === 'list') return resources.list(req, res, scope, query);
       if (verb === 'create' && target.namespace) {
-        if (!store.namespace(target.namespace)) return sendStatus(res, 404, 'NotFound', `namespaces "${target.namespace}" not found`, { name: target.namespace, kind: 'namespaces' });
+        if (!store.namespace(target.namespace))
+          return sendStatus(res, 404, 'NotFound', `namespaces "${target.namespace}" not found`, { name: target.namespace, kind: 'namespaces' });
         return resources.createPod(req, res, target.namespace);
       }
       return sendStatus(res, 405, 'MethodNotAllowed', `the emulator does not ${verb} pods collections`);

@@ -33,7 +33,10 @@ function readLimits(res: ServerResponse, query: URLSearchParams, podName: string
     }
     const value = Number(raw);
     if (value < min) {
-      sendStatus(res, 422, 'Invalid', `PodLogOptions "${podName}" is invalid: ${name}: Invalid value: ${value}: ${rule}`, { name: podName, kind: 'PodLogOptions' });
+      sendStatus(res, 422, 'Invalid', `PodLogOptions "${podName}" is invalid: ${name}: Invalid value: ${value}: ${rule}`, {
+        name: podName,
+        kind: 'PodLogOptions',
+      });
       return undefined;
     }
     limits[name] = value;

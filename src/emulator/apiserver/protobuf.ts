@@ -66,7 +66,15 @@ export function decodeAccessReviewSpec(raw: Buffer): AccessReviewSpec {
   const ra = s.get(1)?.[0];
   if (ra) {
     const f = readFields(ra);
-    out.resourceAttributes = { namespace: str(f, 1), verb: str(f, 2), group: str(f, 3), version: str(f, 4), resource: str(f, 5), subresource: str(f, 6), name: str(f, 7) };
+    out.resourceAttributes = {
+      namespace: str(f, 1),
+      verb: str(f, 2),
+      group: str(f, 3),
+      version: str(f, 4),
+      resource: str(f, 5),
+      subresource: str(f, 6),
+      name: str(f, 7),
+    };
   }
   const nra = s.get(2)?.[0];
   if (nra) {

@@ -9,6 +9,7 @@ import { toTable, wantsTable } from './table.js';
 import { sendStatus } from './status.js';
 import { readBody, sendJson, truthy } from './http.js';
 import { serveWatch } from './watch.js';
+import type { KubeObject } from './types.js';
 
 export type Kind = 'Pod' | 'Namespace';
 
@@ -67,14 +68,15 @@ export class ResourceHandlers {
   get(req: IncomingMessage, res: ServerResponse, kind: Kind, namespace: string | undefined, name: string, query: URLSearchParams): void {
     const item = kind === 'Pod' ? this.#store.pod(namespace ?? 'default', name) : this.#store.namespace(name);
     if (!item) return sendStatus(res, 404, 'NotFound', `${RESOURCE[kind]} "${name}" not found`, { name, kind: RESOURCE[kind] });
-    if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable([item], kind, this.#store.resourceVersion, this.#now(), query.get('includeObject') ?? 'Metadata'));
+    if (wantsTable(req.headers.accept))
+      return sendJson(res, 200, toTable([item], kind, this.#store.resourceVersion, this.#now(), query.get('includeObject') ?? 'Metadata'));
     sendJson(res, 200, item.object);
   }
 
   async createPod(req: IncomingMessage, res: ServerResponse, namespace: string): Promise<void> {
-    let body: Record<string, any>;
+    let body: KubeObject;
     try {
-      body = JSON.parse((await readBody(req)).toString('utf8')) as Record<string, any>;
+      body = JSON.parse((await readBody(req)).toString('utf8')) as KubeObject;
     } catch {
       return sendStatus(res, 415, 'UnsupportedMediaType', 'the emulator accepts Pods as JSON only');
     }

@@ -85,7 +85,10 @@ export function selfSubjectRulesReview(res: ServerResponse, identities: Identiti
       ],
       nonResourceRules: [
         ...(role === 'cluster-admin' ? [{ verbs: ['*'], nonResourceURLs: ['*'] }] : []),
-        { verbs: ['get'], nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'] },
+        {
+          verbs: ['get'],
+          nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'],
+        },
       ],
       incomplete: false,
     },

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { SeedKubernetes } from '../seed.js';
 import { EmulatedPod } from './pod-runtime.js';
+import type { KubeObject } from './types.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -13,7 +14,7 @@ export interface StoredObject {
   kind: 'Pod' | 'Namespace';
   namespace?: string;
   name: string;
-  object: Record<string, any>;
+  object: KubeObject;
 }
 
 export interface PodOptions {
@@ -59,7 +60,8 @@ export class ObjectStore extends EventEmitter {
 
   async seed(k: SeedKubernetes): Promise<void> {
     for (const ns of new Set([...k.namespaces, ...k.pods.map((p) => p.namespace)])) this.#putNamespace(ns);
-    for (const p of k.pods) await this.addPod(p.namespace, p.name, { containers: p.containers, echoPorts: p.echoPorts, logEverySecond: p.logEverySecond, logBytes: p.logBytes });
+    for (const p of k.pods)
+      await this.addPod(p.namespace, p.name, { containers: p.containers, echoPorts: p.echoPorts, logEverySecond: p.logEverySecond, logBytes: p.logBytes });
   }
 
   #putNamespace(name: string): void {
@@ -67,7 +69,13 @@ export class ObjectStore extends EventEmitter {
     const object = {
       kind: 'Namespace',
       apiVersion: 'v1',
-      metadata: { name, uid: randomUUID(), resourceVersion: String(++this.#rv), creationTimestamp: new Date(this.#now()).toISOString(), labels: { 'kubernetes.io/metadata.name': name } },
+      metadata: {
+        name,
+        uid: randomUUID(),
+        resourceVersion: String(++this.#rv),
+        creationTimestamp: new Date(this.#now()).toISOString(),
+        labels: { 'kubernetes.io/metadata.name': name },
+      },
       spec: { finalizers: ['kubernetes'] },
       status: { phase: 'Active' },
     };
@@ -97,9 +105,20 @@ export class ObjectStore extends EventEmitter {
     const object = {
       kind: 'Pod',
       apiVersion: 'v1',
-      metadata: { name, namespace, uid: randomUUID(), resourceVersion: '', creationTimestamp: started, labels: opts.labels ?? { app: name.replace(/-\d+$/, '') } },
+      metadata: {
+        name,
+        namespace,
+        uid: randomUUID(),
+        resourceVersion: '',
+        creationTimestamp: started,
+        labels: opts.labels ?? { app: name.replace(/-\d+$/, '') },
+      },
       spec: {
-        containers: containers.map((c) => ({ name: c, image: 'registry.k8s.io/e2e-test-images/agnhost:2.47', ports: ports.map((p) => ({ containerPort: p, protocol: 'TCP' })) })),
+        containers: containers.map((c) => ({
+          name: c,
+          image: 'registry.k8s.io/e2e-test-images/agnhost:2.47',
+          ports: ports.map((p) => ({ containerPort: p, protocol: 'TCP' })),
+        })),
         nodeName: NODE,
         restartPolicy: 'Always',
         serviceAccountName: 'default',

@@ -47,7 +47,17 @@ function cells(item: StoredObject, now: number): unknown[] {
   const statuses: { ready: boolean; restartCount: number }[] = o.status.containerStatuses ?? [];
   const ready = statuses.filter((c) => c.ready).length;
   const status = o.metadata.deletionTimestamp ? 'Terminating' : o.status.phase;
-  return [item.name, `${ready}/${statuses.length}`, status, String(statuses.reduce((n, c) => n + c.restartCount, 0)), age, o.status.podIP ?? '<none>', o.spec.nodeName ?? '<none>', '<none>', '<none>'];
+  return [
+    item.name,
+    `${ready}/${statuses.length}`,
+    status,
+    String(statuses.reduce((n, c) => n + c.restartCount, 0)),
+    age,
+    o.status.podIP ?? '<none>',
+    o.spec.nodeName ?? '<none>',
+    '<none>',
+    '<none>',
+  ];
 }
 
 function rowObject(item: StoredObject, includeObject: string): unknown {
@@ -56,7 +66,13 @@ function rowObject(item: StoredObject, includeObject: string): unknown {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: item.object.metadata };
 }
 
-export function toTable(items: StoredObject[], kind: 'Pod' | 'Namespace', resourceVersion: number, now: number, includeObject = 'Metadata'): Record<string, unknown> {
+export function toTable(
+  items: StoredObject[],
+  kind: 'Pod' | 'Namespace',
+  resourceVersion: number,
+  now: number,
+  includeObject = 'Metadata',
+): Record<string, unknown> {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

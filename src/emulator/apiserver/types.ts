@@ -47,3 +47,10 @@ export interface StreamingHandlers {
   exec(req: IncomingMessage, socket: Duplex, head: Buffer, exec: ExecRequest): void;
   portForward(req: IncomingMessage, socket: Duplex, head: Buffer, request: PortForwardRequest): void;
 }
+
+/**
+ * A Kubernetes object as parsed JSON. Loosely typed on purpose: the emulator reads a few
+ * well-known fields of any kind of object and keeps the rest as the client sent it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type KubeObject = Record<string, any>;

@@ -20,12 +20,27 @@ export function createUpgradeHandler(identities: Identities, store: ObjectStore,
     const url = new URL(req.url ?? '/', 'https://apiserver');
     const parsed = parseApiPath(url.pathname);
     const target = parsed && parsed.group === '' && parsed.version === 'v1' ? resourceTarget(parsed.rest) : undefined;
-    if (!target || target.watchPath || target.resource !== 'pods' || !target.name || !target.namespace || !target.subresource || !UPGRADE_SUBRESOURCES.has(target.subresource)) {
+    if (
+      !target ||
+      target.watchPath ||
+      target.resource !== 'pods' ||
+      !target.name ||
+      !target.namespace ||
+      !target.subresource ||
+      !UPGRADE_SUBRESOURCES.has(target.subresource)
+    ) {
       return writeRawStatus(socket, 404, 'NotFound', 'the server could not find the requested resource');
     }
     const auth = identities.authenticate(req);
     if (!auth.ok) return writeRawStatus(socket, auth.code, auth.code === 401 ? 'Unauthorized' : 'Forbidden', auth.message, auth.details);
-    const attrs: RequestAttributes = { verb: 'create', group: '', resource: 'pods', subresource: target.subresource, namespace: target.namespace, name: target.name };
+    const attrs: RequestAttributes = {
+      verb: 'create',
+      group: '',
+      resource: 'pods',
+      subresource: target.subresource,
+      namespace: target.namespace,
+      name: target.name,
+    };
     if (!identities.allowed(auth.user, attrs)) {
       return writeRawStatus(socket, 403, 'Forbidden', Identities.forbiddenMessage(auth.user, attrs), { name: target.name, kind: 'pods' });
     }

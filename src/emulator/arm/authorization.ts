@@ -25,9 +25,7 @@ export function isAuthorized(seed: Seed, principalIds: readonly string[], target
   const ids = new Set(principalIds.map((id) => id.toLowerCase()));
   return seed.roleAssignments.some(
     (ra) =>
-      ids.has(ra.principalId.toLowerCase()) &&
-      scopeCovers(ra.scope, target) &&
-      (permission === 'read' || CLUSTER_USER_ROLE_SET.has(ra.role.toLowerCase())),
+      ids.has(ra.principalId.toLowerCase()) && scopeCovers(ra.scope, target) && (permission === 'read' || CLUSTER_USER_ROLE_SET.has(ra.role.toLowerCase())),
   );
 }
 

@@ -33,10 +33,13 @@ export const READ_CLUSTER_ACTION = 'Microsoft.Kubernetes/connectedClusters/read'
 export const READ_RESOURCE_GROUP_ACTION = 'Microsoft.Resources/subscriptions/resourceGroups/read';
 
 export const armErrors = {
-  missingApiVersion: () =>
-    new ArmHttpError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
+  missingApiVersion: () => new ArmHttpError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'),
   invalidApiVersion: (value: string) =>
-    new ArmHttpError(400, 'InvalidApiVersionParameter', `The api-version '${value}' is invalid. The supported versions are in the form 'yyyy-MM-dd' or 'yyyy-MM-dd-preview'.`),
+    new ArmHttpError(
+      400,
+      'InvalidApiVersionParameter',
+      `The api-version '${value}' is invalid. The supported versions are in the form 'yyyy-MM-dd' or 'yyyy-MM-dd-preview'.`,
+    ),
   headerMissing: () => new ArmHttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing."),
   headerInvalid: () => new ArmHttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format."),
   invalidToken: () => new ArmHttpError(401, 'InvalidAuthenticationToken', 'The access token is invalid.'),
@@ -67,8 +70,7 @@ export const armErrors = {
       `The Resource 'Microsoft.Kubernetes/connectedClusters/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
     ),
   noRoute: (path: string) => new ArmHttpError(404, 'InvalidResourceType', `The resource type could not be found for path '${path}'.`),
-  methodNotAllowed: (method: string) =>
-    new ArmHttpError(405, 'MethodNotAllowed', `The requested method '${method}' is not allowed for this resource.`),
+  methodNotAllowed: (method: string) => new ArmHttpError(405, 'MethodNotAllowed', `The requested method '${method}' is not allowed for this resource.`),
   invalidRequestContent: (detail: string) =>
     new ArmHttpError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: ${detail}`),
   throttled: (subscriptionId: string, retryAfterSeconds: number) =>

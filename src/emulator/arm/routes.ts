@@ -109,7 +109,9 @@ function plannedFailure(ctx: ArmRouteContext, subscriptionHint: string): ArmHttp
   if (!failure) return undefined;
   if (failure.status === 429) return armErrors.throttled(subscriptionHint, failure.retryAfterSeconds ?? 1);
   const err = armErrors.internal(randomUUID());
-  return failure.retryAfterSeconds === undefined ? err : new ArmHttpError(err.status, err.code, err.message, { 'retry-after': String(failure.retryAfterSeconds) });
+  return failure.retryAfterSeconds === undefined
+    ? err
+    : new ArmHttpError(err.status, err.code, err.message, { 'retry-after': String(failure.retryAfterSeconds) });
 }
 
 function decodePath(pathname: string): string[] {

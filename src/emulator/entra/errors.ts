@@ -22,7 +22,10 @@ export class OAuthError extends Error {
   body(errorUriBase: string, now: Date): Record<string, unknown> {
     const traceId = randomUUID();
     const correlationId = randomUUID();
-    const timestamp = now.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const timestamp = now
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
     return {
       error: this.error,
       error_description: `AADSTS${this.aadsts}: ${this.message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
@@ -59,23 +62,31 @@ export const oauthErrors = {
     ),
   missingCredential: () =>
     new OAuthError(400, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."),
-  missingParameter: (name: string) =>
-    new OAuthError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`),
-  unsupportedGrant: (grant: string) =>
-    new OAuthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`),
+  missingParameter: (name: string) => new OAuthError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`),
+  unsupportedGrant: (grant: string) => new OAuthError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grant}'.`),
   invalidScope: (scope: string) =>
-    new OAuthError(400, 'invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid ('${scope}').`),
+    new OAuthError(
+      400,
+      'invalid_scope',
+      70011,
+      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid ('${scope}').`,
+    ),
   badDeviceCode: () => new OAuthError(400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.'),
-  expiredDeviceCode: () => new OAuthError(400, 'expired_token', 70020, 'The provided value for the input parameter \'device_code\' is not valid. This device code has expired.'),
-  badRefreshToken: () =>
-    new OAuthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'),
+  expiredDeviceCode: () =>
+    new OAuthError(400, 'expired_token', 70020, "The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
+  badRefreshToken: () => new OAuthError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'),
   badAssertionType: () =>
     new OAuthError(400, 'invalid_request', 700021, "Client assertion type is invalid. Expected 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'."),
   assertionNotTrusted: (detail: string) =>
     new OAuthError(400, 'invalid_client', 700213, `No matching federated identity record found for presented assertion. ${detail}`),
   assertionExpired: () => new OAuthError(400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.'),
   publicClientNeeded: (clientId: string) =>
-    new OAuthError(400, 'invalid_client', 7000218, `The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Application '${clientId}' is a confidential client.`),
+    new OAuthError(
+      400,
+      'invalid_client',
+      7000218,
+      `The request body must contain the following parameter: 'client_assertion' or 'client_secret'. Application '${clientId}' is a confidential client.`,
+    ),
 };
 
 export type TokenValidationCode = 'MALFORMED' | 'BAD_SIGNATURE' | 'BAD_ISSUER' | 'BAD_AUDIENCE' | 'EXPIRED' | 'NOT_YET_VALID';

@@ -8,7 +8,7 @@ import type { Seed, SeedPrincipal } from '../seed.js';
 import { accessTokenClaims, clientInfo, idTokenClaims } from './claims.js';
 import { TokenValidationError, oauthErrors } from './errors.js';
 import type { SigningKey } from './keys.js';
-import { DeviceCodeStore, RefreshTokenStore } from './sessions.js';
+import { type DeviceCodeStore, type RefreshTokenStore } from './sessions.js';
 import { audienceForRequest, resourceScopes } from './scopes.js';
 import { signJwt, verifyJwt } from './signer.js';
 
@@ -202,4 +202,3 @@ export class TokenGrants {
     };
   }
 }
-

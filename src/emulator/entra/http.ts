@@ -51,12 +51,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
  * Starts an HTTPS server for `handler`. A handler that throws answers 500 rather than leaving
  * the client hanging. close() stops listening and drops kept-alive connections.
  */
-export async function startHttpsServer(
-  tls: { cert: string; key: string },
-  host: string,
-  port: number,
-  handler: Handler,
-): Promise<RunningServer> {
+export async function startHttpsServer(tls: { cert: string; key: string }, host: string, port: number, handler: Handler): Promise<RunningServer> {
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     handler(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: (err as Error)?.message ?? 'internal error' });

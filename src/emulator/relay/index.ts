@@ -167,7 +167,11 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
     if (!check.ok) return failWithTracking(socket, check, target);
     const existing = channels.get(target.entry) ?? new Set<ControlChannel>();
     if (existing.size >= maxListeners) {
-      return failWithTracking(socket, { status: 403, description: `QuotaExceeded: The hybrid connection already has the maximum of ${maxListeners} listeners.` }, target);
+      return failWithTracking(
+        socket,
+        { status: 403, description: `QuotaExceeded: The hybrid connection already has the maximum of ${maxListeners} listeners.` },
+        target,
+      );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const channel = new ControlChannel({
@@ -232,7 +236,10 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
     const description = sanitizeReason(target.url.searchParams.get('sb-hc-statusDescription') ?? '');
     // The listener's handshake ends in 410 by design; the sender gets the listener's answer.
     refuseUpgrade(socket, { status: 410, description: 'Gone: The connection was rejected.' });
-    refuseUpgrade(pending.socket, valid ? { status, description } : { status: 500, description: 'Internal Server Error: The listener sent an invalid status code.' });
+    refuseUpgrade(
+      pending.socket,
+      valid ? { status, description } : { status: 500, description: 'Internal Server Error: The listener sent an invalid status code.' },
+    );
   }
 
   const faults: RelayEmulatorFaults = {

@@ -11,7 +11,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ClientRequest } from 'node:http';
-import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { CloudProfile } from '../../azure/cloud.js';
 import { parseSas } from '../../relay/sas.js';
@@ -176,7 +175,11 @@ export class HybridConnectionListener extends EventEmitter {
     }
     const accept = message.accept;
     if (!accept || typeof accept.address !== 'string') return;
-    const info: AcceptInfo = { id: String(accept.id ?? ''), connectHeaders: accept.connectHeaders ?? {}, remoteEndpoint: accept.remoteEndpoint ?? { address: '', port: 0 } };
+    const info: AcceptInfo = {
+      id: String(accept.id ?? ''),
+      connectHeaders: accept.connectHeaders ?? {},
+      remoteEndpoint: accept.remoteEndpoint ?? { address: '', port: 0 },
+    };
     let decision: AcceptDecision;
     try {
       decision = this.#opts.accept ? this.#opts.accept(info) : true;
@@ -273,6 +276,13 @@ function listenRefusal(status: number, description: string, name: string): Relay
   if (status === 404) {
     return new RelayError('ARCPROXY_RELAY_NOT_FOUND', `Hybrid connection "${name}" does not exist (404 ${description}).`, { httpStatus: status });
   }
-  const code = status === 401 ? (/expired/i.test(description) ? 'ARCPROXY_RELAY_TOKEN_EXPIRED' : 'ARCPROXY_RELAY_UNAUTHORIZED') : status === 403 ? 'ARCPROXY_RELAY_FORBIDDEN' : 'ARCPROXY_RELAY_REJECTED';
+  const code =
+    status === 401
+      ? /expired/i.test(description)
+        ? 'ARCPROXY_RELAY_TOKEN_EXPIRED'
+        : 'ARCPROXY_RELAY_UNAUTHORIZED'
+      : status === 403
+        ? 'ARCPROXY_RELAY_FORBIDDEN'
+        : 'ARCPROXY_RELAY_REJECTED';
   return new RelayError(code, `The relay refused the listener for "${name}" (${status} ${description}).`, { httpStatus: status });
 }

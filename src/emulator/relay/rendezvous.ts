@@ -39,7 +39,14 @@ export class RendezvousTable {
    * Parks a sender. `preferredId` (the sender's sb-hc-id) is used when free. `onExpired` runs if
    * no listener claims it in time; a sender that hangs up is forgotten silently.
    */
-  add(entry: HybridConnectionEntry, req: IncomingMessage, socket: Duplex, head: Buffer, preferredId: string | null, onExpired: (p: PendingConnect) => void): PendingConnect {
+  add(
+    entry: HybridConnectionEntry,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    preferredId: string | null,
+    onExpired: (p: PendingConnect) => void,
+  ): PendingConnect {
     const id = preferredId && /^[\w.-]{1,128}$/.test(preferredId) && !this.#slots.has(preferredId) ? preferredId : randomUUID();
     const pending: PendingConnect = { id, entry, req, socket, head };
     const onSocketClose = () => this.#remove(id);

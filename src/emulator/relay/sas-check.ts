@@ -50,7 +50,11 @@ export function checkRelayToken(input: TokenCheckInput): TokenCheck {
   const nowSeconds = Math.floor(input.nowMs / 1000);
   if (sas.expiry <= nowSeconds || input.isRevoked(sas.signature)) {
     const expiredAt = new Date(Math.min(sas.expiry * 1000, input.nowMs)).toISOString();
-    return { ok: false, status: 401, description: `ExpiredToken: The token is expired. Expiration time: '${expiredAt}', Current time: '${new Date(input.nowMs).toISOString()}'.` };
+    return {
+      ok: false,
+      status: 401,
+      description: `ExpiredToken: The token is expired. Expiration time: '${expiredAt}', Current time: '${new Date(input.nowMs).toISOString()}'.`,
+    };
   }
   if (!rule.rights.includes(input.right)) {
     return { ok: false, status: 403, description: `Unauthorized access. '${input.right}' claim(s) are required to perform this operation.` };

@@ -19,8 +19,13 @@ export function withTracking(text: string, host: string, path: string, nowMs: nu
 
 /** Reason phrases may not contain control characters; keep them one readable line. */
 export function sanitizeReason(text: string, max = 512): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ').slice(0, max).trim() || 'Error';
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- control characters are what this removes
+      .replace(/[\x00-\x1f\x7f]+/g, ' ')
+      .slice(0, max)
+      .trim() || 'Error'
+  );
 }
 
 /** Answers an upgrade request with an HTTP error instead of 101 and closes the socket. */
@@ -42,5 +47,10 @@ export function refuseUpgrade(socket: Duplex, failure: ServiceFailure): void {
 /** WebSocket close reasons are limited to 123 bytes. */
 export function closeReason(text: string): string {
   const buf = Buffer.from(sanitizeReason(text), 'utf8');
-  return buf.length <= 123 ? buf.toString('utf8') : buf.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
+  return buf.length <= 123
+    ? buf.toString('utf8')
+    : buf
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '') + '...';
 }

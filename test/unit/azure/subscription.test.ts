@@ -19,7 +19,16 @@ describe('subscription resolution', () => {
     armCalls = 0;
     await mkdir(join(home, '.azure'));
     // The Azure CLI writes its profile with a byte-order mark.
-    await writeFile(join(home, '.azure', 'azureProfile.json'), '\uFEFF' + JSON.stringify({ subscriptions: [{ id: ID_A, name: 'Dev', isDefault: true }, { id: ID_B, name: 'Prod', isDefault: false }] }));
+    await writeFile(
+      join(home, '.azure', 'azureProfile.json'),
+      '\uFEFF' +
+        JSON.stringify({
+          subscriptions: [
+            { id: ID_A, name: 'Dev', isDefault: true },
+            { id: ID_B, name: 'Prod', isDefault: false },
+          ],
+        }),
+    );
   });
   afterEach(() => rm(home, { recursive: true, force: true }));
 

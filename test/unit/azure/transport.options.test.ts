@@ -42,7 +42,11 @@ describe('transport options', () => {
       const cred = credentialOptions(cloud);
       const arm = armClientOptions(cloud);
       expect(cred).toMatchObject({ authorityHost: 'https://login.emulator.test', disableInstanceDiscovery: true });
-      expect(arm).toMatchObject({ endpoint: 'https://management.emulator.test', $host: 'https://management.emulator.test', credentialScopes: ['https://management.core.windows.net/.default'] });
+      expect(arm).toMatchObject({
+        endpoint: 'https://management.emulator.test',
+        $host: 'https://management.emulator.test',
+        credentialScopes: ['https://management.core.windows.net/.default'],
+      });
       expect(cred.additionalPolicies).toHaveLength(1);
       expect(cred.additionalPolicies![0]!.position).toBe('perCall');
       const a = await agentChosenBy(cred.additionalPolicies![0]!);

@@ -35,8 +35,11 @@ function manual() {
 }
 
 const ERASE = '\r\x1b[2K';
+// eslint-disable-next-line no-control-regex -- ESC is what these match
 const SGR = /\x1b\[[0-9;]*m/;
-const visible = (s: string) => s.split(ERASE).at(-1)!.replace(/\x1b\[[0-9;]*m/g, '');
+// eslint-disable-next-line no-control-regex -- ESC is what these match
+const SGR_ALL = /\x1b\[[0-9;]*m/g;
+const visible = (s: string) => s.split(ERASE).at(-1)!.replace(SGR_ALL, '');
 
 describe('ProgressLine on a terminal', () => {
   it('shows each stage with its elapsed time, rewritten in place', () => {

@@ -35,7 +35,9 @@ describe('seed logBytes', () => {
   it('refuses a size that is negative, fractional, not a number or too large', async () => {
     for (const logBytes of [-1, 1.5, '100Mi', 10 ** 12]) {
       const file = await seedFileWithPod({ namespace: 'bench', name: 'big-log', logBytes });
-      expect(() => loadSeedFile(file), String(logBytes)).toThrow(/pod bench\/big-log in cluster demo: "logBytes" must be a whole number from 0 to 99999999900\./);
+      expect(() => loadSeedFile(file), String(logBytes)).toThrow(
+        /pod bench\/big-log in cluster demo: "logBytes" must be a whole number from 0 to 99999999900\./,
+      );
     }
   });
 });

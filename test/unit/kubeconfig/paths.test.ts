@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { defaultKubeconfigPath } from '../../../src/kubeconfig/index.js';
 
 const HOME = join('/home', 'me');
-const existing = (...paths: string[]) => (p: string) => paths.includes(p);
+const existing =
+  (...paths: string[]) =>
+  (p: string) =>
+    paths.includes(p);
 
 describe('defaultKubeconfigPath (client-go GetDefaultFilename)', () => {
   it('is ~/.kube/config without $KUBECONFIG', () => {

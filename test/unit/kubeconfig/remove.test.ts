@@ -117,7 +117,7 @@ describe('removeKubeconfigEntries', () => {
 });
 
 describe('the context to restore, recorded in the file', () => {
-  it('a run after a killed one (same names) still restores the user\'s own context', async () => {
+  it("a run after a killed one (same names) still restores the user's own context", async () => {
     const file = join(await tempDir(), 'config');
     await writeFile(file, RICH_KUBECONFIG);
     await mergeKubeconfig(file, sampleEntry('arc-demo', 47011)); // then SIGKILL: never removed
@@ -129,7 +129,7 @@ describe('the context to restore, recorded in the file', () => {
     expect(await readFile(file, 'utf8')).toBe(RICH_KUBECONFIG);
   });
 
-  it('stacked sessions stopping first-in-first-out still end on the user\'s context', async () => {
+  it("stacked sessions stopping first-in-first-out still end on the user's context", async () => {
     const file = join(await tempDir(), 'config');
     await writeFile(file, RICH_KUBECONFIG);
     const a = sampleEntry('arc-a', 47011);

@@ -9,21 +9,36 @@ function pairs(flat: readonly string[]): [string, string][] {
 const names = (flat: readonly string[]) => pairs(flat).map(([n]) => n.toLowerCase());
 
 const kubectlHeaders = [
-  'Host', '127.0.0.1:47011',
-  'User-Agent', 'kubectl/v1.33.1',
-  'Accept', 'application/vnd.kubernetes.protobuf,application/json',
-  'Authorization', 'Bearer client-own-token',
-  'Impersonate-User', 'someone',
-  'Impersonate-Group', 'g1',
-  'Impersonate-Group', 'g2',
-  'impersonate-extra-scopes', 'x',
-  'Connection', 'keep-alive, X-Hop',
-  'Keep-Alive', 'timeout=5',
-  'X-Hop', 'drop me',
-  'Proxy-Authorization', 'Basic abc',
-  'TE', 'trailers',
-  'Warning', 'a',
-  'Warning', 'b',
+  'Host',
+  '127.0.0.1:47011',
+  'User-Agent',
+  'kubectl/v1.33.1',
+  'Accept',
+  'application/vnd.kubernetes.protobuf,application/json',
+  'Authorization',
+  'Bearer client-own-token',
+  'Impersonate-User',
+  'someone',
+  'Impersonate-Group',
+  'g1',
+  'Impersonate-Group',
+  'g2',
+  'impersonate-extra-scopes',
+  'x',
+  'Connection',
+  'keep-alive, X-Hop',
+  'Keep-Alive',
+  'timeout=5',
+  'X-Hop',
+  'drop me',
+  'Proxy-Authorization',
+  'Basic abc',
+  'TE',
+  'trailers',
+  'Warning',
+  'a',
+  'Warning',
+  'b',
 ];
 
 describe('rewriteRequestHeaders', () => {
@@ -44,18 +59,28 @@ describe('rewriteRequestHeaders', () => {
     const { headers } = rewriteRequestHeaders(kubectlHeaders, { upgrade: false });
     expect(pairs(headers).filter(([n]) => n === 'Authorization')).toEqual([['Authorization', 'Bearer client-own-token']]);
     expect(names(headers)).toContain('impersonate-user');
-    expect(pairs(headers).filter(([n]) => n === 'Impersonate-Group').map(([, v]) => v)).toEqual(['g1', 'g2']);
+    expect(
+      pairs(headers)
+        .filter(([n]) => n === 'Impersonate-Group')
+        .map(([, v]) => v),
+    ).toEqual(['g1', 'g2']);
     for (const hop of ['connection', 'keep-alive', 'x-hop', 'proxy-authorization', 'te', 'upgrade']) expect(names(headers)).not.toContain(hop);
   });
 
   it('keeps Upgrade and sends Connection: Upgrade on upgrade requests', () => {
     const raw = [
-      'Host', 'h',
-      'Connection', 'Upgrade',
-      'Upgrade', 'SPDY/3.1',
-      'X-Stream-Protocol-Version', 'v4.channel.k8s.io',
-      'X-Stream-Protocol-Version', 'v3.channel.k8s.io',
-      'Sec-WebSocket-Protocol', 'v5.channel.k8s.io',
+      'Host',
+      'h',
+      'Connection',
+      'Upgrade',
+      'Upgrade',
+      'SPDY/3.1',
+      'X-Stream-Protocol-Version',
+      'v4.channel.k8s.io',
+      'X-Stream-Protocol-Version',
+      'v3.channel.k8s.io',
+      'Sec-WebSocket-Protocol',
+      'v5.channel.k8s.io',
     ];
     const { headers } = rewriteRequestHeaders(raw, { bearerToken: 't', upgrade: true });
     expect(pairs(headers)).toEqual([
@@ -94,13 +119,20 @@ describe('rewriteRequestHeaders', () => {
 describe('http1RequestHeaders (an HTTP/2 request as HTTP/1.1)', () => {
   // As Node's http2 server lists them: pseudo-headers first, names lower-cased.
   const h2Get = [
-    ':method', 'GET',
-    ':path', '/proxies/x/api/v1/pods?watch=1',
-    ':scheme', 'https',
-    ':authority', '127.0.0.1:47011',
-    'accept', 'application/json',
-    'authorization', 'Bearer sa',
-    'user-agent', 'kubectl/v1.35.0',
+    ':method',
+    'GET',
+    ':path',
+    '/proxies/x/api/v1/pods?watch=1',
+    ':scheme',
+    'https',
+    ':authority',
+    '127.0.0.1:47011',
+    'accept',
+    'application/json',
+    'authorization',
+    'Bearer sa',
+    'user-agent',
+    'kubectl/v1.35.0',
   ];
 
   it('drops pseudo-headers and sends :authority as Host, first', () => {
@@ -121,11 +153,25 @@ describe('http1RequestHeaders (an HTTP/2 request as HTTP/1.1)', () => {
     const post = [':method', 'POST', ':authority', 'h', 'content-type', 'application/json'];
     expect(http1RequestHeaders(post, { body: true })).toEqual(['host', 'h', 'content-type', 'application/json', 'transfer-encoding', 'chunked']);
     expect(http1RequestHeaders(post, { body: false })).toEqual(['host', 'h', 'content-type', 'application/json']);
-    expect(http1RequestHeaders([...post, 'content-length', '12'], { body: true })).toEqual(['host', 'h', 'content-type', 'application/json', 'content-length', '12']);
+    expect(http1RequestHeaders([...post, 'content-length', '12'], { body: true })).toEqual([
+      'host',
+      'h',
+      'content-type',
+      'application/json',
+      'content-length',
+      '12',
+    ]);
   });
 
   it('joins cookie fields HTTP/2 split (RFC 9113 §8.2.3) where the first one was', () => {
-    expect(http1RequestHeaders([':authority', 'h', 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'], { body: false })).toEqual(['host', 'h', 'cookie', 'a=1; b=2', 'accept', '*/*']);
+    expect(http1RequestHeaders([':authority', 'h', 'cookie', 'a=1', 'accept', '*/*', 'cookie', 'b=2'], { body: false })).toEqual([
+      'host',
+      'h',
+      'cookie',
+      'a=1; b=2',
+      'accept',
+      '*/*',
+    ]);
   });
 
   it('then rewriteRequestHeaders treats it like any HTTP/1.1 request: hop-by-hop dropped, body reported', () => {
@@ -144,20 +190,44 @@ describe('http1RequestHeaders (an HTTP/2 request as HTTP/1.1)', () => {
 
 describe('rewriteResponseHeaders', () => {
   it('keeps end-to-end headers (repeated ones too) and drops hop-by-hop ones', () => {
-    const raw = ['Content-Type', 'application/json', 'Transfer-Encoding', 'chunked', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Audit-Id', 'x'];
+    const raw = [
+      'Content-Type',
+      'application/json',
+      'Transfer-Encoding',
+      'chunked',
+      'Connection',
+      'keep-alive',
+      'Keep-Alive',
+      'timeout=5',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'Audit-Id',
+      'x',
+    ];
     expect(rewriteResponseHeaders(raw)).toEqual(['Content-Type', 'application/json', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Audit-Id', 'x']);
   });
 });
 
 describe('requestHead', () => {
   it('writes an HTTP/1.1 request head', () => {
-    expect(requestHead('POST', '/api/v1/x?y=1', ['Host', 'h', 'Upgrade', 'SPDY/3.1'])).toBe('POST /api/v1/x?y=1 HTTP/1.1\r\nHost: h\r\nUpgrade: SPDY/3.1\r\n\r\n');
+    expect(requestHead('POST', '/api/v1/x?y=1', ['Host', 'h', 'Upgrade', 'SPDY/3.1'])).toBe(
+      'POST /api/v1/x?y=1 HTTP/1.1\r\nHost: h\r\nUpgrade: SPDY/3.1\r\n\r\n',
+    );
   });
 });
 
 describe('unsendableHead', () => {
   it('passes an ordinary head', () => {
-    expect(unsendableHead('GET', '/api/v1/pods?labelSelector=app%3Dx&watch=1', ['Accept', 'application/json;as=Table;v=v1;g=meta.k8s.io', 'User-Agent', 'kubectl/v1.31 (linux/amd64)\tx'])).toBeUndefined();
+    expect(
+      unsendableHead('GET', '/api/v1/pods?labelSelector=app%3Dx&watch=1', [
+        'Accept',
+        'application/json;as=Table;v=v1;g=meta.k8s.io',
+        'User-Agent',
+        'kubectl/v1.31 (linux/amd64)\tx',
+      ]),
+    ).toBeUndefined();
   });
 
   it.each([

@@ -4,7 +4,13 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders, type IncomingHttpStatusHeader, type OutgoingHttpHeaders } from 'node:http2';
+import {
+  connect as http2Connect,
+  type ClientHttp2Session,
+  type IncomingHttpHeaders,
+  type IncomingHttpStatusHeader,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { ArcproxyError, ExitCode } from '../../../src/errors.js';
@@ -114,11 +120,7 @@ export function plainDuplex(socket: Socket): Duplex {
   return d;
 }
 
-export async function startProxy(
-  pki: SessionPki,
-  dialer: StreamDialer,
-  extra: Partial<ProxyServerOptions> = {},
-): Promise<ProxyServer> {
+export async function startProxy(pki: SessionPki, dialer: StreamDialer, extra: Partial<ProxyServerOptions> = {}): Promise<ProxyServer> {
   return startProxyServer({ port: 0, pathPrefix: PREFIX, pki, dialer, auth: { kind: 'passthrough' }, ...extra });
 }
 

@@ -2,7 +2,7 @@
  * The HTTP/2 request and response classes on their own, on a bare Node HTTP/2 server: each
  * difference from HTTP/1.1 that http2-compat.ts removes, seen from a client.
  */
-import { constants as h2, createSecureServer, type ClientHttp2Stream, type Http2SecureServer } from 'node:http2';
+import { constants as h2, createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyHttp2Request, ProxyHttp2Response } from '../../../src/proxy/http2-compat.js';
@@ -15,7 +15,10 @@ afterEach(async () => {
 
 async function serve(handler: (req: ProxyHttp2Request, res: ProxyHttp2Response) => void): Promise<{ server: Http2SecureServer; port: number }> {
   const pki = await sharedPki();
-  const server = createSecureServer({ cert: pki.server.cert, key: pki.server.key, Http2ServerRequest: ProxyHttp2Request, Http2ServerResponse: ProxyHttp2Response }, handler);
+  const server = createSecureServer(
+    { cert: pki.server.cert, key: pki.server.key, Http2ServerRequest: ProxyHttp2Request, Http2ServerResponse: ProxyHttp2Response },
+    handler,
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { server, port: (server.address() as AddressInfo).port };
@@ -26,7 +29,6 @@ async function client(port: number) {
   cleanups.push(() => void s.destroy());
   return s;
 }
-
 
 describe('ProxyHttp2Request', () => {
   it('lists its headers as the HTTP/1.1 request it becomes; url and method still from the pseudo-headers', async () => {

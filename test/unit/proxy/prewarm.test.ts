@@ -75,7 +75,13 @@ describe('ProxyServer.prewarm', () => {
     upstream = await startUpstream((_req, res) => res.end('ok'));
     const inner = netDialer(upstream.port, plainDuplex);
     const opened: Duplex[] = [];
-    proxy = await startProxy(pki, { dial: async (signal) => { const s = await inner.dial(signal); opened.push(s); return s; } });
+    proxy = await startProxy(pki, {
+      dial: async (signal) => {
+        const s = await inner.dial(signal);
+        opened.push(s);
+        return s;
+      },
+    });
     expect(await proxy.prewarm()).toBe(true);
     await proxy.close(0);
     expect(opened[0]!.destroyed).toBe(true);

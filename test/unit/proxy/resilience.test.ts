@@ -37,7 +37,9 @@ describe('watch resume helpers', () => {
 
   it('reads resourceVersions from objects, Tables and bookmarks, not from errors', () => {
     expect(eventResourceVersion('{"type":"ADDED","object":{"metadata":{"resourceVersion":"7"}}}')).toBe('7');
-    expect(eventResourceVersion('{"type":"MODIFIED","object":{"kind":"Table","metadata":{},"rows":[{"object":{"metadata":{"resourceVersion":"8"}}}]}}')).toBe('8');
+    expect(eventResourceVersion('{"type":"MODIFIED","object":{"kind":"Table","metadata":{},"rows":[{"object":{"metadata":{"resourceVersion":"8"}}}]}}')).toBe(
+      '8',
+    );
     expect(eventResourceVersion('{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}')).toBe('9');
     expect(eventResourceVersion('{"type":"ERROR","object":{"kind":"Status","code":410,"metadata":{"resourceVersion":"1"}}}')).toBeUndefined();
     expect(eventResourceVersion('{"type":"ADDED","obj')).toBeUndefined();
@@ -101,7 +103,12 @@ describe('through the proxy', () => {
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const out = await stream(proxy.port, `${PREFIX}/api/v1/pods?watch=true&resourceVersion=1`, pki);
     expect(out.ended).toBe('end');
-    expect(out.body.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name)).toEqual(['a', 'b']);
+    expect(
+      out.body
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { object: { metadata: { name: string } } }).object.metadata.name),
+    ).toEqual(['a', 'b']);
     expect(upstream.seen.map((r) => r.url)).toEqual(['/api/v1/pods?watch=true&resourceVersion=1', '/api/v1/pods?watch=true&resourceVersion=5']);
   });
 

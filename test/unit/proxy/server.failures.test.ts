@@ -19,7 +19,12 @@ function own<T extends { close(): Promise<void> }>(x: T): T {
 
 function upgradeRequest(port: number, pki: Awaited<ReturnType<typeof sharedPki>>): Promise<{ res: IncomingMessage; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(clientOptions(pki, port, { path: `${PREFIX}/api/v1/namespaces/d/pods/p/exec`, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } }));
+    const req = httpsRequest(
+      clientOptions(pki, port, {
+        path: `${PREFIX}/api/v1/namespaces/d/pods/p/exec`,
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      }),
+    );
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -85,7 +90,9 @@ describe('proxy server: tunnel failures', () => {
     const pki = await sharedPki();
     const dialer = netDialer(1);
     const proxy = own(
-      await startProxy(pki, dialer, { auth: { kind: 'entra', getToken: () => Promise.reject(Object.assign(new Error('AADSTS700082: expired'), { code: 'ARCPROXY_AUTH_FAILED' })) } }),
+      await startProxy(pki, dialer, {
+        auth: { kind: 'entra', getToken: () => Promise.reject(Object.assign(new Error('AADSTS700082: expired'), { code: 'ARCPROXY_AUTH_FAILED' })) },
+      }),
     );
     const res = await get(pki, proxy.port, `${PREFIX}/api`);
     expect(res.status).toBe(503);

@@ -3,7 +3,21 @@ import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../../../src/proxy/server.js';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import { PREFIX, clientOptions, gate, get, netDialer, once, plainDuplex, sharedPki, startProxy, startUpstream, type Upstream, startHeadersFirstUpstream, startWatchUpstream } from './helpers.js';
+import {
+  PREFIX,
+  clientOptions,
+  gate,
+  get,
+  netDialer,
+  once,
+  plainDuplex,
+  sharedPki,
+  startProxy,
+  startUpstream,
+  type Upstream,
+  startHeadersFirstUpstream,
+  startWatchUpstream,
+} from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -49,7 +63,12 @@ describe('proxy server: ordinary requests', () => {
       }),
     );
     const res = await get(pki, proxy.port, `${PREFIX}/api/v1/namespaces?limit=5`, {
-      headers: { Authorization: 'Bearer from-kubeconfig', 'Impersonate-User': 'admin', 'Impersonate-Group': 'system:masters', Accept: 'application/vnd.kubernetes.protobuf' },
+      headers: {
+        Authorization: 'Bearer from-kubeconfig',
+        'Impersonate-User': 'admin',
+        'Impersonate-Group': 'system:masters',
+        Accept: 'application/vnd.kubernetes.protobuf',
+      },
     });
     expect(res.status).toBe(200);
     const seen = JSON.parse(res.body) as { url: string; rawHeaders: string[] };
@@ -181,11 +200,14 @@ describe('proxy server: ordinary requests', () => {
     );
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const result = await new Promise<string>((resolve, reject) => {
-      const req = httpsRequest(clientOptions(pki, proxy.port, { method: 'POST', path: `${PREFIX}/apis/x`, headers: { 'Content-Type': 'application/json' } }), (res) => {
-        let d = '';
-        res.on('data', (c: Buffer) => (d += c.toString()));
-        res.on('end', () => resolve(d));
-      });
+      const req = httpsRequest(
+        clientOptions(pki, proxy.port, { method: 'POST', path: `${PREFIX}/apis/x`, headers: { 'Content-Type': 'application/json' } }),
+        (res) => {
+          let d = '';
+          res.on('data', (c: Buffer) => (d += c.toString()));
+          res.on('end', () => resolve(d));
+        },
+      );
       req.on('error', reject);
       req.write('part1;');
       void firstSeen.promise.then(() => req.end('part2'));
@@ -209,7 +231,11 @@ describe('proxy server: ordinary requests', () => {
     const payload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const back = await new Promise<Buffer>((resolve, reject) => {
       const req = httpsRequest(
-        clientOptions(pki, proxy.port, { method: 'POST', path: `${PREFIX}/apis/authentication.k8s.io/v1/selfsubjectreviews`, headers: { 'Content-Length': payload.length } }),
+        clientOptions(pki, proxy.port, {
+          method: 'POST',
+          path: `${PREFIX}/apis/authentication.k8s.io/v1/selfsubjectreviews`,
+          headers: { 'Content-Length': payload.length },
+        }),
         (res) => {
           const parts: Buffer[] = [];
           res.on('data', (c: Buffer) => parts.push(c));
@@ -229,7 +255,7 @@ describe('proxy server: ordinary requests', () => {
     const upstream = own(watchUpstream);
     const dialer = netDialer(upstream.port);
     const proxy = own(await startProxy(pki, dialer));
-    await new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve) => {
       const req = httpsRequest(clientOptions(pki, proxy.port, { path: `${PREFIX}/watch` }), (res) => {
         res.once('data', () => {
           req.destroy();
@@ -255,10 +281,16 @@ describe('proxy server: ordinary requests', () => {
         onRequest: (e) => entries.push(e),
       }),
     );
-    const res = await get(pki, proxy.port, `${PREFIX}/api/v1/pods?fieldSelector=x&token=SECRET-QUERY`, {
-      method: 'POST',
-      headers: { Authorization: 'Bearer SECRET-CLIENT', 'Content-Length': 5 },
-    }, 'hello');
+    const res = await get(
+      pki,
+      proxy.port,
+      `${PREFIX}/api/v1/pods?fieldSelector=x&token=SECRET-QUERY`,
+      {
+        method: 'POST',
+        headers: { Authorization: 'Bearer SECRET-CLIENT', 'Content-Length': 5 },
+      },
+      'hello',
+    );
     await get(pki, proxy.port, '/elsewhere');
     expect(entries).toHaveLength(2);
     const [first, second] = entries;

@@ -62,7 +62,12 @@ async function proxyTo(port: number, extra: Parameters<typeof startProxy>[2] = {
   const dialer = netDialer(port);
   const proxy = await startProxy(pki, dialer, extra);
   cleanups.push(() => proxy.close(0));
-  return { pki, proxy, dialer, get: (path: string, opts: Parameters<typeof get>[3] = {}, body?: string) => get(pki, proxy.port, `${PREFIX}${path}`, opts, body) };
+  return {
+    pki,
+    proxy,
+    dialer,
+    get: (path: string, opts: Parameters<typeof get>[3] = {}, body?: string) => get(pki, proxy.port, `${PREFIX}${path}`, opts, body),
+  };
 }
 
 /** Streams a response to the client and resolves with how it ended. */
@@ -216,11 +221,14 @@ describe('proxy: request bodies', () => {
     cleanups.push(() => upstream.close());
     const { pki, proxy } = await proxyTo(upstream.port);
     const result = await new Promise<string>((resolve, reject) => {
-      const req = httpsRequest(clientOptions(pki, proxy.port, { method: 'DELETE', path: `${PREFIX}/api/v1/namespaces/d/pods/p`, headers: { 'Transfer-Encoding': 'chunked' } }), (res) => {
-        let d = '';
-        res.on('data', (c: Buffer) => (d += c.toString()));
-        res.on('end', () => resolve(d));
-      });
+      const req = httpsRequest(
+        clientOptions(pki, proxy.port, { method: 'DELETE', path: `${PREFIX}/api/v1/namespaces/d/pods/p`, headers: { 'Transfer-Encoding': 'chunked' } }),
+        (res) => {
+          let d = '';
+          res.on('data', (c: Buffer) => (d += c.toString()));
+          res.on('end', () => resolve(d));
+        },
+      );
       req.on('error', reject);
       req.write('{"propagationPolicy":');
       req.end('"Foreground"}');
@@ -237,7 +245,10 @@ describe('proxy: request bodies', () => {
     const { get, dialer } = await proxyTo(upstream.port);
     for (let i = 0; i < 3; i++) {
       const body = `payload ${i}`;
-      expect(await get('/apis/x', { method: 'POST', headers: { 'Content-Length': Buffer.byteLength(body) } }, body)).toMatchObject({ status: 200, body: 'done' });
+      expect(await get('/apis/x', { method: 'POST', headers: { 'Content-Length': Buffer.byteLength(body) } }, body)).toMatchObject({
+        status: 200,
+        body: 'done',
+      });
     }
     expect(dialer.dials).toBe(1);
   });

@@ -13,7 +13,22 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
 import type { SessionPki } from '../../../src/proxy/session-pki.js';
-import { PREFIX, gate, get, h2connect, h2request, netDialer, once, sharedPki, startProxy, startUpstream, type Upstream, startHeadersFirstUpstream, startWatchUpstream, h2Outcome } from './helpers.js';
+import {
+  PREFIX,
+  gate,
+  get,
+  h2connect,
+  h2request,
+  netDialer,
+  once,
+  sharedPki,
+  startProxy,
+  startUpstream,
+  type Upstream,
+  startHeadersFirstUpstream,
+  startWatchUpstream,
+  h2Outcome,
+} from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -209,7 +224,13 @@ describe('HTTP/2 listener: requests', () => {
     const writeHead = vi.spyOn(Http2ServerResponse.prototype, 'writeHead');
     const upstream = own(
       await startUpstream((_req, res) => {
-        res.writeHead(201, 'Created Indeed', { 'Content-Type': 'text/plain', Connection: 'keep-alive, X-Hop', 'Keep-Alive': 'timeout=5', 'X-Hop': 'x', Warning: '299 - "deprecated"' });
+        res.writeHead(201, 'Created Indeed', {
+          'Content-Type': 'text/plain',
+          Connection: 'keep-alive, X-Hop',
+          'Keep-Alive': 'timeout=5',
+          'X-Hop': 'x',
+          Warning: '299 - "deprecated"',
+        });
         res.end('made');
       }),
     );
@@ -294,12 +315,16 @@ describe('HTTP/2 listener: requests', () => {
     const s = await session(pki, proxy.port);
     // All at once on the one session: none waits for another to finish.
     const streams = await Promise.all(Array.from({ length: n }, (_, i) => openStream(s, `${PREFIX}/api/v1/pods/${i}?watch=1`)));
-    const firsts = await Promise.all(streams.map(({ stream }) => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString('utf8'))))));
+    const firsts = await Promise.all(
+      streams.map(({ stream }) => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString('utf8'))))),
+    );
     firsts.forEach((text, i) => expect(text).toBe(`{"type":"ADDED","path":"/api/v1/pods/${i}?watch=1"}\n`));
     expect(proxy.activeRequests).toBe(n);
     expect(dialer.dials).toBe(n);
     next.open();
-    const seconds = await Promise.all(streams.map(({ stream }) => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString('utf8'))))));
+    const seconds = await Promise.all(
+      streams.map(({ stream }) => new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString('utf8'))))),
+    );
     expect(seconds.every((t) => t === '{"type":"MODIFIED"}\n')).toBe(true);
     expect(upstream.seen).toHaveLength(n);
 
@@ -433,7 +458,10 @@ describe('HTTP/2 listener: watch resume', () => {
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const s = await session(pki, proxy.port);
     const res = await h2request(s, `${PREFIX}/api/v1/namespaces/default/pods?watch=1`);
-    const events = res.body.trim().split('\n').map((l) => JSON.parse(l) as { object: { metadata: { name: string } }; from?: string });
+    const events = res.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { object: { metadata: { name: string } }; from?: string });
     expect(events.map((e) => e.object.metadata.name)).toEqual(['a', 'b']);
     expect(events[1]!.from).toBe('7');
   });
@@ -460,10 +488,13 @@ describe('HTTP/1.1 on the same listener', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     cleanups.push(() => agent.destroy());
     const { socket, keepAlive } = await new Promise<{ socket: Socket; keepAlive: string | undefined }>((resolve, reject) => {
-      const req = httpsRequest({ host: '127.0.0.1', port: proxy.port, path: `${PREFIX}/version`, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ socket: req.socket!, keepAlive: String(res.headers['keep-alive']) }));
-      });
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: proxy.port, path: `${PREFIX}/version`, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ socket: req.socket!, keepAlive: String(res.headers['keep-alive']) }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -494,7 +525,10 @@ describe('HTTP/1.1 on the same listener', () => {
 
     // client-go dials upgrades offering only http/1.1.
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
-      const t = tlsConnect({ host: '127.0.0.1', port: proxy.port, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, ALPNProtocols: ['http/1.1'] }, () => resolve(t));
+      const t = tlsConnect(
+        { host: '127.0.0.1', port: proxy.port, ca: pki.caCert, cert: pki.client.cert, key: pki.client.key, ALPNProtocols: ['http/1.1'] },
+        () => resolve(t),
+      );
       t.on('error', reject);
     });
     cleanups.push(() => void socket.destroy());

@@ -50,9 +50,7 @@ describe('proxy server: upgrades', () => {
     });
     const entries: RequestLogEntry[] = [];
     const dialer = netDialer(upstream.port);
-    const proxy = own(
-      await startProxy(pki, dialer, { auth: { kind: 'entra', getToken: async () => 'ws-entra-token' }, onRequest: (e) => entries.push(e) }),
-    );
+    const proxy = own(await startProxy(pki, dialer, { auth: { kind: 'entra', getToken: async () => 'ws-entra-token' }, onRequest: (e) => entries.push(e) }));
     const ws = new WebSocket(`wss://127.0.0.1:${proxy.port}${PREFIX}/api/v1/namespaces/d/pods/p/exec?command=sh`, ['v5.channel.k8s.io'], {
       ca: pki.caCert,
       cert: pki.client.cert,
@@ -143,7 +141,9 @@ describe('proxy server: upgrades', () => {
     const dialer = netDialer(1);
     const proxy = own(await startProxy(pki, dialer));
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpsRequest(clientOptions(pki, proxy.port, { path: '/api/v1/exec', headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' }, method: 'POST' }));
+      const req = httpsRequest(
+        clientOptions(pki, proxy.port, { path: '/api/v1/exec', headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' }, method: 'POST' }),
+      );
       req.on('response', resolve);
       req.on('error', reject);
       req.end();

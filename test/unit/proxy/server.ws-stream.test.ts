@@ -78,7 +78,9 @@ describe('proxy server over WebSocket streams', () => {
     const proxy = await startProxy(pki, dialer);
     cleanups.push(() => proxy.close(1000));
     const socket = await new Promise<Duplex>((resolve, reject) => {
-      const req = httpsRequest(clientOptions(pki, proxy.port, { method: 'POST', path: `${PREFIX}/portforward`, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } }));
+      const req = httpsRequest(
+        clientOptions(pki, proxy.port, { method: 'POST', path: `${PREFIX}/portforward`, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } }),
+      );
       req.on('upgrade', (_res, s: Duplex) => resolve(s));
       req.on('response', (res) => reject(new Error(`status ${res.statusCode}`)));
       req.on('error', reject);

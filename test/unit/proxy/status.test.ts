@@ -31,7 +31,11 @@ describe('tunnelFailureMessage', () => {
   });
 
   it('names the code and message of other failures, without secrets', () => {
-    const err = new ArcproxyError('ARCPROXY_RELAY_UNAUTHORIZED', 'relay said 401 for sb-hc-token=abc.def&x=1 SharedAccessSignature sr=a&sig=zzz', ExitCode.serviceUnavailable);
+    const err = new ArcproxyError(
+      'ARCPROXY_RELAY_UNAUTHORIZED',
+      'relay said 401 for sb-hc-token=abc.def&x=1 SharedAccessSignature sr=a&sig=zzz',
+      ExitCode.serviceUnavailable,
+    );
     const msg = tunnelFailureMessage(err);
     expect(msg.startsWith('arcproxy: the tunnel to the cluster failed (ARCPROXY_RELAY_UNAUTHORIZED): relay said 401')).toBe(true);
     expect(msg).not.toContain('abc.def');

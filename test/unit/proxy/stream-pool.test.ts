@@ -39,7 +39,12 @@ function rig(opts: { maxIdleStreams?: number; idleStreamTimeoutMs?: number; dial
       return s;
     },
   };
-  const pool = new StreamPool({ dialer, maxIdleStreams: opts.maxIdleStreams ?? 4, idleStreamTimeoutMs: opts.idleStreamTimeoutMs ?? 60_000, signal: controller.signal });
+  const pool = new StreamPool({
+    dialer,
+    maxIdleStreams: opts.maxIdleStreams ?? 4,
+    idleStreamTimeoutMs: opts.idleStreamTimeoutMs ?? 60_000,
+    signal: controller.signal,
+  });
   const r = { pool, controller, dialled };
   pools.push(r);
   return r;

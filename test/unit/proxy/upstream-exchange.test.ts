@@ -213,7 +213,7 @@ describe('UpstreamExchange', () => {
     expect(seen).toEqual(['a', 'b', 'c', 'end']);
   });
 
-  it('passes the reader\'s pause on to the stream', async () => {
+  it("passes the reader's pause on to the stream", async () => {
     const stream = new FakeStream();
     const rec = recorder();
     new UpstreamExchange(stream, get(), rec.events);

@@ -8,7 +8,7 @@ afterEach(() => {
 });
 
 describe('relayWebSocketOptions createConnection', () => {
-  it('passes tls.connect only what the socket needs (Node keeps that object for the socket\'s lifetime)', () => {
+  it("passes tls.connect only what the socket needs (Node keeps that object for the socket's lifetime)", () => {
     const fake = {} as tls.TLSSocket;
     const connect = vi.spyOn(tls, 'connect').mockImplementation(() => fake);
     const { createConnection } = relayWebSocketOptions({ hostMap: { 'relay.example.net': '127.0.0.1:9443' } }, 'relay.example.net');

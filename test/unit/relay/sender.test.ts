@@ -6,7 +6,16 @@ import WebSocket from 'ws';
 import { connectToRelay, type RelayConnectOptions } from '../../../src/relay/sender.js';
 import { RelayError } from '../../../src/relay/errors.js';
 import { ExitCode } from '../../../src/errors.js';
-import { echoAll, nowSeconds, rawClient, rawListener, startRelayFixture, until, type AcceptMessage, type RelayFixture } from '../emulator/relay/relay-fixture.js';
+import {
+  echoAll,
+  nowSeconds,
+  rawClient,
+  rawListener,
+  startRelayFixture,
+  until,
+  type AcceptMessage,
+  type RelayFixture,
+} from '../emulator/relay/relay-fixture.js';
 
 let fx: RelayFixture;
 const cleanups: (() => void)[] = [];
@@ -48,7 +57,11 @@ describe('connectToRelay', () => {
     const conn = await connectToRelay(options());
     cleanups.push(() => conn.close());
     expect(conn.ws.readyState).toBe(WebSocket.OPEN);
-    expect(conn.ws.url).toMatch(new RegExp(`^wss://${fx.host.replace(/\./g, '\\.')}/\\$hc/microsoft\\.kubernetes/connectedclusters/[0-9a-f]{64}/\\d+\\?sb-hc-action=connect&sb-hc-id=[0-9a-f-]{36}$`));
+    expect(conn.ws.url).toMatch(
+      new RegExp(
+        `^wss://${fx.host.replace(/\./g, '\\.')}/\\$hc/microsoft\\.kubernetes/connectedclusters/[0-9a-f]{64}/\\d+\\?sb-hc-action=connect&sb-hc-id=[0-9a-f-]{36}$`,
+      ),
+    );
     const echoed = new Promise<string>((resolve) => conn.stream.once('data', (d: Buffer) => resolve(d.toString())));
     conn.stream.write('ping through the relay');
     expect(await echoed).toBe('ping through the relay');
@@ -58,7 +71,9 @@ describe('connectToRelay', () => {
   });
 
   it('refuses a relay whose certificate does not match the name (UNREACHABLE), even when mapped', async () => {
-    const err = await failure(connectToRelay(options({ relayHost: 'demo.elsewhere.test', cloud: { ca: fx.ca, hostMap: { 'demo.elsewhere.test': fx.relay.address } } })));
+    const err = await failure(
+      connectToRelay(options({ relayHost: 'demo.elsewhere.test', cloud: { ca: fx.ca, hostMap: { 'demo.elsewhere.test': fx.relay.address } } })),
+    );
     expect(err.code).toBe('ARCPROXY_RELAY_UNREACHABLE');
     expect(err.message).toMatch(/demo\.elsewhere\.test/);
   });

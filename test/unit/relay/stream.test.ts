@@ -51,10 +51,11 @@ function collect(server: WebSocket): { messages: Buffer[]; kinds: boolean[] } {
 }
 
 const closeOf = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-const endOf = (s: Duplex) => new Promise<void>((resolve, reject) => {
-  s.once('end', () => resolve());
-  s.once('error', reject);
-});
+const endOf = (s: Duplex) =>
+  new Promise<void>((resolve, reject) => {
+    s.once('end', () => resolve());
+    s.once('error', reject);
+  });
 const errorOf = (s: Duplex) => new Promise<Error>((resolve) => s.once('error', resolve));
 
 async function readAll(stream: Duplex): Promise<string> {
@@ -190,7 +191,7 @@ describe('reading', () => {
     stream.resume();
     const failed = errorOf(stream);
     server.terminate();
-    expect((await failed as RelayError).closeCode).toBe(1006);
+    expect(((await failed) as RelayError).closeCode).toBe(1006);
   });
 });
 

@@ -30,26 +30,38 @@ describe('dial retries', () => {
 
   it('gives up on an offline agent within its short budget (kubectl gets its 503 fast)', async () => {
     let attempts = 0;
-    await expect(dialWithRetry(async () => {
-      attempts++;
-      throw noListener();
-    }, undefined, { noListenerBudgetMs: 150 })).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER' });
+    await expect(
+      dialWithRetry(
+        async () => {
+          attempts++;
+          throw noListener();
+        },
+        undefined,
+        { noListenerBudgetMs: 150 },
+      ),
+    ).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER' });
     expect(attempts).toBeGreaterThan(1);
   });
 
   it('does not retry what waiting cannot fix, and stops when aborted', async () => {
     let attempts = 0;
-    await expect(dialWithRetry(async () => {
-      attempts++;
-      throw new RelayError('ARCPROXY_RELAY_FORBIDDEN', 'no');
-    }, undefined)).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_FORBIDDEN' });
+    await expect(
+      dialWithRetry(async () => {
+        attempts++;
+        throw new RelayError('ARCPROXY_RELAY_FORBIDDEN', 'no');
+      }, undefined),
+    ).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_FORBIDDEN' });
     expect(attempts).toBe(1);
 
     const ac = new AbortController();
-    const p = dialWithRetry(async () => {
-      ac.abort();
-      throw new RelayError('ARCPROXY_RELAY_UNREACHABLE', 'down');
-    }, ac.signal, { transientBudgetMs: 60_000 });
+    const p = dialWithRetry(
+      async () => {
+        ac.abort();
+        throw new RelayError('ARCPROXY_RELAY_UNREACHABLE', 'down');
+      },
+      ac.signal,
+      { transientBudgetMs: 60_000 },
+    );
     await expect(p).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_UNREACHABLE' });
   });
 });

@@ -36,7 +36,12 @@ export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, e
   if (isWebSocketUpgrade(req)) {
     const protocol = negotiateWebSocketProtocol(req, EXEC_WS_PROTOCOLS);
     if (!protocol) {
-      rejectUpgrade(socket, 400, 'Bad Request', `unable to negotiate protocol: client supports ${JSON.stringify(offeredWebSocketProtocols(req))}, server supports ${JSON.stringify(EXEC_WS_PROTOCOLS)}`);
+      rejectUpgrade(
+        socket,
+        400,
+        'Bad Request',
+        `unable to negotiate protocol: client supports ${JSON.stringify(offeredWebSocketProtocols(req))}, server supports ${JSON.stringify(EXEC_WS_PROTOCOLS)}`,
+      );
       return;
     }
     const ws = acceptWebSocket(req, socket, head, protocol);
@@ -46,7 +51,12 @@ export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, e
   if (isSpdyUpgrade(req)) {
     const protocol = negotiateStreamProtocol(req, EXEC_SPDY_PROTOCOLS);
     if (!protocol) {
-      rejectUpgrade(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(offeredStreamProtocols(req))}, server supports ${JSON.stringify(EXEC_SPDY_PROTOCOLS)}`);
+      rejectUpgrade(
+        socket,
+        403,
+        'Forbidden',
+        `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(offeredStreamProtocols(req))}, server supports ${JSON.stringify(EXEC_SPDY_PROTOCOLS)}`,
+      );
       return;
     }
     acceptSpdy(socket, protocol);
@@ -78,7 +88,9 @@ function finished(writers: Writable[]): Promise<void> {
       (w) =>
         new Promise<void>((resolve) => {
           if (w.writableFinished || w.destroyed) return resolve();
-          w.once('finish', resolve).once('close', resolve).once('error', () => resolve());
+          w.once('finish', resolve)
+            .once('close', resolve)
+            .once('error', () => resolve());
           if (!w.writableEnded) w.end();
         }),
     ),

@@ -31,7 +31,12 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
   if (isWebSocketUpgrade(req)) {
     const protocol = negotiateWebSocketProtocol(req, [PORT_FORWARD_WS_PROTOCOL]);
     if (!protocol) {
-      rejectUpgrade(socket, 400, 'Bad Request', `unable to negotiate protocol: client supports ${JSON.stringify(offeredWebSocketProtocols(req))}, server supports ["${PORT_FORWARD_WS_PROTOCOL}"]`);
+      rejectUpgrade(
+        socket,
+        400,
+        'Bad Request',
+        `unable to negotiate protocol: client supports ${JSON.stringify(offeredWebSocketProtocols(req))}, server supports ["${PORT_FORWARD_WS_PROTOCOL}"]`,
+      );
       return;
     }
     const ws = acceptWebSocket(req, socket, head, protocol);
@@ -45,7 +50,12 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
   if (isSpdyUpgrade(req)) {
     const protocol = negotiateStreamProtocol(req, [PORT_FORWARD_PROTOCOL]);
     if (!protocol) {
-      rejectUpgrade(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(offeredStreamProtocols(req))}, server supports ["${PORT_FORWARD_PROTOCOL}"]`);
+      rejectUpgrade(
+        socket,
+        403,
+        'Forbidden',
+        `unable to upgrade: unable to negotiate protocol: client supports ${JSON.stringify(offeredStreamProtocols(req))}, server supports ["${PORT_FORWARD_PROTOCOL}"]`,
+      );
       return;
     }
     acceptSpdy(socket, protocol);
@@ -158,7 +168,8 @@ function forward(pod: PodRuntime, errorStream: SpdyStream, data: SpdyStream, con
     if (!data.destroyed && data.readableEnded === false) data.resume();
   });
   conn.on('error', (err) => {
-    if (!errorStream.destroyed && !errorStream.writableEnded) errorStream.write(`error forwarding port ${port} to pod ${pod.namespace}/${pod.name}, uid : ${err.message}`);
+    if (!errorStream.destroyed && !errorStream.writableEnded)
+      errorStream.write(`error forwarding port ${port} to pod ${pod.namespace}/${pod.name}, uid : ${err.message}`);
     conn.destroy();
   });
   // The client reset the data stream (or the session died): drop the pod side.

@@ -83,7 +83,9 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buff
     rejectUpgrade(socket, 400, 'Bad Request', 'invalid WebSocket handshake');
     return undefined;
   }
-  const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+  const accept = createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
@@ -97,8 +99,5 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buff
 
 /** Completes a SPDY/3.1 upgrade announcing the negotiated stream protocol. */
 export function acceptSpdy(socket: Duplex, protocol: string): void {
-  socket.write(
-    'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
-      `X-Stream-Protocol-Version: ${protocol}\r\n\r\n`,
-  );
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' + `X-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
 }

@@ -106,7 +106,7 @@ describe('cluster agent: Entra check and impersonation', () => {
     await expectUnauthorized(await issuer.sign({ sub: 'x' }), '"oid"');
   });
 
-  it('rejects a groups overage claim with Arc\'s message', async () => {
+  it("rejects a groups overage claim with Arc's message", async () => {
     const token = await issuer.sign({ oid: OID, _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph' } } });
     expect(await expectUnauthorized(token, OVERAGE_MESSAGE)).toBe(OVERAGE_MESSAGE);
   });

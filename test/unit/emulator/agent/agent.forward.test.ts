@@ -2,7 +2,19 @@ import { EventEmitter, once } from 'node:events';
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClusterAgent, type ClusterAgent } from '../../../../src/emulator/agent/index.js';
-import { AGENT_TOKEN, closedPort, createIssuer, headerValues, ISSUER, send, startApiserver, startFront, TENANT, type Front, type TestApiserver } from './harness.js';
+import {
+  AGENT_TOKEN,
+  closedPort,
+  createIssuer,
+  headerValues,
+  ISSUER,
+  send,
+  startApiserver,
+  startFront,
+  TENANT,
+  type Front,
+  type TestApiserver,
+} from './harness.js';
 
 const idleSource = () => Object.assign(new EventEmitter(), { start() {}, close: async () => {} });
 const SA = 'Bearer not-a-jwt-service-account-token';
@@ -44,16 +56,30 @@ describe('cluster agent: request forwarding', () => {
   it('streams request and response bodies byte for byte, keeping status and end-to-end headers', async () => {
     const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 256));
     api.onRequest = (_req, res, body) => {
-      res.writeHead(201, 'Made', { 'content-type': 'application/vnd.kubernetes.protobuf', 'audit-id': 'a1', 'x-echo-length': String(body.length), 'set-cookie': ['a=1', 'b=2'] });
+      res.writeHead(201, 'Made', {
+        'content-type': 'application/vnd.kubernetes.protobuf',
+        'audit-id': 'a1',
+        'x-echo-length': String(body.length),
+        'set-cookie': ['a=1', 'b=2'],
+      });
       res.end(body);
     };
     const reply = await new Promise<{ status: number; message: string; headers: Record<string, unknown>; raw: string[]; body: Buffer }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: front.port, agent: front.client, method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', headers: { authorization: SA, 'content-type': 'application/vnd.kubernetes.protobuf' } },
+        {
+          host: '127.0.0.1',
+          port: front.port,
+          agent: front.client,
+          method: 'POST',
+          path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+          headers: { authorization: SA, 'content-type': 'application/vnd.kubernetes.protobuf' },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode!, message: res.statusMessage!, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks) }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, message: res.statusMessage!, headers: res.headers, raw: res.rawHeaders, body: Buffer.concat(chunks) }),
+          );
         },
       );
       req.on('error', reject);
@@ -85,7 +111,10 @@ describe('cluster agent: request forwarding', () => {
       });
     };
     const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: front.port, agent: front.client, path: '/api/v1/pods?watch=true', headers: { authorization: SA } }, resolve);
+      const req = request(
+        { host: '127.0.0.1', port: front.port, agent: front.client, path: '/api/v1/pods?watch=true', headers: { authorization: SA } },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });

@@ -69,7 +69,10 @@ describe('cluster agent over WebSocket byte streams', () => {
     };
     const stream = await tunnel();
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({ host: 'cluster', path: '/api/v1/pods?watch=true', headers: { authorization: 'Bearer sa' }, createConnection: () => stream as never }, resolve);
+      const req = request(
+        { host: 'cluster', path: '/api/v1/pods?watch=true', headers: { authorization: 'Bearer sa' }, createConnection: () => stream as never },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });
@@ -99,7 +102,9 @@ describe('cluster agent over WebSocket byte streams', () => {
         if (end >= 0 && received.length >= end + 4 + payload.length) resolve();
       });
     });
-    stream.write('POST /api/v1/namespaces/default/pods/p/portforward HTTP/1.1\r\nHost: c\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nAuthorization: Bearer sa\r\n\r\n');
+    stream.write(
+      'POST /api/v1/namespaces/default/pods/p/portforward HTTP/1.1\r\nHost: c\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nAuthorization: Bearer sa\r\n\r\n',
+    );
     // Sent at once, before the 101: the agent must hold these bytes until the apiserver is connected.
     stream.write(payload);
     await gotAll;

@@ -158,7 +158,9 @@ describe('cluster agent: upgrades are relayed byte for byte', () => {
   it('answers a bad Entra token on an upgrade with a raw 401 Status', async () => {
     const token = await issuer.sign({ oid: OID }, { expiresInSeconds: -60 });
     const { socket, read } = await open();
-    socket.write(`GET /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    socket.write(
+      `GET /api/v1/namespaces/default/pods/web/exec?command=sh HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
     await once(socket, 'close');
     const text = read.data.toString();
     expect(text).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);

@@ -2,7 +2,13 @@
 import { Writable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GENERATED_CHUNK_BYTES, GENERATED_LINE_BYTES, generatedLine, generatedLineCount, generatedLogChunks } from '../../../../src/emulator/apiserver/generated-log.js';
+import {
+  GENERATED_CHUNK_BYTES,
+  GENERATED_LINE_BYTES,
+  generatedLine,
+  generatedLineCount,
+  generatedLogChunks,
+} from '../../../../src/emulator/apiserver/generated-log.js';
 import { LogOutput } from '../../../../src/emulator/apiserver/log-output.js';
 import { servePodLog } from '../../../../src/emulator/apiserver/logs.js';
 import { EmulatedPod } from '../../../../src/emulator/apiserver/pod-runtime.js';
@@ -154,7 +160,12 @@ describe('serving a generated log', () => {
     for (const cb of res.held.splice(0)) cb();
     await drained;
     expect(done).toBe(true);
-    expect(res.text()).toBe('ABCDE'.split('').map((c) => c.repeat(32 * 1024)).join(''));
+    expect(res.text()).toBe(
+      'ABCDE'
+        .split('')
+        .map((c) => c.repeat(32 * 1024))
+        .join(''),
+    );
   });
 
   it('cuts the output at limitBytes, then ends the response', async () => {

@@ -33,7 +33,14 @@ export async function startHarness(extra: Partial<ApiServerOptions> = {}): Promi
   const ca = await createCertificateAuthority('apiserver-unit-ca');
   const tls = await issueServerCertificate(ca, { commonName: 'localhost', ipAddresses: ['127.0.0.1'] });
   const server = await createApiServer({ ...extra, kubernetes, tls });
-  return { server, ca: ca.cert, kubernetes, admin: tokenOf(kubernetes, 'demo-admin'), viewer: tokenOf(kubernetes, 'demo-viewer'), nobody: tokenOf(kubernetes, 'demo-nobody') };
+  return {
+    server,
+    ca: ca.cert,
+    kubernetes,
+    admin: tokenOf(kubernetes, 'demo-admin'),
+    viewer: tokenOf(kubernetes, 'demo-viewer'),
+    nobody: tokenOf(kubernetes, 'demo-nobody'),
+  };
 }
 
 export interface RequestOptions {

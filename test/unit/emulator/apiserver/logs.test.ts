@@ -44,7 +44,11 @@ describe('pods/log', () => {
   it('refuses tailLines and limitBytes that are not integers or out of range, as the apiserver does', async () => {
     const negative = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?tailLines=-1', { token: h.admin });
     expect(negative.status).toBe(422);
-    expect(negative.json()).toMatchObject({ reason: 'Invalid', message: 'PodLogOptions "hello-1" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0', details: { name: 'hello-1', kind: 'PodLogOptions' } });
+    expect(negative.json()).toMatchObject({
+      reason: 'Invalid',
+      message: 'PodLogOptions "hello-1" is invalid: tailLines: Invalid value: -1: must be greater than or equal to 0',
+      details: { name: 'hello-1', kind: 'PodLogOptions' },
+    });
     const zero = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?limitBytes=0', { token: h.admin });
     expect(zero.status).toBe(422);
     expect(zero.json().message).toBe('PodLogOptions "hello-1" is invalid: limitBytes: Invalid value: 0: must be greater than 0');

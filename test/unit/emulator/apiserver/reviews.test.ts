@@ -23,7 +23,12 @@ function field(n: number, value: Buffer | string): Buffer {
 }
 
 function protobufAccessReview(attrs: { namespace: string; verb: string; resource: string; subresource?: string }): Buffer {
-  const ra = Buffer.concat([field(1, attrs.namespace), field(2, attrs.verb), field(5, attrs.resource), ...(attrs.subresource ? [field(6, attrs.subresource)] : [])]);
+  const ra = Buffer.concat([
+    field(1, attrs.namespace),
+    field(2, attrs.verb),
+    field(5, attrs.resource),
+    ...(attrs.subresource ? [field(6, attrs.subresource)] : []),
+  ]);
   const review = Buffer.concat([field(1, Buffer.alloc(0)), field(2, field(1, ra))]);
   const typeMeta = Buffer.concat([field(1, 'authorization.k8s.io/v1'), field(2, 'SelfSubjectAccessReview')]);
   return Buffer.concat([Buffer.from('k8s\0', 'binary'), field(1, typeMeta), field(2, review)]);
@@ -34,13 +39,23 @@ const PROTOBUF = { 'content-type': 'application/vnd.kubernetes.protobuf', accept
 describe('SelfSubjectReview', () => {
   it('answers whoami in JSON whatever the body, for v1 and the older versions', async () => {
     for (const version of ['v1', 'v1beta1', 'v1alpha1']) {
-      const r = await call(h, `/apis/authentication.k8s.io/${version}/selfsubjectreviews`, { token: h.nobody, method: 'POST', body: Buffer.from([0x6b, 0x38, 0x73, 0, 1, 2, 3]), headers: PROTOBUF });
+      const r = await call(h, `/apis/authentication.k8s.io/${version}/selfsubjectreviews`, {
+        token: h.nobody,
+        method: 'POST',
+        body: Buffer.from([0x6b, 0x38, 0x73, 0, 1, 2, 3]),
+        headers: PROTOBUF,
+      });
       expect(r.status, version).toBe(201);
       expect(r.json()).toEqual({
         kind: 'SelfSubjectReview',
         apiVersion: `authentication.k8s.io/${version}`,
         metadata: { creationTimestamp: '2026-03-01T12:00:00.000Z' },
-        status: { userInfo: { username: 'system:serviceaccount:default:demo-nobody', groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'] } },
+        status: {
+          userInfo: {
+            username: 'system:serviceaccount:default:demo-nobody',
+            groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+          },
+        },
       });
     }
   });
@@ -52,7 +67,11 @@ describe('SelfSubjectReview', () => {
 
 describe('SelfSubjectAccessReview', () => {
   const review = (token: string, resourceAttributes: object) =>
-    call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { token, method: 'POST', body: JSON.stringify({ kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', spec: { resourceAttributes } }) });
+    call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      token,
+      method: 'POST',
+      body: JSON.stringify({ kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', spec: { resourceAttributes } }),
+    });
 
   it('evaluates JSON reviews against the bindings', async () => {
     const cases: [string, object, boolean][] = [
@@ -72,7 +91,14 @@ describe('SelfSubjectAccessReview', () => {
 
   it('reads protobuf reviews as kubectl auth can-i sends them', async () => {
     const ask = async (token: string, verb: string) =>
-      (await call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { token, method: 'POST', body: protobufAccessReview({ namespace: 'default', verb, resource: 'pods' }), headers: PROTOBUF })).json();
+      (
+        await call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          token,
+          method: 'POST',
+          body: protobufAccessReview({ namespace: 'default', verb, resource: 'pods' }),
+          headers: PROTOBUF,
+        })
+      ).json();
     const viewerList = await ask(h.viewer, 'list');
     expect(viewerList.spec.resourceAttributes).toMatchObject({ namespace: 'default', verb: 'list', resource: 'pods' });
     expect(viewerList.status.allowed).toBe(true);
@@ -81,7 +107,13 @@ describe('SelfSubjectAccessReview', () => {
 
   it('allows discovery paths to everyone and other non-resource URLs to cluster-admin only', async () => {
     const ask = async (token: string, path: string) =>
-      (await call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { token, method: 'POST', body: JSON.stringify({ spec: { nonResourceAttributes: { path, verb: 'get' } } }) })).json().status.allowed;
+      (
+        await call(h, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+          token,
+          method: 'POST',
+          body: JSON.stringify({ spec: { nonResourceAttributes: { path, verb: 'get' } } }),
+        })
+      ).json().status.allowed;
     expect(await ask(h.nobody, '/version')).toBe(true);
     expect(await ask(h.nobody, '/metrics')).toBe(false);
     expect(await ask(h.admin, '/metrics')).toBe(true);
@@ -96,10 +128,20 @@ describe('SelfSubjectAccessReview', () => {
 describe('SelfSubjectRulesReview', () => {
   it('lists the rules the binding grants, echoing the namespace', async () => {
     const rules = async (token: string) =>
-      (await call(h, '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', { token, method: 'POST', body: JSON.stringify({ spec: { namespace: 'default' } }) })).json();
+      (
+        await call(h, '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+          token,
+          method: 'POST',
+          body: JSON.stringify({ spec: { namespace: 'default' } }),
+        })
+      ).json();
     const viewer = await rules(h.viewer);
     expect(viewer.spec).toEqual({ namespace: 'default' });
-    expect(viewer.status.resourceRules).toContainEqual({ verbs: ['get', 'list', 'watch'], apiGroups: [''], resources: ['pods', 'pods/log', 'pods/status', 'namespaces'] });
+    expect(viewer.status.resourceRules).toContainEqual({
+      verbs: ['get', 'list', 'watch'],
+      apiGroups: [''],
+      resources: ['pods', 'pods/log', 'pods/status', 'namespaces'],
+    });
     const nobody = await rules(h.nobody);
     expect(nobody.status.resourceRules.every((r: { apiGroups: string[] }) => r.apiGroups[0] !== '')).toBe(true);
     expect((await rules(h.admin)).status.resourceRules).toContainEqual({ verbs: ['*'], apiGroups: ['*'], resources: ['*'] });

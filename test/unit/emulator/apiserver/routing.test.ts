@@ -18,7 +18,8 @@ describe('discovery', () => {
   });
 
   it('answers aggregated discovery requests with plain JSON that kubectl falls back to', async () => {
-    const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    const accept =
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
     const api = await call(h, '/api', { token: h.nobody, headers: { accept } });
     expect(api.headers['content-type']).toBe('application/json');
     expect(api.json()).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
@@ -50,7 +51,16 @@ describe('discovery', () => {
     for (const path of ['/openapi/v2', '/apis/apps/v1', '/api/v1/services', '/api/v2']) {
       const r = await call(h, path, { token: h.admin });
       expect(r.status, path).toBe(404);
-      expect(r.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 });
+      expect(r.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        details: {},
+        code: 404,
+      });
     }
   });
 });
@@ -60,7 +70,15 @@ describe('authentication', () => {
     for (const token of [undefined, 'not-a-token']) {
       const r = await call(h, '/api/v1/namespaces/default/pods', token ? { token } : {});
       expect(r.status).toBe(401);
-      expect(r.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      expect(r.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401,
+      });
     }
   });
 
@@ -69,7 +87,8 @@ describe('authentication', () => {
     expect(r.status).toBe(403);
     expect(r.json()).toMatchObject({
       reason: 'Forbidden',
-      message: 'users "alice" is forbidden: User "system:serviceaccount:default:demo-admin" cannot impersonate resource "users" in API group "" at the cluster scope',
+      message:
+        'users "alice" is forbidden: User "system:serviceaccount:default:demo-admin" cannot impersonate resource "users" in API group "" at the cluster scope',
     });
   });
 
@@ -96,12 +115,18 @@ describe('authorization', () => {
 
   it('names the object, subresource and cluster scope in Forbidden messages', async () => {
     const get = (await call(h, '/api/v1/namespaces/default/pods/hello-0/log', { token: h.nobody })).json();
-    expect(get.message).toBe('pods "hello-0" is forbidden: User "system:serviceaccount:default:demo-nobody" cannot get resource "pods/log" in API group "" in the namespace "default"');
+    expect(get.message).toBe(
+      'pods "hello-0" is forbidden: User "system:serviceaccount:default:demo-nobody" cannot get resource "pods/log" in API group "" in the namespace "default"',
+    );
     expect(get.details).toEqual({ name: 'hello-0', kind: 'pods' });
     const all = (await call(h, '/api/v1/pods', { token: h.nobody })).json();
-    expect(all.message).toBe('pods is forbidden: User "system:serviceaccount:default:demo-nobody" cannot list resource "pods" in API group "" at the cluster scope');
+    expect(all.message).toBe(
+      'pods is forbidden: User "system:serviceaccount:default:demo-nobody" cannot list resource "pods" in API group "" at the cluster scope',
+    );
     const ns = (await call(h, '/api/v1/namespaces?watch=true', { token: h.nobody })).json();
-    expect(ns.message).toBe('namespaces is forbidden: User "system:serviceaccount:default:demo-nobody" cannot watch resource "namespaces" in API group "" at the cluster scope');
+    expect(ns.message).toBe(
+      'namespaces is forbidden: User "system:serviceaccount:default:demo-nobody" cannot watch resource "namespaces" in API group "" at the cluster scope',
+    );
   });
 
   it('gives view get/list/watch and logs, but not create or delete', async () => {
@@ -133,7 +158,11 @@ describe('pods and namespaces', () => {
     expect(r.columnDefinitions.filter((c: any) => c.priority === 0).map((c: any) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age']);
     expect(r.rows).toHaveLength(3);
     expect(r.rows[0].cells.slice(0, 4)).toEqual(['hello-0', '1/1', 'Running', '0']);
-    expect(r.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'hello-0', namespace: 'default' } });
+    expect(r.rows[0].object).toMatchObject({
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { name: 'hello-0', namespace: 'default' },
+    });
     const full = (await call(h, '/api/v1/namespaces/default/pods?includeObject=Object', { token: h.admin, headers: { accept: TABLE_ACCEPT } })).json();
     expect(full.rows[0].object).toMatchObject({ kind: 'Pod', status: { phase: 'Running' } });
   });
@@ -162,10 +191,23 @@ describe('pods and namespaces', () => {
   it('creates and deletes pods, raising the resourceVersion each time', async () => {
     const rv = async () => Number((await call(h, '/api/v1/namespaces/default/pods', { token: h.admin })).json().metadata.resourceVersion);
     const before = await rv();
-    const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'made-by-test', labels: { made: 'yes' } }, spec: { containers: [{ name: 'c1', image: 'x', ports: [{ containerPort: 9000 }] }] } });
-    const created = await call(h, '/api/v1/namespaces/default/pods?fieldManager=kubectl-run', { token: h.admin, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const body = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'made-by-test', labels: { made: 'yes' } },
+      spec: { containers: [{ name: 'c1', image: 'x', ports: [{ containerPort: 9000 }] }] },
+    });
+    const created = await call(h, '/api/v1/namespaces/default/pods?fieldManager=kubectl-run', {
+      token: h.admin,
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(created.status).toBe(201);
-    expect(created.json()).toMatchObject({ metadata: { name: 'made-by-test', namespace: 'default', labels: { made: 'yes' } }, spec: { containers: [{ name: 'c1' }] } });
+    expect(created.json()).toMatchObject({
+      metadata: { name: 'made-by-test', namespace: 'default', labels: { made: 'yes' } },
+      spec: { containers: [{ name: 'c1' }] },
+    });
     const afterCreate = await rv();
     expect(afterCreate).toBeGreaterThan(before);
     const again = await call(h, '/api/v1/namespaces/default/pods', { token: h.admin, method: 'POST', body });
@@ -192,8 +234,14 @@ describe('pods and namespaces', () => {
     expect(list.items.map((n: any) => n.metadata.name)).toEqual(['default', 'kube-system']);
     const table = (await call(h, '/api/v1/namespaces', { token: h.admin, headers: { accept: TABLE_ACCEPT } })).json();
     expect(table.columnDefinitions.map((c: any) => c.name)).toEqual(['Name', 'Status', 'Age']);
-    expect(table.rows.map((r: any) => r.cells.slice(0, 2))).toEqual([['default', 'Active'], ['kube-system', 'Active']]);
-    expect((await call(h, '/api/v1/namespaces/kube-system', { token: h.admin })).json()).toMatchObject({ kind: 'Namespace', metadata: { name: 'kube-system' } });
+    expect(table.rows.map((r: any) => r.cells.slice(0, 2))).toEqual([
+      ['default', 'Active'],
+      ['kube-system', 'Active'],
+    ]);
+    expect((await call(h, '/api/v1/namespaces/kube-system', { token: h.admin })).json()).toMatchObject({
+      kind: 'Namespace',
+      metadata: { name: 'kube-system' },
+    });
     expect((await call(h, '/api/v1/namespaces/nope', { token: h.admin })).status).toBe(404);
   });
 

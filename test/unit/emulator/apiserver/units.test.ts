@@ -39,12 +39,21 @@ describe('selectors', () => {
 describe('paths', () => {
   it('splits core and group paths', () => {
     expect(parseApiPath('/api/v1/namespaces/default/pods')).toEqual({ group: '', version: 'v1', rest: ['namespaces', 'default', 'pods'] });
-    expect(parseApiPath('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).toEqual({ group: 'authorization.k8s.io', version: 'v1', rest: ['selfsubjectaccessreviews'] });
+    expect(parseApiPath('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews')).toEqual({
+      group: 'authorization.k8s.io',
+      version: 'v1',
+      rest: ['selfsubjectaccessreviews'],
+    });
     expect(parseApiPath('/openapi/v2')).toBeUndefined();
   });
 
   it('names the resource, object, subresource and legacy watch', () => {
-    expect(resourceTarget(['namespaces', 'default', 'pods', 'hello-0', 'log'])).toEqual({ namespace: 'default', resource: 'pods', name: 'hello-0', subresource: 'log' });
+    expect(resourceTarget(['namespaces', 'default', 'pods', 'hello-0', 'log'])).toEqual({
+      namespace: 'default',
+      resource: 'pods',
+      name: 'hello-0',
+      subresource: 'log',
+    });
     expect(resourceTarget(['pods'])).toEqual({ resource: 'pods' });
     expect(resourceTarget(['namespaces', 'kube-system'])).toEqual({ resource: 'namespaces', name: 'kube-system' });
     expect(resourceTarget(['watch', 'namespaces', 'default', 'pods'])).toEqual({ namespace: 'default', resource: 'pods', watchPath: true });
@@ -54,7 +63,15 @@ describe('paths', () => {
 
 describe('tables', () => {
   it('formats ages like kubectl', () => {
-    expect([5_000, 119_000, 125_000, 3_600_000, 8 * 3_600_000 + 60_000, 3 * 86_400_000 + 3_600_000, 30 * 86_400_000].map(humanAge)).toEqual(['5s', '119s', '2m5s', '60m', '8h', '3d1h', '30d']);
+    expect([5_000, 119_000, 125_000, 3_600_000, 8 * 3_600_000 + 60_000, 3 * 86_400_000 + 3_600_000, 30 * 86_400_000].map(humanAge)).toEqual([
+      '5s',
+      '119s',
+      '2m5s',
+      '60m',
+      '8h',
+      '3d1h',
+      '30d',
+    ]);
   });
 
   it('recognises Table requests', () => {
@@ -72,7 +89,14 @@ describe('tables', () => {
       object: {
         metadata: { name: 'p', creationTimestamp: created, deletionTimestamp: created },
         spec: { nodeName: 'n' },
-        status: { phase: 'Running', podIP: '10.0.0.1', containerStatuses: [{ ready: true, restartCount: 2 }, { ready: false, restartCount: 1 }] },
+        status: {
+          phase: 'Running',
+          podIP: '10.0.0.1',
+          containerStatuses: [
+            { ready: true, restartCount: 2 },
+            { ready: false, restartCount: 1 },
+          ],
+        },
       },
     };
     const t = toTable([pod], 'Pod', 7, Date.parse(created) + 90_000, 'None') as { rows: { cells: unknown[]; object?: unknown }[]; metadata: unknown };
@@ -85,7 +109,10 @@ describe('tables', () => {
 describe('RBAC from seed bindings', () => {
   const k = demoKubernetes();
   const ids = new Identities(k);
-  const sa = (name: string) => ({ username: `system:serviceaccount:default:${name}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'] });
+  const sa = (name: string) => ({
+    username: `system:serviceaccount:default:${name}`,
+    groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+  });
   const pods = (verb: string, subresource?: string) => ({ verb, group: '', resource: 'pods', namespace: 'default', ...(subresource ? { subresource } : {}) });
 
   it('finds the role by service account, user or group', () => {
@@ -98,8 +125,10 @@ describe('RBAC from seed bindings', () => {
 
   it('allows view to read but not exec, port-forward, attach, create or delete', () => {
     const viewer = sa('demo-viewer');
-    for (const [verb, sub] of [['get'], ['list'], ['watch'], ['get', 'log']] as const) expect(ids.allowed(viewer, pods(verb, sub)), `${verb} ${sub ?? ''}`).toBe(true);
-    for (const [verb, sub] of [['create', 'exec'], ['create', 'portforward'], ['create', 'attach'], ['create'], ['delete']] as const) expect(ids.allowed(viewer, pods(verb, sub)), `${verb} ${sub ?? ''}`).toBe(false);
+    for (const [verb, sub] of [['get'], ['list'], ['watch'], ['get', 'log']] as const)
+      expect(ids.allowed(viewer, pods(verb, sub)), `${verb} ${sub ?? ''}`).toBe(true);
+    for (const [verb, sub] of [['create', 'exec'], ['create', 'portforward'], ['create', 'attach'], ['create'], ['delete']] as const)
+      expect(ids.allowed(viewer, pods(verb, sub)), `${verb} ${sub ?? ''}`).toBe(false);
     expect(ids.allowed(sa('demo-admin'), pods('create', 'exec'))).toBe(true);
     expect(ids.allowed(sa('demo-nobody'), pods('get'))).toBe(false);
   });

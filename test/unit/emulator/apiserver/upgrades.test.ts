@@ -29,13 +29,23 @@ afterAll(async () => {
   await bare?.server.close();
 });
 
-const ws = (token: string) => ({ Authorization: `Bearer ${token}`, Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' });
+const ws = (token: string) => ({
+  Authorization: `Bearer ${token}`,
+  Upgrade: 'websocket',
+  'Sec-WebSocket-Version': '13',
+  'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+  'Sec-WebSocket-Protocol': 'v5.channel.k8s.io',
+});
 const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
 const bodyOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
 
 describe('upgrades', () => {
   it('hands exec to the streaming handler with the parsed query and the pod runtime', async () => {
-    const raw = await rawUpgrade(h, '/api/v1/namespaces/default/pods/hello-0/exec?command=sh&command=-c&command=echo%20hi&container=hello&stdin=true&stdout=true&tty=true', ws(h.admin));
+    const raw = await rawUpgrade(
+      h,
+      '/api/v1/namespaces/default/pods/hello-0/exec?command=sh&command=-c&command=echo%20hi&container=hello&stdin=true&stdout=true&tty=true',
+      ws(h.admin),
+    );
     expect(statusOf(raw)).toBe(101);
     const exec = seen.exec!;
     expect(exec).toMatchObject({ container: 'hello', command: ['sh', '-c', 'echo hi'], stdin: true, stdout: true, stderr: false, tty: true });
@@ -44,7 +54,12 @@ describe('upgrades', () => {
   });
 
   it('hands SPDY port-forward to the streaming handler with the ports', async () => {
-    const raw = await rawUpgrade(h, '/api/v1/namespaces/default/pods/hello-1/portforward?ports=8080&ports=9090', { Authorization: `Bearer ${h.admin}`, Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' }, 'POST');
+    const raw = await rawUpgrade(
+      h,
+      '/api/v1/namespaces/default/pods/hello-1/portforward?ports=8080&ports=9090',
+      { Authorization: `Bearer ${h.admin}`, Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'portforward.k8s.io' },
+      'POST',
+    );
     expect(statusOf(raw)).toBe(101);
     expect(seen.portForward!.ports).toEqual([8080, 9090]);
     expect(seen.portForward!.pod.name).toBe('hello-1');
@@ -58,7 +73,8 @@ describe('upgrades', () => {
       apiVersion: 'v1',
       metadata: {},
       status: 'Failure',
-      message: 'pods "hello-0" is forbidden: User "system:serviceaccount:default:demo-viewer" cannot create resource "pods/exec" in API group "" in the namespace "default"',
+      message:
+        'pods "hello-0" is forbidden: User "system:serviceaccount:default:demo-viewer" cannot create resource "pods/exec" in API group "" in the namespace "default"',
       reason: 'Forbidden',
       details: { name: 'hello-0', kind: 'pods' },
       code: 403,

@@ -26,7 +26,11 @@ describe('watch', () => {
     expect(s.status).toBe(200);
     expect(s.headers['transfer-encoding']).toBe('chunked');
     const initial = [await event(s), await event(s), await event(s)];
-    expect(initial.map((e) => [e.type, e.object.metadata.name])).toEqual([['ADDED', 'hello-0'], ['ADDED', 'hello-1'], ['ADDED', 'hello-2']]);
+    expect(initial.map((e) => [e.type, e.object.metadata.name])).toEqual([
+      ['ADDED', 'hello-0'],
+      ['ADDED', 'hello-1'],
+      ['ADDED', 'hello-2'],
+    ]);
     await h.server.createPod('default', 'w-added');
     const added = await event(s);
     expect([added.type, added.object.kind, added.object.metadata.name]).toEqual(['ADDED', 'Pod', 'w-added']);

@@ -9,7 +9,12 @@ import { startArmWorld, type ArmWorld } from './arm-fixture.js';
 
 const seed = defaultSeed();
 // A principal with a subscription-wide role, to reach the 404s behind RBAC.
-const subOwner = { ...findPrincipal(seed, 'noaccess'), name: 'subowner', clientId: '5d7f9b1c-3e5a-4c7e-9a1b-2c3d4e5f6a7b', objectId: '8f9e0d1c-2b3a-4c5d-8e6f-7a8b9c0d1e2f' };
+const subOwner = {
+  ...findPrincipal(seed, 'noaccess'),
+  name: 'subowner',
+  clientId: '5d7f9b1c-3e5a-4c7e-9a1b-2c3d4e5f6a7b',
+  objectId: '8f9e0d1c-2b3a-4c5d-8e6f-7a8b9c0d1e2f',
+};
 seed.principals.push(subOwner);
 seed.roleAssignments.push({ principalId: subOwner.objectId, role: 'Reader', scope: `/subscriptions/${SUB}` });
 const API = 'api-version=2021-10-01';
@@ -27,7 +32,11 @@ describe('ARM emulator', () => {
     if (token !== null && token !== undefined) headers.authorization = `Bearer ${token}`;
     const sep = path.includes('?') ? '&' : '?';
     const url = `${world.arm.url}${path}${opts.query === '' ? '' : `${sep}${opts.query ?? API}`}`;
-    return httpsRequest(url, world.ca, { method: opts.method ?? 'GET', headers, ...(opts.body === undefined ? {} : { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }) });
+    return httpsRequest(url, world.ca, {
+      method: opts.method ?? 'GET',
+      headers,
+      ...(opts.body === undefined ? {} : { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }),
+    });
   };
   const listCredential = (body: unknown, token?: string) =>
     call(`${clusterPath()}/listClusterUserCredential`, { method: 'POST', body, ...(token ? { token } : {}) });
@@ -41,14 +50,23 @@ describe('ARM emulator', () => {
   });
 
   it('registers every seeded cluster with the relay directory', () => {
-    for (const rg of seed.resourceGroups) for (const c of rg.clusters) expect(world.relays.forCluster(clusterResourceId(rg.subscriptionId, rg.name, c.name))).toBeDefined();
+    for (const rg of seed.resourceGroups)
+      for (const c of rg.clusters) expect(world.relays.forCluster(clusterResourceId(rg.subscriptionId, rg.name, c.name))).toBeDefined();
   });
 
   describe('subscriptions', () => {
     it('lists the subscriptions a caller has roles in, and gets one by id', async () => {
       const list = await call('/subscriptions');
       expect(list.status).toBe(200);
-      expect(list.body.value).toEqual([expect.objectContaining({ id: `/subscriptions/${SUB}`, subscriptionId: SUB, displayName: 'arcproxy-emulator', tenantId: seed.tenantId, state: 'Enabled' })]);
+      expect(list.body.value).toEqual([
+        expect.objectContaining({
+          id: `/subscriptions/${SUB}`,
+          subscriptionId: SUB,
+          displayName: 'arcproxy-emulator',
+          tenantId: seed.tenantId,
+          state: 'Enabled',
+        }),
+      ]);
       expect(list.headers['x-ms-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(list.headers['x-ms-correlation-request-id']).toBeTruthy();
       const one = await call(`/SUBSCRIPTIONS/${SUB.toUpperCase()}`);
@@ -63,7 +81,11 @@ describe('ARM emulator', () => {
 
     it('a Reader role grants GET but not listClusterUserCredential', async () => {
       expect((await call(clusterPath(), { token: tokens.subowner })).status).toBe(200);
-      const res = await call(`${clusterPath()}/listClusterUserCredential`, { method: 'POST', body: { authenticationMethod: 'AAD', clientProxy: true }, token: tokens.subowner });
+      const res = await call(`${clusterPath()}/listClusterUserCredential`, {
+        method: 'POST',
+        body: { authenticationMethod: 'AAD', clientProxy: true },
+        token: tokens.subowner,
+      });
       expect(res.status).toBe(403);
     });
 
@@ -90,7 +112,14 @@ describe('ARM emulator', () => {
         type: 'microsoft.kubernetes/connectedclusters',
         location: 'eastus',
         identity: { type: 'SystemAssigned' },
-        properties: { provisioningState: 'Succeeded', connectivityStatus: 'Connected', agentVersion: '1.21.10', distribution: 'k3s', kubernetesVersion: '1.31.4', totalNodeCount: 1 },
+        properties: {
+          provisioningState: 'Succeeded',
+          connectivityStatus: 'Connected',
+          agentVersion: '1.21.10',
+          distribution: 'k3s',
+          kubernetesVersion: '1.31.4',
+          totalNodeCount: 1,
+        },
       });
       expect(Buffer.from(res.body.properties.agentPublicKeyCertificate, 'base64').length).toBeGreaterThan(50);
       expect(Date.parse(res.body.properties.lastConnectivityTime)).not.toBeNaN();
@@ -111,7 +140,8 @@ describe('ARM emulator', () => {
       expect(cluster.status).toBe(404);
       expect(cluster.body.error).toEqual({
         code: 'ResourceNotFound',
-        message: "The Resource 'Microsoft.Kubernetes/connectedClusters/ghost' under resource group 'demo-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+        message:
+          "The Resource 'Microsoft.Kubernetes/connectedClusters/ghost' under resource group 'demo-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
       });
     });
 
@@ -179,7 +209,11 @@ describe('ARM emulator', () => {
 
     it('a cluster-scoped assignment grants that cluster only; authorization comes before the lookup', async () => {
       expect((await listCredential({ authenticationMethod: 'AAD', clientProxy: true }, tokens.viewer)).status).toBe(200);
-      const other = await call(`${clusterPath('demo-rg', 'offline')}/listClusterUserCredential`, { method: 'POST', body: { authenticationMethod: 'AAD', clientProxy: true }, token: tokens.viewer });
+      const other = await call(`${clusterPath('demo-rg', 'offline')}/listClusterUserCredential`, {
+        method: 'POST',
+        body: { authenticationMethod: 'AAD', clientProxy: true },
+        token: tokens.viewer,
+      });
       expect(other.status).toBe(403);
       const ghostRg = await call(clusterPath('ghost-rg'), { token: tokens.viewer });
       expect(ghostRg.status).toBe(403);

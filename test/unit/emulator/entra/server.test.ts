@@ -65,7 +65,11 @@ describe('Entra emulator', () => {
       expect(header.alg).toBe('RS256');
       expect(entra.jwks().keys.map((k) => (k as { kid: string }).kid)).toContain(header.kid);
       const claims = decodeJwt(res.body.access_token);
-      expect(claims).toMatchObject({ aud: 'https://management.core.windows.net/', oid: ci.objectId, exp: Math.floor(clockMs / 1000) + seed.tokenLifetimeSeconds });
+      expect(claims).toMatchObject({
+        aud: 'https://management.core.windows.net/',
+        oid: ci.objectId,
+        exp: Math.floor(clockMs / 1000) + seed.tokenLifetimeSeconds,
+      });
     });
 
     it('a wrong secret is 401 invalid_client AADSTS7000215 with the real body shape', async () => {
@@ -120,7 +124,10 @@ describe('Entra emulator', () => {
 
   describe('device code', () => {
     it('starts, is redeemed once as the first user, and refreshes to another audience', async () => {
-      const start = await post(`${entra.url}/organizations/oauth2/v2.0/devicecode`, { client_id: 'public-cli', scope: `${ARM_SCOPE} offline_access openid profile` });
+      const start = await post(`${entra.url}/organizations/oauth2/v2.0/devicecode`, {
+        client_id: 'public-cli',
+        scope: `${ARM_SCOPE} offline_access openid profile`,
+      });
       expect(start.status).toBe(200);
       expect(start.body).toMatchObject({ expires_in: 900, interval: 5, verification_uri: `${entra.url}/devicelogin` });
       expect(start.body.message).toContain(start.body.user_code);
@@ -138,11 +145,21 @@ describe('Entra emulator', () => {
       expect(again.status).toBe(400);
       expect(again.body.error).toBe('invalid_grant');
 
-      const refreshed = await post(tokenUrl(), { grant_type: 'refresh_token', client_id: 'public-cli', refresh_token: token.body.refresh_token, scope: `${ARC_SERVER_SCOPE} openid` });
+      const refreshed = await post(tokenUrl(), {
+        grant_type: 'refresh_token',
+        client_id: 'public-cli',
+        refresh_token: token.body.refresh_token,
+        scope: `${ARC_SERVER_SCOPE} openid`,
+      });
       expect(refreshed.status).toBe(200);
       expect(decodeJwt(refreshed.body.access_token).aud).toBe(ARC_SERVER_APP_ID);
 
-      const otherClient = await post(tokenUrl(), { grant_type: 'refresh_token', client_id: 'someone-else', refresh_token: token.body.refresh_token, scope: ARC_SERVER_SCOPE });
+      const otherClient = await post(tokenUrl(), {
+        grant_type: 'refresh_token',
+        client_id: 'someone-else',
+        refresh_token: token.body.refresh_token,
+        scope: ARC_SERVER_SCOPE,
+      });
       expect(otherClient.status).toBe(400);
     });
 

@@ -36,7 +36,8 @@ function listener(overrides: Partial<HybridConnectionListenerOptions> = {}): Hyb
   return l;
 }
 
-const once = <T extends unknown[]>(l: HybridConnectionListener, event: string) => new Promise<T>((resolve) => l.once(event, (...args: unknown[]) => resolve(args as T)));
+const once = <T extends unknown[]>(l: HybridConnectionListener, event: string) =>
+  new Promise<T>((resolve) => l.once(event, (...args: unknown[]) => resolve(args as T)));
 
 /** Every accepted stream echoes what it reads. */
 function echo(l: HybridConnectionListener, infos: AcceptInfo[] = []): AcceptInfo[] {

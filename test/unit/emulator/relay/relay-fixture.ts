@@ -49,7 +49,8 @@ export async function startRelayFixture(options: Partial<Omit<RelayEmulatorOptio
     cloud: { ca: ca.cert, hostMap: { [`*.${RELAY_SUFFIX}`]: relay.address } },
     sendToken: (e = entry, expiry = nowSeconds() + 3600) => directory.sendToken(e, expiry),
     listenToken: (e = entry, expiry = nowSeconds() + 3600) => directory.listenToken(e, expiry),
-    url: (e, action, extra = '') => `wss://${directory.host(e)}/$hc/${e.hybridConnectionName.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=${action}${extra}`,
+    url: (e, action, extra = '') =>
+      `wss://${directory.host(e)}/$hc/${e.hybridConnectionName.split('/').map(encodeURIComponent).join('/')}?sb-hc-action=${action}${extra}`,
   };
 }
 
@@ -58,7 +59,12 @@ export function rawClient(fx: RelayFixture, url: string, headers: Record<string,
   const parsed = new URL(url);
   const target = new URL(`wss://${fx.relay.address}${parsed.pathname}${parsed.search}`);
   // ws hands these to https.request/tls.connect; `servername` (SNI) is a TLS option its types omit.
-  const options: WebSocket.ClientOptions & { servername: string } = { ca: fx.ca, servername: parsed.hostname, headers: { Host: parsed.host, ...headers }, perMessageDeflate: false };
+  const options: WebSocket.ClientOptions & { servername: string } = {
+    ca: fx.ca,
+    servername: parsed.hostname,
+    headers: { Host: parsed.host, ...headers },
+    perMessageDeflate: false,
+  };
   return new WebSocket(target, options);
 }
 

@@ -112,7 +112,12 @@ describe('refused handshakes', () => {
   });
 
   it('401 for a token signed with the right key name but the wrong key', async () => {
-    const forged = createSas({ resourceUri: fx.directory.resourceUri(fx.entry), keyName: fx.entry.sendKeyName, key: 'not-the-key', expiry: nowSeconds() + 600 });
+    const forged = createSas({
+      resourceUri: fx.directory.resourceUri(fx.entry),
+      keyName: fx.entry.sendKeyName,
+      key: 'not-the-key',
+      expiry: nowSeconds() + 600,
+    });
     expect(await handshake(sender(forged))).toMatchObject({ opened: false, status: 401 });
   });
 

@@ -176,47 +176,47 @@ function decodeControl(type: number, flags: number, payload: Buffer): SpdyFrame 
 
 /** Splits a byte stream into frames; keeps partial frames across pushes without re-copying. */
 export class FrameParser {
-  private chunks: Buffer[] = [];
-  private length = 0;
+  #chunks: Buffer[] = [];
+  #length = 0;
 
   /** Adds bytes and returns every frame now complete. Throws SpdyProtocolError on bad input. */
   push(chunk: Buffer): SpdyFrame[] {
     if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.length += chunk.length;
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
     }
     const frames: SpdyFrame[] = [];
     for (;;) {
-      if (this.length < 8) break;
-      const head = this.peek(8);
+      if (this.#length < 8) break;
+      const head = this.#peek(8);
       const payloadLength = head.readUInt32BE(4) & 0xffffff;
-      if (this.length < 8 + payloadLength) break;
-      const frame = this.take(8 + payloadLength);
+      if (this.#length < 8 + payloadLength) break;
+      const frame = this.#take(8 + payloadLength);
       frames.push(decodeFrame(frame));
     }
     return frames;
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!.subarray(0, n);
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all];
+  #peek(n: number): Buffer {
+    if (this.#chunks[0]!.length >= n) return this.#chunks[0]!.subarray(0, n);
+    const all = Buffer.concat(this.#chunks);
+    this.#chunks = [all];
     return all.subarray(0, n);
   }
 
-  private take(n: number): Buffer {
+  #take(n: number): Buffer {
     let out: Buffer;
-    const first = this.chunks[0]!;
+    const first = this.#chunks[0]!;
     if (first.length >= n) {
       out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
     } else {
-      const all = Buffer.concat(this.chunks);
+      const all = Buffer.concat(this.#chunks);
       out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
+      this.#chunks = all.length > n ? [all.subarray(n)] : [];
     }
-    this.length -= n;
+    this.#length -= n;
     return out;
   }
 }

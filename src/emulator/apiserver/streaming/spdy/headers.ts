@@ -59,14 +59,14 @@ const SYNC_MARKER = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 /** The sending side's zlib stream. */
 export class HeaderCompressor {
-  private started = false;
+  #started = false;
 
   compress(headers: SpdyHeaders): Buffer {
     const raw = encodeHeaderBlock(headers);
     const parts: Buffer[] = [];
-    if (!this.started) {
+    if (!this.#started) {
       parts.push(ZLIB_HEADER);
-      this.started = true;
+      this.#started = true;
     }
     let off = 0;
     do {
@@ -88,46 +88,46 @@ export class HeaderCompressor {
 
 /** The receiving side's zlib stream; decompress() resolves in call order. */
 export class HeaderDecompressor {
-  private readonly inflate: Inflate;
-  private pending: { resolve: (h: SpdyHeaders) => void; reject: (e: Error) => void }[] = [];
-  private out: Buffer = Buffer.alloc(0);
-  private failed: Error | undefined;
+  readonly #inflate: Inflate;
+  #pending: { resolve: (h: SpdyHeaders) => void; reject: (e: Error) => void }[] = [];
+  #out: Buffer = Buffer.alloc(0);
+  #failed: Error | undefined;
 
   constructor() {
-    this.inflate = createInflate({ dictionary: SPDY3_DICTIONARY });
-    this.inflate.on('data', (chunk: Buffer) => {
-      this.out = this.out.length === 0 ? chunk : Buffer.concat([this.out, chunk]);
-      this.drainBlocks();
+    this.#inflate = createInflate({ dictionary: SPDY3_DICTIONARY });
+    this.#inflate.on('data', (chunk: Buffer) => {
+      this.#out = this.#out.length === 0 ? chunk : Buffer.concat([this.#out, chunk]);
+      this.#drainBlocks();
     });
-    this.inflate.on('error', (err) => this.fail(new SpdyProtocolError(`header decompression failed: ${err.message}`)));
+    this.#inflate.on('error', (err) => this.#fail(new SpdyProtocolError(`header decompression failed: ${err.message}`)));
   }
 
   decompress(block: Buffer): Promise<SpdyHeaders> {
-    if (this.failed) return Promise.reject(this.failed);
-    const p = new Promise<SpdyHeaders>((resolve, reject) => this.pending.push({ resolve, reject }));
-    this.inflate.write(block);
-    this.inflate.flush(constants.Z_SYNC_FLUSH);
+    if (this.#failed) return Promise.reject(this.#failed);
+    const p = new Promise<SpdyHeaders>((resolve, reject) => this.#pending.push({ resolve, reject }));
+    this.#inflate.write(block);
+    this.#inflate.flush(constants.Z_SYNC_FLUSH);
     return p;
   }
 
   close(): void {
-    this.fail(new SpdyProtocolError('session closed'));
-    this.inflate.destroy();
+    this.#fail(new SpdyProtocolError('session closed'));
+    this.#inflate.destroy();
   }
 
-  private drainBlocks(): void {
-    while (this.pending.length > 0) {
-      const parsed = decodeHeaderBlock(this.out);
+  #drainBlocks(): void {
+    while (this.#pending.length > 0) {
+      const parsed = decodeHeaderBlock(this.#out);
       if (!parsed) return;
-      this.out = this.out.subarray(parsed.used);
-      this.pending.shift()!.resolve(parsed.headers);
+      this.#out = this.#out.subarray(parsed.used);
+      this.#pending.shift()!.resolve(parsed.headers);
     }
-    if (this.out.length > 0) this.fail(new SpdyProtocolError('header block longer than its frame'));
+    if (this.#out.length > 0) this.#fail(new SpdyProtocolError('header block longer than its frame'));
   }
 
-  private fail(err: Error): void {
-    if (this.failed) return;
-    this.failed = err;
-    for (const p of this.pending.splice(0)) p.reject(err);
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = err;
+    for (const p of this.#pending.splice(0)) p.reject(err);
   }
 }

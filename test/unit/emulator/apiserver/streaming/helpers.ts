@@ -62,7 +62,11 @@ export function fakePod(echoPorts: number[] = [8080]): PodRuntime & { opened: nu
 }
 
 /** Sends a raw HTTP upgrade over TLS and resolves with the response head and the socket. */
-export async function rawUpgrade(port: number, ca: string, lines: string[]): Promise<{ status: number; headers: Record<string, string>; socket: TLSSocket; rest: Buffer }> {
+export async function rawUpgrade(
+  port: number,
+  ca: string,
+  lines: string[],
+): Promise<{ status: number; headers: Record<string, string>; socket: TLSSocket; rest: Buffer }> {
   const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
   await once(socket, 'secureConnect');
   socket.write(lines.join('\r\n') + '\r\n\r\n');
@@ -95,30 +99,32 @@ export interface ClientStream {
 export class SpdyTestClient {
   readonly frames: SpdyFrame[] = [];
   readonly streams = new Map<number, ClientStream>();
-  private nextId = 1;
-  private readonly parser = new FrameParser();
-  private readonly compressor = new HeaderCompressor();
-  private readonly decompressor = new HeaderDecompressor();
-  private waiters: (() => void)[] = [];
+  #nextId = 1;
+  readonly #parser = new FrameParser();
+  readonly #compressor = new HeaderCompressor();
+  readonly #decompressor = new HeaderDecompressor();
+  #waiters: (() => void)[] = [];
   closed = false;
+  readonly #socket: Duplex;
 
-  constructor(private readonly socket: Duplex, rest: Buffer = Buffer.alloc(0)) {
-    socket.on('data', (c: Buffer) => this.onBytes(c));
+  constructor(socket: Duplex, rest: Buffer = Buffer.alloc(0)) {
+    this.#socket = socket;
+    socket.on('data', (c: Buffer) => this.#onBytes(c));
     socket.on('close', () => {
       this.closed = true;
-      this.notify();
+      this.#notify();
     });
     socket.on('error', () => undefined);
-    if (rest.length) this.onBytes(rest);
+    if (rest.length) this.#onBytes(rest);
     socket.resume();
   }
 
   open(headers: SpdyHeaders, fin = false): ClientStream {
-    const id = this.nextId;
-    this.nextId += 2;
+    const id = this.#nextId;
+    this.#nextId += 2;
     const s: ClientStream = { id, data: [], fin: false, replied: false, reset: undefined };
     this.streams.set(id, s);
-    this.send({ type: 'syn_stream', streamId: id, associatedId: 0, priority: 0, fin, unidirectional: false, headerBlock: this.compressor.compress(headers) });
+    this.send({ type: 'syn_stream', streamId: id, associatedId: 0, priority: 0, fin, unidirectional: false, headerBlock: this.#compressor.compress(headers) });
     return s;
   }
 
@@ -127,7 +133,7 @@ export class SpdyTestClient {
   }
 
   send(frame: SpdyFrame): void {
-    this.socket.write(encodeFrame(frame));
+    this.#socket.write(encodeFrame(frame));
   }
 
   text(s: ClientStream): string {
@@ -143,7 +149,7 @@ export class SpdyTestClient {
       if (left <= 0) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
+        this.#waiters.push(() => {
           clearTimeout(t);
           resolve();
         });
@@ -152,19 +158,19 @@ export class SpdyTestClient {
   }
 
   destroy(): void {
-    this.socket.destroy();
-    this.decompressor.close();
+    this.#socket.destroy();
+    this.#decompressor.close();
   }
 
-  private notify(): void {
-    for (const w of this.waiters.splice(0)) w();
+  #notify(): void {
+    for (const w of this.#waiters.splice(0)) w();
   }
 
-  private onBytes(chunk: Buffer): void {
-    for (const f of this.parser.push(chunk)) {
+  #onBytes(chunk: Buffer): void {
+    for (const f of this.#parser.push(chunk)) {
       if (f.type === 'syn_reply' || f.type === 'headers' || f.type === 'syn_stream') {
         // Keep the inflater in step; the test checks the frame only.
-        void this.decompressor.decompress(f.headerBlock).catch(() => undefined);
+        void this.#decompressor.decompress(f.headerBlock).catch(() => undefined);
       }
       this.frames.push(f);
       const s = 'streamId' in f ? this.streams.get(f.streamId) : undefined;
@@ -175,7 +181,7 @@ export class SpdyTestClient {
       }
       if (s && f.type === 'rst_stream') s.reset = f.status;
     }
-    this.notify();
+    this.#notify();
   }
 }
 

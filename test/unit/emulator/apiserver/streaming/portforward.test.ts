@@ -22,7 +22,13 @@ async function connect(mode: Mode): Promise<SpdyTestClient> {
   const path = 'POST /api/v1/namespaces/default/pods/hello-0/portforward HTTP/1.1';
   const up =
     mode === 'spdy'
-      ? await rawUpgrade(server.port, server.ca, [path, 'Host: 127.0.0.1', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', 'X-Stream-Protocol-Version: portforward.k8s.io'])
+      ? await rawUpgrade(server.port, server.ca, [
+          path,
+          'Host: 127.0.0.1',
+          'Connection: Upgrade',
+          'Upgrade: SPDY/3.1',
+          'X-Stream-Protocol-Version: portforward.k8s.io',
+        ])
       : await rawUpgrade(server.port, server.ca, [
           path.replace('POST', 'GET'),
           'Host: 127.0.0.1',
@@ -111,7 +117,13 @@ describe.each(['spdy', 'websocket'] as const)('port-forward over %s', (mode) => 
 
 describe('port-forward upgrade negotiation', () => {
   it('refuses SPDY clients that do not speak portforward.k8s.io', async () => {
-    const up = await rawUpgrade(server.port, server.ca, ['POST /pf HTTP/1.1', 'Host: x', 'Connection: Upgrade', 'Upgrade: SPDY/3.1', 'X-Stream-Protocol-Version: v4.channel.k8s.io']);
+    const up = await rawUpgrade(server.port, server.ca, [
+      'POST /pf HTTP/1.1',
+      'Host: x',
+      'Connection: Upgrade',
+      'Upgrade: SPDY/3.1',
+      'X-Stream-Protocol-Version: v4.channel.k8s.io',
+    ]);
     expect(up.status).toBe(403);
     up.socket.destroy();
   });

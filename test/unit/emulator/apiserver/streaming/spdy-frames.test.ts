@@ -12,7 +12,14 @@ const SAMPLES: SpdyFrame[] = [
   { type: 'syn_reply', streamId: 3, fin: false, headerBlock: Buffer.from([9]) },
   { type: 'headers', streamId: 7, fin: true, headerBlock: Buffer.alloc(0) },
   { type: 'rst_stream', streamId: 9, status: 5 },
-  { type: 'settings', clear: true, entries: [{ id: 7, value: 1 << 20, flags: 1 }, { id: 4, value: 100, flags: 0 }] },
+  {
+    type: 'settings',
+    clear: true,
+    entries: [
+      { id: 7, value: 1 << 20, flags: 1 },
+      { id: 4, value: 100, flags: 0 },
+    ],
+  },
   { type: 'ping', id: 0xfffffffe },
   { type: 'goaway', lastGoodStreamId: 11, status: 2 },
   { type: 'window_update', streamId: 0, delta: 0x7fffffff },
