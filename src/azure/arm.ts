@@ -6,8 +6,8 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectedKubernetesClient } from '@azure/arm-hybridkubernetes';
-import { ArcproxyError, ExitCode } from '../errors.js';
-import type { CloudProfile } from './cloud.js';
+import { ArcproxyError, type ErrorCode } from '../errors/index.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import { armClientOptions } from './transport.js';
 import { loadArmHybridKubernetes, loadCoreClient, loadCoreRestPipeline } from './sdk.js';
 
@@ -41,14 +41,12 @@ export const CLUSTER_USER_ROLE = 'Azure Arc Enabled Kubernetes Cluster User Role
 
 export class ArmError extends ArcproxyError {
   readonly statusCode: number | undefined;
-  constructor(code: string, message: string, exitCode: ArmErrorExit, statusCode?: number, options?: { cause?: unknown }) {
-    super(code, message, exitCode, options);
+  constructor(code: ErrorCode, message: string, statusCode?: number, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ArmError';
     this.statusCode = statusCode;
   }
 }
-
-type ArmErrorExit = (typeof ExitCode)['notFound' | 'forbidden' | 'authFailed' | 'serviceUnavailable' | 'clusterOffline' | 'badInput'];
 
 interface RestErrorLike {
   statusCode?: number;
@@ -73,7 +71,6 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
       return new ArmError(
         'ARCPROXY_RESOURCE_GROUP_NOT_FOUND',
         `Resource group '${ref.resourceGroup}' was not found in subscription ${ref.subscriptionId}. Check -g and --subscription.`,
-        ExitCode.notFound,
         status,
         { cause: err },
       );
@@ -82,7 +79,6 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
       return new ArmError(
         'ARCPROXY_SUBSCRIPTION_NOT_FOUND',
         `Subscription ${ref.subscriptionId} was not found, or the signed-in identity cannot see it. Check --subscription.`,
-        ExitCode.notFound,
         status,
         { cause: err },
       );
@@ -90,7 +86,6 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
     return new ArmError(
       'ARCPROXY_CLUSTER_NOT_FOUND',
       `Connected cluster '${ref.name}' was not found in ${where}. List the clusters there with: az connectedk8s list -g ${ref.resourceGroup} -o table`,
-      ExitCode.notFound,
       status,
       { cause: err },
     );
@@ -100,7 +95,6 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
     return new ArmError(
       'ARCPROXY_FORBIDDEN',
       `The signed-in identity is not allowed to ${what} connected cluster '${ref.name}' in ${where}. Ask an owner of the cluster for the '${CLUSTER_USER_ROLE}' role on the cluster or its resource group (az role assignment create --role "${CLUSTER_USER_ROLE}" --assignee <you> --scope <cluster id>).`,
-      ExitCode.forbidden,
       status,
       { cause: err },
     );
@@ -109,13 +103,12 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
     return new ArmError(
       'ARCPROXY_ARM_UNAUTHORIZED',
       `Azure Resource Manager did not accept the sign-in token (${armCode || 'unauthorized'}). Sign in again (az login) or check the credential's tenant.`,
-      ExitCode.authFailed,
       status,
       { cause: err },
     );
   }
   if (status === 400) {
-    return new ArmError('ARCPROXY_ARM_BAD_REQUEST', `Azure Resource Manager refused the request: ${rest?.message ?? armCode}`, ExitCode.badInput, status, {
+    return new ArmError('ARCPROXY_ARM_BAD_REQUEST', `Azure Resource Manager refused the request: ${rest?.message ?? armCode}`, status, {
       cause: err,
     });
   }
@@ -124,7 +117,6 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
   return new ArmError(
     'ARCPROXY_ARM_UNAVAILABLE',
     `Unable to ${verb} from Azure Resource Manager (${detail}). Try again; if it persists check https://status.azure.com.`,
-    ExitCode.serviceUnavailable,
     status,
     { cause: err },
   );
@@ -170,7 +162,6 @@ export class ArcArm {
       throw new ArmError(
         'ARCPROXY_ARM_NO_RELAY',
         `Azure Resource Manager returned no relay credentials for '${ref.name}'. The cluster may not support Cluster Connect: check the Arc agent version with az connectedk8s show.`,
-        ExitCode.serviceUnavailable,
       );
     }
     return {
@@ -189,7 +180,6 @@ export function assertClusterReachable(cluster: ConnectedClusterInfo, ref: Clust
     throw new ArmError(
       'ARCPROXY_CLUSTER_OFFLINE',
       `Connected cluster '${ref.name}' is ${cluster.connectivityStatus}: its Azure Arc agents have not reached Azure recently, so Cluster Connect cannot reach it. On the cluster, check the agents with: kubectl -n azure-arc get pods (then az connectedk8s show -n ${ref.name} -g ${ref.resourceGroup}).`,
-      ExitCode.clusterOffline,
     );
   }
 }

@@ -3,32 +3,11 @@
  * the emulator. arcproxy runs the same code against each; only this profile changes.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../errors/index.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 
 /** The Entra application that Arc's in-cluster proxy accepts tokens for (Cluster Connect, AAD mode). */
 export const ARC_SERVER_APP_ID = '6256c85f-0aad-4d50-b960-e6e9b21efe35';
-
-export interface CloudProfile {
-  name: string;
-  /** e.g. https://management.azure.com */
-  resourceManagerEndpoint: string;
-  /** Token audience for ARM, e.g. https://management.azure.com/ (scope is audience + ".default"). */
-  resourceManagerAudience: string;
-  /** e.g. https://login.microsoftonline.com */
-  authorityHost: string;
-  /** e.g. servicebus.windows.net: relay hosts are {relay}.{relaySuffix}. */
-  relaySuffix: string;
-  /**
-   * Host name to "address:port" overrides, applied when connecting (TLS still verifies the
-   * original name). Keys are exact host names or "*.suffix" wildcards. Used to reach the emulator
-   * without DNS or /etc/hosts changes.
-   */
-  hostMap?: Record<string, string>;
-  /** Extra PEM certificates to trust (in addition to Node's built-in roots). */
-  ca?: string;
-  /** Skip Entra instance discovery (needed for any authority that is not a Microsoft cloud). */
-  disableInstanceDiscovery?: boolean;
-}
 
 export const BUILTIN_CLOUDS: Record<string, CloudProfile> = {
   AzureCloud: {

@@ -8,8 +8,8 @@
  * later token, as DefaultAzureCredential does.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { ArcproxyError, ExitCode } from '../errors.js';
-import type { CloudProfile } from './cloud.js';
+import { ArcproxyError } from '../errors/index.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import { credentialOptions } from './transport.js';
 import { loadIdentity } from './sdk.js';
 
@@ -28,8 +28,8 @@ export interface CredentialContext {
 }
 
 export class AuthError extends ArcproxyError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, ExitCode.authFailed, options);
+  constructor(code: 'ARCPROXY_NO_CREDENTIAL' | 'ARCPROXY_AUTH_FAILED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'AuthError';
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { TokenCredentialOptions } from '@azure/identity';
 import { CloudAgent } from '../net/endpoints.js';
-import { armScope, type CloudProfile } from './cloud.js';
+import { armScope } from './cloud.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 
 export type AdditionalPolicyConfig = NonNullable<TokenCredentialOptions['additionalPolicies']>[number];
 

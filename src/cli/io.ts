@@ -1,14 +1,11 @@
 /** The process edges the CLI touches, injectable so tests drive real code without patching globals. */
 import type { Writable } from 'node:stream';
 import { homedir } from 'node:os';
+import type { SessionIo } from '../session/ports.js';
 
-export interface CliIo {
+export interface CliIo extends SessionIo {
   stdout: Writable;
   stderr: Writable;
-  env: NodeJS.ProcessEnv;
-  homeDir: string;
-  stdinIsTty: boolean;
-  stderrIsTty: boolean;
   /** Where SIGINT/SIGTERM/SIGHUP arrive (the process, in production). */
   signals: NodeJS.EventEmitter;
 }

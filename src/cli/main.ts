@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
-import { ArcproxyError, ExitCode, UsageError } from '../errors.js';
+import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 // The proxy command's modules (and the emulator's) load only when they run: --help, --version
 // and usage errors stay fast, and a session's PKI worker starts before they load.
@@ -128,7 +128,7 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
     .option('--state-dir <dir>', 'Where to write the cloud profile (default: a new temporary directory).')
     .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string }) => {
-      const { runEmulatorCommand } = await import('../emulator/command.js');
+      const { runEmulatorCommand } = await import('./emulator-command.js');
       run.exitCode = await runEmulatorCommand(flags, io);
     });
   return program;

@@ -13,7 +13,7 @@ import { runChild } from './run-child.js';
 import { removeReadyFile, writeReadyFile } from './ready-file.js';
 import { startSession, type Session, type SessionOptions } from '../session/start.js';
 import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
-import { ExitCode } from '../errors.js';
+import { ArcproxyError, ExitCode, errorCodeOf } from '../errors/index.js';
 
 export interface ProxyCommandOptions extends SessionOptions {
   file?: string;
@@ -41,11 +41,10 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
   try {
     return await runSession(opts, io, reporter, runMode, toStdout);
   } catch (err) {
-    const e = err as { code?: unknown; message?: string; exitCode?: unknown };
     reporter.error({
-      code: typeof e.code === 'string' ? e.code : 'ARCPROXY_INTERNAL',
-      message: e.message ?? String(err),
-      exitCode: typeof e.exitCode === 'number' ? e.exitCode : ExitCode.internal,
+      code: errorCodeOf(err),
+      message: err instanceof Error ? err.message : String(err),
+      exitCode: err instanceof ArcproxyError ? err.exitCode : ExitCode.internal,
     });
     throw err;
   }

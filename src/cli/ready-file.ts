@@ -1,6 +1,6 @@
 /** `--ready-file`: a file scripts poll for, holding where the proxy listens. */
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { ArcproxyError, ExitCode } from '../errors.js';
+import { ArcproxyError } from '../errors/index.js';
 
 /** Atomically (write, then rename) so a script polling for the file never reads half of it. */
 export async function writeReadyFile(path: string, content: Record<string, unknown>, pid: number): Promise<void> {
@@ -13,7 +13,6 @@ export async function writeReadyFile(path: string, content: Record<string, unkno
     throw new ArcproxyError(
       'ARCPROXY_READY_FILE',
       `Could not write the ready file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check that its directory exists and is writable.`,
-      ExitCode.badInput,
       { cause: err },
     );
   }

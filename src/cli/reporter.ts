@@ -6,6 +6,9 @@
  */
 import type { Writable } from 'node:stream';
 import type { RequestLogEntry } from '../proxy/index.js';
+import type { ProbeResult } from '../session/cluster-probe.js';
+import type { SessionEvents } from '../session/ports.js';
+import type { TunnelState } from '../tunnel/tunnel-health.js';
 import { ProgressLine } from './progress.js';
 
 export interface ReadyInfo {
@@ -18,27 +21,16 @@ export interface ReadyInfo {
   mode: 'foreground' | 'run';
 }
 
-export interface Reporter {
-  /** A start-up stage began (signing in, resolving the cluster, ...). */
-  stage(name: string): void;
+/** The session's events (stages, prompts, requests, tunnel state, ...) and the CLI's own. */
+export interface Reporter extends SessionEvents {
   /** The local listener is open. */
   listening(port: number): void;
   /** The kubeconfig entry was merged into a file. */
   merged(context: string, file: string): void;
   /** kubectl may start now. */
   ready(info: ReadyInfo): void;
-  /** Device-code instructions and other things the user must act on (always stderr). */
-  prompt(message: string): void;
-  /** One tunnelled request (--debug). */
-  request(entry: RequestLogEntry): void;
-  /** A lifecycle event (relayCredentialRenewed, tokenRefreshed, ...). */
-  event(name: string, data: Record<string, unknown>): void;
-  /** The tunnel broke (with why) or works again; reported once per change. */
-  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void;
   /** A failure that ends arcproxy. */
   error(err: { code: string; message: string; exitCode: number }): void;
-  /** The start-up check through the tunnel: the cluster's version, or why it refused. */
-  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void;
   /** The session's kubeconfig entries were taken out again; `currentContext` is what is current now. */
   kubeconfigRestored(context: string, file: string, currentContext: string | undefined): void;
   /** arcproxy stopped. */
@@ -105,7 +97,7 @@ export class HumanReporter implements Reporter {
     if (this.#debug) this.#toErr(`[${elapsed(this.#start)}] ${name} ${JSON.stringify(data)}\n`);
   }
 
-  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
+  tunnel(state: TunnelState): void {
     this.#toErr(state.ok ? 'arcproxy: the tunnel to the cluster works again.\n' : `${state.message}\n`);
   }
 
@@ -114,7 +106,7 @@ export class HumanReporter implements Reporter {
     this.#progress.done();
   }
 
-  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
+  clusterCheck(result: ProbeResult): void {
     if (result.status >= 200 && result.status < 300) {
       if (this.#debug) this.#toErr(`Reached the cluster's apiserver (Kubernetes ${result.gitVersion ?? 'version unknown'}).\n`);
     } else if (result.status === 401 || result.status === 403) {
@@ -181,7 +173,7 @@ export class JsonReporter implements Reporter {
     this.#emit(name, data);
   }
 
-  tunnel(state: { ok: true } | { ok: false; code: string; message: string }): void {
+  tunnel(state: TunnelState): void {
     this.#emit(state.ok ? 'tunnelUp' : 'tunnelDown', state.ok ? {} : { code: state.code, message: state.message });
   }
 
@@ -189,7 +181,7 @@ export class JsonReporter implements Reporter {
     this.#emit('error', { code: err.code, message: err.message, exitCode: err.exitCode });
   }
 
-  clusterCheck(result: { status: number; gitVersion?: string; message?: string }): void {
+  clusterCheck(result: ProbeResult): void {
     this.#emit('clusterCheck', {
       status: result.status,
       ...(result.gitVersion ? { gitVersion: result.gitVersion } : {}),

@@ -7,7 +7,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CloudProfile } from '../azure/cloud.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import { createCertificateAuthority, issueServerCertificate } from '../pki/certs.js';
 import { clusterResourceId, findPrincipal, type Seed } from './seed.js';
 import { RelayDirectory } from './relay-directory.js';

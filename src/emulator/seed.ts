@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../errors/index.js';
 import { GENERATED_LOG_MAX_BYTES } from './apiserver/generated-log.js';
 
 export interface SeedPrincipal {

@@ -1,5 +1,5 @@
 /** The one error type the kubeconfig module throws; its `code` is stable for scripts and JSON output. */
-import { ArcproxyError, ExitCode } from '../errors.js';
+import { ArcproxyError } from '../errors/index.js';
 
 export type KubeconfigErrorCode =
   'ARCPROXY_KUBECONFIG_MALFORMED' | 'ARCPROXY_KUBECONFIG_LOCKED' | 'ARCPROXY_KUBECONFIG_IO' | 'ARCPROXY_KUBECONFIG_INVALID_ENTRY';
@@ -13,10 +13,9 @@ export class KubeconfigError extends ArcproxyError {
   readonly column: number | undefined;
 
   constructor(code: KubeconfigErrorCode, message: string, details: { file: string; line?: number; column?: number; cause?: unknown }) {
-    // A malformed, locked or unwritable kubeconfig is the user's file to fix, not an arcproxy bug;
-    // an invalid entry can only come from arcproxy itself.
-    const exitCode = code === 'ARCPROXY_KUBECONFIG_INVALID_ENTRY' ? ExitCode.internal : ExitCode.badInput;
-    super(code, message, exitCode, details.cause === undefined ? undefined : { cause: details.cause });
+    // The catalogue: a malformed, locked or unwritable kubeconfig is the user's file to fix (exit
+    // 2), not an arcproxy bug; an invalid entry can only come from arcproxy itself (exit 70).
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'KubeconfigError';
     this.code = code;
     this.file = details.file;

@@ -5,7 +5,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { CloudProfile } from '../azure/cloud.js';
+import type { CloudProfile } from './cloud-profile.js';
 
 export interface Endpoint {
   host: string;

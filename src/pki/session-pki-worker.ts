@@ -9,7 +9,7 @@
  * runner, or threads unavailable) the PKI is made on the main thread, as before.
  */
 import { Worker } from 'node:worker_threads';
-import type { SessionPki } from '../proxy/session-pki.js';
+import type { SessionPki } from './session-pki.js';
 
 type WorkerReply = { ok: true; pki: SessionPki } | { ok: false; message: string };
 
@@ -23,7 +23,7 @@ export interface SessionPkiWorkerOptions {
 }
 
 async function inThisThread(): Promise<SessionPki> {
-  const { createSessionPki } = await import('../proxy/session-pki.js');
+  const { createSessionPki } = await import('./session-pki.js');
   return createSessionPki();
 }
 

@@ -4,7 +4,7 @@
  * core while the main thread loads the Azure SDK and signs in. Only PEM strings cross back.
  */
 import { parentPort } from 'node:worker_threads';
-import { createSessionPki } from '../proxy/session-pki.js';
+import { createSessionPki } from './session-pki.js';
 
 createSessionPki().then(
   (pki) => parentPort?.postMessage({ ok: true, pki }),

@@ -1,10 +1,10 @@
-import { ArcproxyError, ExitCode } from '../errors.js';
+import { ArcproxyError } from '../errors/index.js';
 
 /** The requested local port is taken. arcproxy never falls back to another port silently. */
 export class PortInUseError extends ArcproxyError {
   readonly port: number;
   constructor(port: number, options?: { cause?: unknown }) {
-    super('ARCPROXY_PORT_IN_USE', `Port ${port} is already in use. Please select a different port with --port option.`, ExitCode.portInUse, options);
+    super('ARCPROXY_PORT_IN_USE', `Port ${port} is already in use. Please select a different port with --port option.`, options);
     this.name = 'PortInUseError';
     this.port = port;
   }
@@ -13,7 +13,7 @@ export class PortInUseError extends ArcproxyError {
 /** Any other failure to listen (permission denied, address not available). */
 export class ListenError extends ArcproxyError {
   constructor(host: string, port: number, reason: string, options?: { cause?: unknown }) {
-    super('ARCPROXY_LISTEN_FAILED', `Cannot listen on ${host}:${port} (${reason}). Choose another port with --port option.`, ExitCode.badInput, options);
+    super('ARCPROXY_LISTEN_FAILED', `Cannot listen on ${host}:${port} (${reason}). Choose another port with --port option.`, options);
     this.name = 'ListenError';
   }
 }

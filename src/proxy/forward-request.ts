@@ -13,7 +13,9 @@ import { requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableH
 import { ResponseParseError } from './http1-response.js';
 import type { RequestLogEntry } from './log.js';
 import type { BodyFraming } from './request-body.js';
-import { redactSecrets, sendStatus, tokenFailureMessage, tunnelFailureMessage } from './status.js';
+import { redactSecrets } from '../errors/index.js';
+import { tunnelFailureMessage } from '../tunnel/failure-message.js';
+import { sendStatus, tokenFailureMessage } from './status.js';
 import type { StreamPool } from './stream-pool.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 import type { UpstreamResponse } from './upstream-response.js';

@@ -7,10 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
-import type { StreamDialer } from './dialer.js';
+import type { StreamDialer } from '../tunnel/dialer.js';
 import { requestHead, rewriteRequestHeaders } from './headers.js';
 import type { RequestLogEntry } from './log.js';
-import { tokenFailureMessage, tunnelFailureMessage, writeRawStatus } from './status.js';
+import { tokenFailureMessage, writeRawStatus } from './status.js';
+import { streamClosedEarly } from '../tunnel/errors.js';
+import { tunnelFailureMessage } from '../tunnel/failure-message.js';
 
 export interface ForwardUpgradeDeps {
   dialer: StreamDialer;
@@ -57,7 +59,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     const upstreamDone = (ended: boolean): void => {
       if (finished) return;
       finished = true;
-      if (!answered) fail(tunnelFailureMessage(closedEarly()));
+      if (!answered) fail(tunnelFailureMessage(streamClosedEarly(false, 'it answered the upgrade request')));
       else if (ended) client.end();
       else client.destroy();
     };
@@ -105,10 +107,4 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
   } else {
     start(undefined);
   }
-}
-
-function closedEarly(): Error & { code: string } {
-  return Object.assign(new Error('the stream to the cluster agent closed before it answered the upgrade request'), {
-    code: 'ARCPROXY_TUNNEL_CLOSED',
-  });
 }

@@ -22,12 +22,12 @@
  *  - Reusable afterwards only for HTTP/1.1 without `Connection: close`, a body framed by length
  *    or chunks, and no byte beyond the end of the response.
  */
+import { ArcproxyError } from '../errors/index.js';
 
 /** The agent sent something that is not a well-formed HTTP/1.1 response. */
-export class ResponseParseError extends Error {
-  readonly code = 'ARCPROXY_BAD_UPSTREAM_RESPONSE';
+export class ResponseParseError extends ArcproxyError {
   constructor(message: string) {
-    super(message);
+    super('ARCPROXY_BAD_UPSTREAM_RESPONSE', message);
     this.name = 'ResponseParseError';
   }
 }

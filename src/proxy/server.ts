@@ -14,13 +14,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
-import type { StreamDialer } from './dialer.js';
+import type { StreamDialer } from '../tunnel/dialer.js';
 import { ListenError, PortInUseError } from './errors.js';
 import { forwardRequest } from './forward-request.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import { ProxyHttp2Request, ProxyHttp2Response } from './http2-compat.js';
 import type { RequestLogEntry } from './log.js';
-import type { SessionPki } from './session-pki.js';
+import type { SessionPki } from '../pki/session-pki.js';
 import { sendStatus, writeRawStatus } from './status.js';
 import { StreamPool } from './stream-pool.js';
 

@@ -6,45 +6,17 @@
 import type { ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import { errorCodeOf, redactSecrets } from '../errors/index.js';
 
 export function statusBody(code: number, reason: string, message: string): string {
   return JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
 }
 
-/** Strips anything token-shaped from text that is about to reach a client or a log. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/SharedAccessSignature\s+\S+/gi, 'SharedAccessSignature [redacted]')
-    .replace(/Bearer\s+\S+/gi, 'Bearer [redacted]')
-    .replace(/\b(sig|sb-hc-token|token)=[^&\s]+/gi, '$1=[redacted]');
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'ARCPROXY_TUNNEL_FAILED';
-}
-
-function errorMessage(err: unknown): string {
-  return redactSecrets(err instanceof Error ? err.message : String(err));
-}
-
-/** The message of a 503 when the tunnel could not carry a request. */
-export function tunnelFailureMessage(err: unknown): string {
-  const code = errorCode(err);
-  if (code === 'ARCPROXY_RELAY_NO_LISTENER') {
-    return (
-      "arcproxy: the cluster's agent is not connected to Azure Relay (no listener online). " +
-      "Check that the cluster's Azure Arc agents are running (kubectl -n azure-arc get pods on the cluster, " +
-      'or `az connectedk8s show`), then retry.'
-    );
-  }
-  return `arcproxy: the tunnel to the cluster failed (${code}): ${errorMessage(err)}`;
-}
-
 /** The message of a 503 when no Entra token could be had for the request. */
 export function tokenFailureMessage(err: unknown): string {
   return (
-    `arcproxy: could not get a Microsoft Entra token for the cluster (${errorCode(err)}): ${errorMessage(err)}. ` +
+    `arcproxy: could not get a Microsoft Entra token for the cluster (${errorCodeOf(err, 'ARCPROXY_AUTH_FAILED')}): ` +
+    `${redactSecrets(err instanceof Error ? err.message : String(err))}. ` +
     'Sign in again (for example `az login`), then retry.'
   );
 }

@@ -10,8 +10,8 @@
  * at once and the stream dropped, never handed to the next request.
  */
 import type { Duplex } from 'node:stream';
-import { ArcproxyError, ExitCode } from '../errors.js';
-import type { StreamDialer } from './dialer.js';
+import { ArcproxyError } from '../errors/index.js';
+import type { StreamDialer } from '../tunnel/dialer.js';
 
 export interface StreamPoolOptions {
   dialer: StreamDialer;
@@ -198,5 +198,5 @@ export class StreamPool {
 }
 
 function shuttingDown(): ArcproxyError {
-  return new ArcproxyError('ARCPROXY_SHUTTING_DOWN', 'arcproxy is shutting down', ExitCode.ok);
+  return new ArcproxyError('ARCPROXY_SHUTTING_DOWN', 'arcproxy is shutting down');
 }

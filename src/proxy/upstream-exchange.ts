@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ResponseParser, type ResponseHead } from './http1-response.js';
 import { sendRequestBody, type BodyFraming } from './request-body.js';
 import { UpstreamResponse, type BodySource } from './upstream-response.js';
+import { streamClosedEarly } from '../tunnel/errors.js';
 
 export interface ExchangeRequest {
   method: string;
@@ -69,7 +70,7 @@ export class UpstreamExchange implements BodySource {
     // A stream taken from the pool is paused; a new one starts flowing with the listener.
     stream.resume();
     // Closed before it was handed over: its 'close' has come and gone.
-    if (stream.destroyed) process.nextTick(() => this.#fail(this.#error ?? closedEarly(false)));
+    if (stream.destroyed) process.nextTick(() => this.#fail(this.#error ?? streamClosedEarly(false)));
   }
 
   /**
@@ -104,7 +105,7 @@ export class UpstreamExchange implements BodySource {
     if (this.#parser.finish()) {
       if (!this.#settled) this.#settle(false);
     } else {
-      this.#fail(closedEarly(this.#response !== undefined));
+      this.#fail(streamClosedEarly(this.#response !== undefined));
     }
   };
 
@@ -113,7 +114,7 @@ export class UpstreamExchange implements BodySource {
   };
 
   readonly #onClose = (): void => {
-    this.#fail(this.#error ?? closedEarly(this.#response !== undefined));
+    this.#fail(this.#error ?? streamClosedEarly(this.#response !== undefined));
   };
 
   #onHead(head: ResponseHead): void {
@@ -153,11 +154,4 @@ export class UpstreamExchange implements BodySource {
 
 function uncork(stream: Duplex): void {
   stream.uncork();
-}
-
-function closedEarly(midResponse: boolean): Error & { code: string } {
-  const message = midResponse
-    ? 'the stream to the cluster agent closed before the response was complete'
-    : 'the stream to the cluster agent closed before it answered';
-  return Object.assign(new Error(message), { code: 'ARCPROXY_TUNNEL_CLOSED' });
 }

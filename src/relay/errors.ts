@@ -3,7 +3,7 @@
  * what happened and what to check; they never contain a token (descriptions from the service
  * pass through redactSas).
  */
-import { ArcproxyError, ExitCode } from '../errors.js';
+import { ArcproxyError } from '../errors/index.js';
 import { redactSas } from './sas.js';
 
 export type RelayErrorCode =
@@ -38,16 +38,12 @@ export class RelayError extends ArcproxyError {
   readonly closeCode?: number;
 
   constructor(code: RelayErrorCode, message: string, details: RelayErrorDetails = {}) {
-    super(code, redactSas(message), ExitCode.serviceUnavailable, details.cause === undefined ? undefined : { cause: details.cause });
+    super(code, redactSas(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'RelayError';
     this.code = code;
     if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
     if (details.closeCode !== undefined) this.closeCode = details.closeCode;
   }
-}
-
-export function isRelayError(err: unknown): err is RelayError {
-  return err instanceof RelayError;
 }
 
 /** Close codes that end a relay stream cleanly (normal, going away, no status sent). */

@@ -10,7 +10,7 @@ import type { IncomingMessage, ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import WebSocket from 'ws';
-import type { CloudProfile } from '../azure/cloud.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import { tlsOptionsFor } from '../net/endpoints.js';
 import { redactSas } from './sas.js';
 import { RelayError } from './errors.js';

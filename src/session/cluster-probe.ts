@@ -5,7 +5,7 @@
  * start-up (the agent may come back); it is reported so the user knows before kubectl does.
  */
 import { request } from 'node:https';
-import type { SessionPki } from '../proxy/session-pki.js';
+import type { SessionPki } from '../pki/session-pki.js';
 
 export interface ProbeResult {
   /** HTTP status from the cluster, or 0 when no answer came. */

@@ -6,8 +6,8 @@
  * the token inside the margin (the timer is late, or not started) triggers a refresh itself.
  */
 import type { TokenCredential } from '@azure/identity';
-import type { BackoffPolicy } from './backoff.js';
-import { RefreshScheduler } from './refresh-scheduler.js';
+import type { BackoffPolicy } from '../tunnel/backoff.js';
+import { RefreshScheduler, refreshMarginMs } from '../tunnel/refresh-scheduler.js';
 
 export interface CachedToken {
   token: string;
@@ -22,11 +22,6 @@ export interface EntraTokenSourceOptions {
   onRefreshError?: (err: unknown, retryInMs: number) => void;
   retry?: BackoffPolicy;
   random?: () => number;
-}
-
-/** How long before expiry to refresh: 5 minutes, or a third of a short lifetime. */
-export function refreshMarginMs(lifetimeMs: number): number {
-  return Math.min(5 * 60_000, Math.max(1_000, Math.floor(lifetimeMs / 3)));
 }
 
 export class EntraTokenSource {

@@ -5,17 +5,15 @@
  * is written last, so a failed start leaves every file as it was. The session's certificates are
  * made on another thread meanwhile and awaited only when the relay is first used.
  */
-import type { CliIo } from '../cli/io.js';
-import { ARC_SERVER_SCOPE, loadCloudProfile, type CloudProfile } from '../azure/cloud.js';
+import { ARC_SERVER_SCOPE, loadCloudProfile } from '../azure/cloud.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { EntraTokenSource } from './entra-token.js';
-import { RelayDialer } from './relay-dialer.js';
-import { DeferredDialer } from './deferred-dialer.js';
-import { WarmSpareDialer } from './warm-spare.js';
-import { TunnelHealth } from './tunnel-health.js';
+import { composeDialer } from '../tunnel/compose.js';
+import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
 import { sessionNames } from './names.js';
 import { takeSessionPki } from '../pki/session-pki-worker.js';
@@ -23,7 +21,7 @@ import { takeSessionPki } from '../pki/session-pki-worker.js';
 import { startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
 import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
-import type { Reporter } from '../cli/reporter.js';
+import type { SessionEvents, SessionIo } from './ports.js';
 
 export interface SessionOptions {
   name: string;
@@ -56,7 +54,7 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 const ignore = (): void => undefined;
 
-export async function startSession(opts: SessionOptions, io: CliIo, report: Reporter): Promise<Session> {
+export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
@@ -75,10 +73,10 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     ? undefined
     : new EntraTokenSource(credential, ARC_SERVER_SCOPE, {
         onRefresh: (t) => report.event('tokenRefreshed', { expiresOn: new Date(t.expiresOnMs).toISOString() }),
-        onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCode(err), retryInMs }),
+        onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
       });
   const auth: UpstreamAuth = entraToken ? { kind: 'entra', getToken: () => entraToken.getToken() } : { kind: 'passthrough' };
-  const dialer = new DeferredDialer();
+  const tunnel = composeDialer({ onStateChange: (state) => report.tunnel(state) });
 
   const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
   report.stage('Opening the local listener');
@@ -88,18 +86,15 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     port: opts.port,
     pathPrefix: names.pathPrefix,
     pki: pkiReady,
-    dialer: new TunnelHealth(dialer, (state) => report.tunnel(state)),
+    dialer: tunnel.dialer,
     auth,
     ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
   });
 
-  let relayDialer: RelayDialer | undefined;
-  let spare: WarmSpareDialer | undefined;
   // Timers and the spare go first, so nothing new starts while requests drain.
   const stopBackground = (): void => {
     entraToken?.close();
-    relayDialer?.close();
-    spare?.close();
+    tunnel.close();
   };
 
   try {
@@ -120,20 +115,16 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     report.stage('Fetching relay credentials');
     const method = opts.token ? 'Token' : 'AAD';
     const [relayCredential] = await Promise.all([arm.listClusterUserCredential(ref, method), entraToken?.getToken()]);
-    relayDialer = new RelayDialer({
+    const pki = await pkiReady;
+    await proxy.secured;
+    // From here dials go through; renewing ahead of expiry has begun.
+    tunnel.connect({
       cloud,
       initial: relayCredential,
       renew: () => arm.listClusterUserCredential(ref, method),
       onRenewed: (c) => report.event('relayCredentialRenewed', { expiresOn: c.expiresOn.toISOString() }),
-      onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCode(err), retryInMs }),
+      onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCodeOf(err), retryInMs }),
     });
-    const pki = await pkiReady;
-    await proxy.secured;
-    spare = new WarmSpareDialer(relayDialer);
-    relayDialer.onCredentialChange(() => spare?.refresh());
-    dialer.set(spare);
-    // Refresh ahead of expiry from now on; and have a connection ready for the first request.
-    relayDialer.start();
     entraToken?.start();
     // One stream into the pool for the first request and, in parallel, the spare for the next
     // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
@@ -146,7 +137,7 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
       report.clusterCheck(probe);
       return probe.status >= 200 && probe.status < 300;
     });
-    spare.fill();
+    tunnel.fillSpare();
 
     const entry: ProxyKubeconfigEntry = {
       contextName: names.contextName,
@@ -172,13 +163,8 @@ export async function startSession(opts: SessionOptions, io: CliIo, report: Repo
     };
   } catch (err) {
     stopBackground();
-    dialer.fail(err);
+    tunnel.fail(err);
     await proxy.close(0);
     throw err;
   }
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'ARCPROXY_INTERNAL';
 }

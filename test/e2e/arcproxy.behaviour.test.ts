@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { Emulator } from '../../src/emulator/index.js';
-import { ExitCode } from '../../src/errors.js';
+import { ExitCode } from '../../src/errors/index.js';
 import { findPrincipal } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
 import { runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import WebSocket from 'ws';
-import type { CloudProfile } from '../../azure/cloud.js';
+import type { CloudProfile } from '../../net/cloud-profile.js';
 import { parseSas } from '../../relay/sas.js';
 import { RelayError, isCleanCloseCode } from '../../relay/errors.js';
 import { hybridConnectionPath, relayWebSocketOptions } from '../../relay/sender.js';

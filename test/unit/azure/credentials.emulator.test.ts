@@ -2,10 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { ArcproxyCredential } from '../../../src/azure/credentials.js';
-import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE, type CloudProfile } from '../../../src/azure/cloud.js';
+import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../src/azure/cloud.js';
+import type { CloudProfile } from '../../../src/net/cloud-profile.js';
 import { createEntraEmulator, type EntraEmulator } from '../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../src/emulator/seed.js';
-import { ExitCode } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors/index.js';
 import { makeTestTls } from '../emulator/entra/tls-fixture.js';
 
 describe('ArcproxyCredential against the emulated Entra ID', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ArcproxyCredential, credentialPlan, isInteractive } from '../../../src/azure/credentials.js';
 import { BUILTIN_CLOUDS } from '../../../src/azure/cloud.js';
-import { ExitCode } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors/index.js';
 
 const azure = BUILTIN_CLOUDS.AzureCloud!;
 const sp = { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_CLOUDS, type CloudProfile } from '../../../src/azure/cloud.js';
+import { BUILTIN_CLOUDS } from '../../../src/azure/cloud.js';
+import type { CloudProfile } from '../../../src/net/cloud-profile.js';
 import { armClientOptions, azureClientOptions, closeCloudTransport, credentialOptions, type AdditionalPolicyConfig } from '../../../src/azure/transport.js';
 import { CloudAgent } from '../../../src/net/endpoints.js';
 

@@ -16,9 +16,12 @@ import { entriesOf, parsePlain, RICH_KUBECONFIG, sampleEntry, tempDir } from './
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Transpiles src/errors.ts and src/kubeconfig/*.ts into `out`, keeping the layout. */
+/** Transpiles src/errors/*.ts and src/kubeconfig/*.ts into `out`, keeping the layout. */
 async function buildKubeconfigModule(out: string): Promise<string> {
-  const sources = ['src/errors.ts', ...(await readdir(join(REPO, 'src/kubeconfig'))).filter((f) => f.endsWith('.ts')).map((f) => `src/kubeconfig/${f}`)];
+  const sources: string[] = [];
+  for (const dir of ['src/errors', 'src/kubeconfig']) {
+    for (const f of await readdir(join(REPO, dir))) if (f.endsWith('.ts')) sources.push(`${dir}/${f}`);
+  }
   for (const rel of sources) {
     const { outputText } = ts.transpileModule(await readFile(join(REPO, rel), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },

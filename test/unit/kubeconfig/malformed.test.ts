@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors/index.js';
 import { KubeconfigError, mergeKubeconfig, removeKubeconfigEntries } from '../../../src/kubeconfig/index.js';
 import { sampleEntry, tempDir } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { secureContextFor } from '../../../src/net/endpoints.js';
-import { createSessionPki, type SessionPki } from '../../../src/proxy/session-pki.js';
+import { createSessionPki, type SessionPki } from '../../../src/pki/session-pki.js';
 
 /** Connects to the server with a given context; resolves 'ok' or the TLS error code. */
 function handshake(port: number, secureContext: tls.SecureContext): Promise<string> {

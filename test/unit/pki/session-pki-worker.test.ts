@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createSessionPkiOffThread, prefetchSessionPki, takeSessionPki } from '../../../src/pki/session-pki-worker.js';
-import type { SessionPki } from '../../../src/proxy/session-pki.js';
+import type { SessionPki } from '../../../src/pki/session-pki.js';
 
 // The worker runs compiled code: `npm test` builds dist first.
 const BUILT_WORKER = new URL('../../../dist/pki/worker.js', import.meta.url);

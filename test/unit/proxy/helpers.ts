@@ -13,9 +13,9 @@ import {
 } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { ArcproxyError, ExitCode } from '../../../src/errors.js';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
-import { createSessionPki, type SessionPki } from '../../../src/proxy/session-pki.js';
+import { ArcproxyError, type ErrorCode } from '../../../src/errors/index.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
+import { createSessionPki, type SessionPki } from '../../../src/pki/session-pki.js';
 import { startProxyServer, type ProxyServer, type ProxyServerOptions } from '../../../src/proxy/server.js';
 
 export const PREFIX = `/proxies/${'ab12'.repeat(16)}`;
@@ -82,12 +82,12 @@ export function netDialer(port: number, wrap: (s: Socket) => Duplex = (s) => s):
   return dialer;
 }
 
-export function failingDialer(code: string, message: string): CountingDialer {
+export function failingDialer(code: ErrorCode, message: string): CountingDialer {
   const dialer: CountingDialer = {
     dials: 0,
     dial() {
       dialer.dials++;
-      return Promise.reject(new ArcproxyError(code, message, ExitCode.clusterOffline));
+      return Promise.reject(new ArcproxyError(code, message));
     },
   };
   return dialer;

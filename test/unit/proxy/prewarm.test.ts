@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
 import { failingDialer, get, netDialer, plainDuplex, PREFIX, sharedPki, startProxy, startUpstream, type Upstream } from './helpers.js';
 import type { ProxyServer } from '../../../src/proxy/server.js';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 
 describe('ProxyServer.prewarm', () => {
   let upstream: Upstream | undefined;

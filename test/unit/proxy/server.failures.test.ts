@@ -2,10 +2,10 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExitCode } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors/index.js';
 import { PortInUseError } from '../../../src/proxy/server.js';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 import { PREFIX, clientOptions, failingDialer, get, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import type { SessionPki } from '../../../src/proxy/session-pki.js';
+import type { SessionPki } from '../../../src/pki/session-pki.js';
 import {
   PREFIX,
   gate,

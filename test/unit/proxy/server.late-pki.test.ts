@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SessionPki } from '../../../src/proxy/session-pki.js';
+import type { SessionPki } from '../../../src/pki/session-pki.js';
 import { PREFIX, get, h2connect, h2request, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];

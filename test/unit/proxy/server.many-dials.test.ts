@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Duplex } from 'node:stream';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 import { PREFIX, gate, get, netDialer, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestLogEntry } from '../../../src/proxy/log.js';
-import type { SessionPki } from '../../../src/proxy/session-pki.js';
+import type { SessionPki } from '../../../src/pki/session-pki.js';
 import { PREFIX, clientOptions, netDialer, sharedPki, startProxy, startUpstream, type Upstream } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

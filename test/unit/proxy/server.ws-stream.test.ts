@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { WebSocketServer, createWebSocketStream } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 import { PREFIX, clientOptions, get, sharedPki, startProxy, startUpstream } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,8 +1,10 @@
 import { createSecureServer, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ArcproxyError, ExitCode } from '../../../src/errors.js';
-import { redactSecrets, sendStatus, statusBody, tunnelFailureMessage } from '../../../src/proxy/status.js';
+import { ArcproxyError } from '../../../src/errors/index.js';
+import { redactSecrets } from '../../../src/errors/index.js';
+import { sendStatus, statusBody } from '../../../src/proxy/status.js';
+import { tunnelFailureMessage } from '../../../src/tunnel/failure-message.js';
 import { get, h2connect, h2request, sharedPki } from './helpers.js';
 
 afterEach(() => {
@@ -25,17 +27,13 @@ describe('statusBody', () => {
 
 describe('tunnelFailureMessage', () => {
   it('tells the user to check the agents when no listener is online', () => {
-    const msg = tunnelFailureMessage(new ArcproxyError('ARCPROXY_RELAY_NO_LISTENER', 'Endpoint does not exist', ExitCode.clusterOffline));
+    const msg = tunnelFailureMessage(new ArcproxyError('ARCPROXY_RELAY_NO_LISTENER', 'Endpoint does not exist'));
     expect(msg).toContain('not connected to Azure Relay (no listener online)');
     expect(msg).toContain('kubectl -n azure-arc get pods');
   });
 
   it('names the code and message of other failures, without secrets', () => {
-    const err = new ArcproxyError(
-      'ARCPROXY_RELAY_UNAUTHORIZED',
-      'relay said 401 for sb-hc-token=abc.def&x=1 SharedAccessSignature sr=a&sig=zzz',
-      ExitCode.serviceUnavailable,
-    );
+    const err = new ArcproxyError('ARCPROXY_RELAY_UNAUTHORIZED', 'relay said 401 for sb-hc-token=abc.def&x=1 SharedAccessSignature sr=a&sig=zzz');
     const msg = tunnelFailureMessage(err);
     expect(msg.startsWith('arcproxy: the tunnel to the cluster failed (ARCPROXY_RELAY_UNAUTHORIZED): relay said 401')).toBe(true);
     expect(msg).not.toContain('abc.def');
@@ -44,7 +42,7 @@ describe('tunnelFailureMessage', () => {
 
   it('gives plain errors a code too', () => {
     expect(tunnelFailureMessage(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(
-      'arcproxy: the tunnel to the cluster failed (ECONNRESET): socket hang up',
+      'arcproxy: the tunnel to the cluster failed (ARCPROXY_TUNNEL_FAILED): socket hang up',
     );
     expect(tunnelFailureMessage('weird')).toBe('arcproxy: the tunnel to the cluster failed (ARCPROXY_TUNNEL_FAILED): weird');
   });

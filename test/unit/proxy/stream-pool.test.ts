@@ -1,7 +1,7 @@
 /** StreamPool on its own: take/release, LIFO reuse, the idle bound and timer, drops, shutdown. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Duplex } from 'node:stream';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 import { StreamPool } from '../../../src/proxy/stream-pool.js';
 import { once } from './helpers.js';
 

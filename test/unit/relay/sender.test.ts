@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { connectToRelay, type RelayConnectOptions } from '../../../src/relay/sender.js';
 import { RelayError } from '../../../src/relay/errors.js';
-import { ExitCode } from '../../../src/errors.js';
+import { ExitCode } from '../../../src/errors/index.js';
 import {
   echoAll,
   nowSeconds,

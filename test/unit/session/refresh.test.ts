@@ -2,12 +2,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { PassThrough, type Duplex } from 'node:stream';
-import { EntraTokenSource, refreshMarginMs } from '../../../src/session/entra-token.js';
-import { RelayDialer } from '../../../src/session/relay-dialer.js';
-import { RefreshScheduler } from '../../../src/session/refresh-scheduler.js';
-import { backoffDelay } from '../../../src/session/backoff.js';
+import { EntraTokenSource } from '../../../src/session/entra-token.js';
+import { RelayDialer } from '../../../src/tunnel/relay-dialer.js';
+import { RefreshScheduler, refreshMarginMs } from '../../../src/tunnel/refresh-scheduler.js';
+import { backoffDelay } from '../../../src/tunnel/backoff.js';
 import type { RelayCredential } from '../../../src/azure/arm.js';
-import type { CloudProfile } from '../../../src/azure/cloud.js';
+import type { CloudProfile } from '../../../src/net/cloud-profile.js';
 import type { RelayConnectOptions, RelayConnection } from '../../../src/relay/sender.js';
 import { RelayError } from '../../../src/relay/errors.js';
 

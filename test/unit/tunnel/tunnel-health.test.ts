@@ -1,16 +1,16 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { TunnelHealth, type TunnelState } from '../../../src/session/tunnel-health.js';
-import { ArcproxyError, ExitCode } from '../../../src/errors.js';
+import { TunnelHealth, type TunnelState } from '../../../src/tunnel/tunnel-health.js';
+import { ArcproxyError, type ErrorCode } from '../../../src/errors/index.js';
 
 describe('tunnel health reporting', () => {
   it('reports a broken tunnel once per cause, and its recovery once', async () => {
-    let fail: string | undefined = 'ARCPROXY_RELAY_NO_LISTENER';
+    let fail: ErrorCode | undefined = 'ARCPROXY_RELAY_NO_LISTENER';
     const states: TunnelState[] = [];
     const health = new TunnelHealth(
       {
         dial: async () => {
-          if (fail) throw new ArcproxyError(fail, 'relay said no', ExitCode.serviceUnavailable);
+          if (fail) throw new ArcproxyError(fail, 'relay said no');
           return new PassThrough();
         },
       },

@@ -8,6 +8,8 @@
  *    so a blip is bridged but an offline agent is a fast 503, never a hang;
  *  - anything else (forbidden, aborted, a stale token, which the dialer renews itself): not retried.
  */
+import { errorCodeOf } from '../errors/index.js';
+import { RelayError } from '../relay/errors.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 
 export interface DialRetryOptions {
@@ -22,14 +24,9 @@ export interface DialRetryOptions {
 
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 1_000 };
 
-function codeOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** The retry budget (ms) for this failure, or 0 when retrying cannot help. */
 export function retryBudgetMs(err: unknown, opts: DialRetryOptions = {}): number {
-  switch (codeOf(err)) {
+  switch (errorCodeOf(err)) {
     case 'ARCPROXY_RELAY_NO_LISTENER':
       return opts.noListenerBudgetMs ?? 400;
     case 'ARCPROXY_RELAY_UNREACHABLE':
@@ -37,8 +34,8 @@ export function retryBudgetMs(err: unknown, opts: DialRetryOptions = {}): number
     case 'ARCPROXY_RELAY_CLOSED':
       return opts.transientBudgetMs ?? 3_000;
     case 'ARCPROXY_RELAY_REJECTED': {
-      const status = (err as { httpStatus?: unknown }).httpStatus;
-      return typeof status === 'number' && status >= 500 ? (opts.transientBudgetMs ?? 3_000) : 0;
+      const status = err instanceof RelayError ? err.httpStatus : undefined;
+      return status !== undefined && status >= 500 ? (opts.transientBudgetMs ?? 3_000) : 0;
     }
     default:
       return 0;

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createSessionPki } from '../../../src/proxy/session-pki.js';
+import { createSessionPki } from '../../../src/pki/session-pki.js';
 
 describe('createSessionPki', () => {
   it('issues a loopback server certificate and an arcproxy-user client certificate from one fresh CA', async () => {

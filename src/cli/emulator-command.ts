@@ -1,9 +1,9 @@
 /** `arcproxy emulator`: start the emulator, announce it, write the env file, stop on a signal. */
 import { writeFile } from 'node:fs/promises';
-import type { CliIo } from '../cli/io.js';
-import { ExitCode } from '../errors.js';
-import { defaultSeed, loadSeedFile } from './seed.js';
-import { renderEnvFile, startEmulator } from './index.js';
+import type { CliIo } from './io.js';
+import { ExitCode } from '../errors/index.js';
+import { defaultSeed, loadSeedFile } from '../emulator/seed.js';
+import { renderEnvFile, startEmulator } from '../emulator/index.js';
 
 export interface EmulatorFlags {
   port?: number;

@@ -7,7 +7,7 @@
  * The spare has the relay stream's keep-alive, so a dead one is dropped, not handed out.
  */
 import type { Duplex } from 'node:stream';
-import type { StreamDialer } from '../proxy/dialer.js';
+import type { StreamDialer } from './dialer.js';
 import { streamIsUsable } from '../relay/stream.js';
 
 const ignore = (): void => undefined;

@@ -5,15 +5,16 @@
  * from arcproxy too. Reported once per change, not once per request.
  */
 import type { Duplex } from 'node:stream';
-import type { StreamDialer } from '../proxy/dialer.js';
-import { tunnelFailureMessage } from '../proxy/status.js';
+import type { StreamDialer } from './dialer.js';
+import { errorCodeOf, type ErrorCode } from '../errors/index.js';
+import { tunnelFailureMessage } from './failure-message.js';
 
-export type TunnelState = { ok: true } | { ok: false; code: string; message: string };
+export type TunnelState = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
 export class TunnelHealth implements StreamDialer {
   readonly #inner: StreamDialer;
   readonly #onChange: (state: TunnelState) => void;
-  #failingCode: string | undefined;
+  #failingCode: ErrorCode | undefined;
 
   constructor(inner: StreamDialer, onChange: (state: TunnelState) => void) {
     this.#inner = inner;
@@ -30,7 +31,7 @@ export class TunnelHealth implements StreamDialer {
       return stream;
     } catch (err) {
       if (!signal?.aborted) {
-        const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ARCPROXY_TUNNEL_FAILED';
+        const code = errorCodeOf(err, 'ARCPROXY_TUNNEL_FAILED');
         if (code !== this.#failingCode) {
           this.#failingCode = code;
           this.#onChange({ ok: false, code, message: tunnelFailureMessage(err) });

@@ -8,16 +8,15 @@
  * (dial-retry.ts).
  */
 import type { Duplex } from 'node:stream';
-import type { CloudProfile } from '../azure/cloud.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
 import type { RelayCredential } from '../azure/arm.js';
 import { connectToRelay, type RelayConnectOptions, type RelayConnection } from '../relay/sender.js';
 import type { KeepAliveOptions } from '../relay/stream.js';
-import { ArcproxyError } from '../errors.js';
-import type { StreamDialer } from '../proxy/dialer.js';
+import { ArcproxyError } from '../errors/index.js';
+import type { StreamDialer } from './dialer.js';
 import type { BackoffPolicy } from './backoff.js';
 import { dialWithRetry, type DialRetryOptions } from './dial-retry.js';
-import { refreshMarginMs } from './entra-token.js';
-import { RefreshScheduler } from './refresh-scheduler.js';
+import { RefreshScheduler, refreshMarginMs } from './refresh-scheduler.js';
 
 export interface RelayDialerOptions {
   cloud: CloudProfile;

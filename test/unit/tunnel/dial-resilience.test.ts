@@ -1,10 +1,10 @@
 /** Dial retries (which failures, how long) and the warm spare connection. */
 import { describe, expect, it } from 'vitest';
 import { PassThrough, type Duplex } from 'node:stream';
-import { dialWithRetry, retryBudgetMs } from '../../../src/session/dial-retry.js';
-import { WarmSpareDialer } from '../../../src/session/warm-spare.js';
+import { dialWithRetry, retryBudgetMs } from '../../../src/tunnel/dial-retry.js';
+import { WarmSpareDialer } from '../../../src/tunnel/warm-spare.js';
 import { RelayError } from '../../../src/relay/errors.js';
-import type { StreamDialer } from '../../../src/proxy/dialer.js';
+import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 
 const noListener = () => new RelayError('ARCPROXY_RELAY_NO_LISTENER', 'no listener', { httpStatus: 404 });
 

@@ -4,7 +4,7 @@
  * certificate kubectl presents. Only whoever can read that kubeconfig can use the proxy.
  */
 import { randomBytes } from 'node:crypto';
-import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../pki/certs.js';
+import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from './certs.js';
 
 export interface SessionPki {
   caCert: string;

@@ -20,6 +20,11 @@ export interface RefreshSchedulerOptions {
   minIntervalMs?: number;
 }
 
+/** How long before expiry to refresh: 5 minutes, or a third of a short lifetime. */
+export function refreshMarginMs(lifetimeMs: number): number {
+  return Math.min(5 * 60_000, Math.max(1_000, Math.floor(lifetimeMs / 3)));
+}
+
 const DEFAULT_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
 // setTimeout's largest delay; longer waits are re-evaluated when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -4,7 +4,7 @@
  * wait for the real dialer.
  */
 import type { Duplex } from 'node:stream';
-import type { StreamDialer } from '../proxy/dialer.js';
+import type { StreamDialer } from './dialer.js';
 
 export class DeferredDialer implements StreamDialer {
   #resolve!: (d: StreamDialer) => void;
