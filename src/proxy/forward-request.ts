@@ -8,15 +8,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import type { UpstreamAuth } from './auth.js';
-import { requestHead, rewriteRequestHeaders, rewriteResponseHeaders, unsendableHead, type RewrittenRequest } from './headers.js';
-import { ResponseParseError } from './http1-response.js';
-import type { RequestLogEntry } from './log.js';
-import type { BodyFraming } from './request-body.js';
 import { redactSecrets } from '../errors/index.js';
 import { tunnelFailureMessage } from '../tunnel/failure-message.js';
+import type { UpstreamAuth } from './auth.js';
+import { ResponseParseError } from './http1-response.js';
+import type { RequestLogEntry } from './log.js';
+import { prepareUpstreamRequest, type UpstreamRequest } from './request-head.js';
+import { rewriteResponseHeaders } from './headers.js';
 import { sendStatus, tokenFailureMessage } from './status.js';
-import type { StreamPool } from './stream-pool.js';
+import type { StreamPool, TakenStream } from './stream-pool.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 import type { UpstreamResponse } from './upstream-response.js';
 import { isResumableWatch, relayWatch } from './watch-resume.js';
@@ -29,53 +29,137 @@ export interface ForwardRequestDeps {
 
 /** Methods that may be sent twice; only bodiless ones are retried (a body has been consumed). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** Methods Node's client sent without `Content-Length: 0` when they had no body; others got one. */
-const NO_DEFAULT_LENGTH = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
-/** The headers for one attempt: a pooled stream stays open after it, a fresh one closes. */
-function attemptHeaders(method: string, rewritten: RewrittenRequest, pooled: boolean): string[] {
-  const headers = rewritten.headers.slice();
-  if (rewritten.framing.kind === 'none' && !NO_DEFAULT_LENGTH.has(method)) headers.push('Content-Length', '0');
-  headers.push('Connection', pooled ? 'keep-alive' : 'close');
-  return headers;
-}
-
-function bodyFraming(rewritten: RewrittenRequest): BodyFraming {
-  return rewritten.framing.kind === 'length' ? { chunked: false, contentLength: rewritten.framing.contentLength } : { chunked: true };
-}
-
-function cannotRelay(res: ServerResponse, err: unknown): void {
-  // The parser quotes a little of what it refused; that is the agent's text, so redact it too.
-  sendStatus(res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${redactSecrets((err as Error).message)}`);
-}
+/** `attempt` 0 goes on a pooled stream; 1, the one retry, on a fresh stream of its own. */
+type Attempt = 0 | 1;
 
 export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: string, logPath: string, deps: ForwardRequestDeps): void {
-  const started = performance.now();
-  const method = req.method ?? 'GET';
-  let bytesIn = 0;
-  let bytesOut = 0;
-  let exchange: UpstreamExchange | undefined;
+  new ForwardedRequest(req, res, path, logPath, deps).start();
+}
 
-  req.on('error', () => res.destroy());
-  res.once('close', () => {
+class ForwardedRequest {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #path: string;
+  readonly #logPath: string;
+  readonly #deps: ForwardRequestDeps;
+  readonly #method: string;
+  readonly #started = performance.now();
+  #bytesIn = 0;
+  #bytesOut = 0;
+  /** The exchange in progress, dropped when kubectl goes away. */
+  #exchange: UpstreamExchange | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, path: string, logPath: string, deps: ForwardRequestDeps) {
+    this.#req = req;
+    this.#res = res;
+    this.#path = path;
+    this.#logPath = logPath;
+    this.#deps = deps;
+    this.#method = req.method ?? 'GET';
+    req.on('error', () => res.destroy());
+    res.once('close', () => this.#onClientClose());
+  }
+
+  /** Gets the token (Entra mode), rewrites the request and sends it. */
+  start(): void {
+    this.#withToken((token) => {
+      const request = prepareUpstreamRequest(this.#method, this.#path, this.#req.rawHeaders, { bearerToken: token, upgrade: false });
+      if ('problem' in request) {
+        sendStatus(this.#res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${request.problem}`);
+        return;
+      }
+      this.#send(request, 0);
+    });
+  }
+
+  #withToken(then: (token: string | undefined) => void): void {
+    const auth = this.#deps.auth;
+    if (auth.kind !== 'entra') {
+      then(undefined);
+      return;
+    }
+    auth.getToken().then(
+      (token) => {
+        if (!this.#res.destroyed) then(token);
+      },
+      (err: unknown) => {
+        if (!this.#res.destroyed) sendStatus(this.#res, 503, 'ServiceUnavailable', tokenFailureMessage(err));
+      },
+    );
+  }
+
+  #onClientClose(): void {
+    const res = this.#res;
     // kubectl went away (or we aborted it): drop the exchange; its stream is destroyed with it
     // rather than going back to the pool half-read.
-    if (!res.writableFinished) exchange?.abort();
-    deps.onRequest?.({
-      method,
-      path: logPath,
+    if (!res.writableFinished) this.#exchange?.abort();
+    this.#deps.onRequest?.({
+      method: this.#method,
+      path: this.#logPath,
       status: res.headersSent ? res.statusCode : 0,
-      durationMs: performance.now() - started,
-      bytesIn,
-      bytesOut,
+      durationMs: performance.now() - this.#started,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
       upgrade: false,
     });
-  });
+  }
 
-  const rewrite = (token: string | undefined): RewrittenRequest =>
-    rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: false } : { bearerToken: token, upgrade: false });
+  #send(request: UpstreamRequest, attempt: Attempt): void {
+    const pool = this.#deps.pool;
+    const taken: Promise<TakenStream> = attempt === 0 ? pool.take() : pool.dial().then((stream) => ({ stream, reused: false }));
+    taken.then(
+      (t) => this.#sendOn(request, attempt, t),
+      // A failed dial is not retried here: the dialer has already retried by cause.
+      (err: unknown) => this.#unavailable(err),
+    );
+  }
 
-  const onResponse = (up: UpstreamResponse): void => {
+  #sendOn(request: UpstreamRequest, attempt: Attempt, { stream, reused }: TakenStream): void {
+    const pooled = attempt === 0;
+    const pool = this.#deps.pool;
+    if (this.#res.destroyed) {
+      // Nothing was written on it: as good as it was.
+      if (pooled) pool.release(stream);
+      else stream.destroy();
+      return;
+    }
+    const onBytes = this.#deps.onRequest ? (n: number) => (this.#bytesIn += n) : undefined;
+    this.#exchange = new UpstreamExchange(
+      stream,
+      {
+        method: this.#method,
+        head: request.head(this.#path, pooled ? 'keep-alive' : 'close'),
+        body: request.hasBody ? { req: this.#req, framing: request.bodyFraming, onBytes } : undefined,
+      },
+      {
+        onResponse: (up) => this.#onResponse(up),
+        onFailure: (err, sawResponseByte) => this.#onFailure(request, attempt, reused, err, sawResponseByte),
+        release: (s: Duplex) => (pooled ? pool.release(s) : s.destroy()),
+      },
+    );
+  }
+
+  #onFailure(request: UpstreamRequest, attempt: Attempt, reused: boolean, err: Error, sawResponseByte: boolean): void {
+    if (this.#res.destroyed) return;
+    if (err instanceof ResponseParseError) {
+      this.#cannotRelay(err);
+      return;
+    }
+    // No response byte yet. A pooled stream can die while idle (relay closed it) just as it is
+    // reused: a request without a body is safe to send once more. A fresh stream that dies
+    // before answering (the relay dropped it) gets one more try for idempotent requests. A retry
+    // goes on a stream of its own, never on another pooled one that may share the fate of the
+    // first (a relay drop kills them all).
+    if (attempt === 0 && !request.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(this.#method))) {
+      this.#send(request, 1);
+      return;
+    }
+    this.#unavailable(err);
+  }
+
+  #onResponse(up: UpstreamResponse): void {
+    const res = this.#res;
     if (res.destroyed) {
       up.destroy();
       return;
@@ -83,7 +167,7 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
     if (up.statusCode === 101) {
       // We never asked to switch protocols; what follows is not an HTTP body.
       up.destroy();
-      cannotRelay(res, new Error('101 Switching Protocols on a request without Upgrade'));
+      this.#cannotRelay(new Error('101 Switching Protocols on a request without Upgrade'));
       return;
     }
     try {
@@ -91,135 +175,75 @@ export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: 
     } catch (err) {
       // The parser accepts a few header bytes Node's writer refuses; never crash on them.
       up.destroy();
-      cannotRelay(res, err);
+      this.#cannotRelay(err);
       return;
     }
     let bodyStarted = false;
-    if (isResumableWatch(method, path, up)) {
-      relayWatch(up, res, {
-        path,
-        reopen: (resume) => reopen(resume),
-        onBytes: (n) => {
-          bodyStarted = true;
-          bytesOut += n;
-        },
-      });
+    const onBytes = (n: number): void => {
+      bodyStarted = true;
+      this.#bytesOut += n;
+    };
+    if (isResumableWatch(this.#method, this.#path, up)) {
+      relayWatch(up, res, { path: this.#path, reopen: (resume) => this.#reopen(resume), onBytes });
     } else {
-      const resumeUp = (): void => up.resume();
-      up.on('data', (chunk: Buffer) => {
-        bodyStarted = true;
-        bytesOut += chunk.length;
-        if (!res.destroyed && !res.write(chunk)) {
-          up.pause();
-          res.once('drain', resumeUp);
-        }
-      });
-      up.on('end', () => {
-        if (!res.destroyed) res.end();
-      });
-      // A response cut short upstream must reach kubectl cut short, not as a clean end: the
-      // chunked body never gets its last chunk, so kubectl reports it (logs -f: unexpected EOF).
-      up.on('close', () => {
-        if (!up.complete) res.destroy();
-      });
-      // Body bytes that came with the head are written now, in the same write as the headers.
-      up.resume();
+      relayBody(up, res, onBytes);
     }
     // A watch or `logs -f` may send headers long before its first body byte, and kubectl
     // waits for them. A body already here has gone out with the headers in one write.
     process.nextTick(() => {
       if (!bodyStarted && !up.complete && !res.destroyed) res.flushHeaders();
     });
-  };
-
-  /** One try on one stream; `attempt` 0 is on a pooled stream, 1 (the retry) on a fresh one. */
-  const send = (rewritten: RewrittenRequest, attempt: number): void => {
-    const pooled = attempt === 0;
-    const taken = pooled ? deps.pool.take() : deps.pool.dial().then((stream) => ({ stream, reused: false }));
-    taken.then(
-      ({ stream, reused }) => {
-        if (res.destroyed) {
-          // Nothing was written on it: as good as it was.
-          if (pooled) deps.pool.release(stream);
-          else stream.destroy();
-          return;
-        }
-        const head = requestHead(method, path, attemptHeaders(method, rewritten, pooled));
-        const body = rewritten.hasBody
-          ? { req, framing: bodyFraming(rewritten), onBytes: deps.onRequest ? (n: number) => (bytesIn += n) : undefined }
-          : undefined;
-        exchange = new UpstreamExchange(
-          stream,
-          { method, head, body },
-          {
-            onResponse,
-            onFailure: (err, sawResponseByte) => {
-              if (res.destroyed) return;
-              if (err instanceof ResponseParseError) {
-                cannotRelay(res, err);
-                return;
-              }
-              // No response byte yet. A pooled stream can die while idle (relay closed it) just as
-              // it is reused: a request without a body is safe to send once more. A fresh stream
-              // that dies before answering (the relay dropped it) gets one more try for
-              // idempotent requests. A retry goes on a stream of its own, never on another pooled
-              // one that may share the fate of the first (a relay drop kills them all).
-              if (pooled && !rewritten.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(method))) {
-                send(rewritten, 1);
-                return;
-              }
-              sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
-            },
-            release: (s: Duplex) => (pooled ? deps.pool.release(s) : s.destroy()),
-          },
-        );
-      },
-      // A failed dial is not retried here: the dialer has already retried by cause.
-      (err: unknown) => {
-        if (!res.destroyed) sendStatus(res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
-      },
-    );
-  };
-
-  const start = (token: string | undefined): void => {
-    if (res.destroyed) return;
-    const rewritten = rewrite(token);
-    const problem = unsendableHead(method, path, rewritten.headers);
-    if (problem !== undefined) {
-      sendStatus(res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${problem}`);
-      return;
-    }
-    send(rewritten, 0);
-  };
+  }
 
   /** The watch again from where kubectl is, on a fresh stream (watch-resume.ts). */
-  const reopen = async (resume: string): Promise<UpstreamResponse> => {
-    const token = deps.auth.kind === 'entra' ? await deps.auth.getToken() : undefined;
-    if (res.destroyed) throw new Error('the client went away');
-    const headers = attemptHeaders('GET', rewrite(token), false);
-    const stream = await deps.pool.dial();
-    if (res.destroyed) {
+  async #reopen(resumePath: string): Promise<UpstreamResponse> {
+    const auth = this.#deps.auth;
+    const token = auth.kind === 'entra' ? await auth.getToken() : undefined;
+    if (this.#res.destroyed) throw new Error('the client went away');
+    const request = prepareUpstreamRequest('GET', resumePath, this.#req.rawHeaders, { bearerToken: token, upgrade: false });
+    if ('problem' in request) throw new Error(request.problem);
+    const stream = await this.#deps.pool.dial();
+    if (this.#res.destroyed) {
       stream.destroy();
       throw new Error('the client went away');
     }
     return new Promise<UpstreamResponse>((resolve, reject) => {
-      exchange = new UpstreamExchange(
+      this.#exchange = new UpstreamExchange(
         stream,
-        { method: 'GET', head: requestHead('GET', resume, headers) },
-        {
-          onResponse: resolve,
-          onFailure: reject,
-          release: (s) => s.destroy(),
-        },
+        { method: 'GET', head: request.head(resumePath, 'close') },
+        { onResponse: resolve, onFailure: reject, release: (s) => s.destroy() },
       );
     });
-  };
-
-  if (deps.auth.kind === 'entra') {
-    deps.auth.getToken().then(start, (err: unknown) => {
-      if (!res.destroyed) sendStatus(res, 503, 'ServiceUnavailable', tokenFailureMessage(err));
-    });
-  } else {
-    start(undefined);
   }
+
+  #unavailable(err: unknown): void {
+    if (!this.#res.destroyed) sendStatus(this.#res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+  }
+
+  #cannotRelay(err: unknown): void {
+    // The parser quotes a little of what it refused; that is the agent's text, so redact it too.
+    sendStatus(this.#res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${redactSecrets((err as Error).message)}`);
+  }
+}
+
+/** An ordinary response body to kubectl, with backpressure; a body cut upstream is cut here too. */
+function relayBody(up: UpstreamResponse, res: ServerResponse, onBytes: (n: number) => void): void {
+  const resumeUp = (): void => up.resume();
+  up.on('data', (chunk: Buffer) => {
+    onBytes(chunk.length);
+    if (!res.destroyed && !res.write(chunk)) {
+      up.pause();
+      res.once('drain', resumeUp);
+    }
+  });
+  up.on('end', () => {
+    if (!res.destroyed) res.end();
+  });
+  // A response cut short upstream must reach kubectl cut short, not as a clean end: the chunked
+  // body never gets its last chunk, so kubectl reports it (logs -f: unexpected EOF).
+  up.on('close', () => {
+    if (!up.complete) res.destroy();
+  });
+  // Body bytes that came with the head are written now, in the same write as the headers.
+  up.resume();
 }

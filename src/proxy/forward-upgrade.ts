@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
 import type { StreamDialer } from '../tunnel/dialer.js';
-import { requestHead, rewriteRequestHeaders } from './headers.js';
+import { prepareUpstreamRequest } from './request-head.js';
 import type { RequestLogEntry } from './log.js';
 import { tokenFailureMessage, writeRawStatus } from './status.js';
 import { streamClosedEarly } from '../tunnel/errors.js';
@@ -86,8 +86,13 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
 
   const start = (token: string | undefined): void => {
     if (client.destroyed) return;
-    const { headers } = rewriteRequestHeaders(req.rawHeaders, token === undefined ? { upgrade: true } : { bearerToken: token, upgrade: true });
-    const bytes = Buffer.from(requestHead(req.method ?? 'GET', path, headers), 'latin1');
+    const request = prepareUpstreamRequest(req.method ?? 'GET', path, req.rawHeaders, { bearerToken: token, upgrade: true });
+    if ('problem' in request) {
+      status = 400;
+      writeRawStatus(client, 400, 'BadRequest', `arcproxy: cannot forward this request: ${request.problem}`);
+      return;
+    }
+    const bytes = Buffer.from(request.head(path, 'upgrade'), 'latin1');
     deps.dialer.dial(deps.signal).then(
       (up) => {
         // Head and any early bytes in one write: one relay message, not two.

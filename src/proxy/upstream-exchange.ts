@@ -14,7 +14,7 @@ import { streamClosedEarly } from '../tunnel/errors.js';
 
 export interface ExchangeRequest {
   method: string;
-  /** The request head, latin1 (requestHead() in headers.ts). */
+  /** The request head, latin1 (UpstreamRequest.head() in request-head.ts). */
   head: string;
   /** The body to send after the head, when there is one. */
   body?: { req: IncomingMessage; framing: BodyFraming; onBytes?: ((n: number) => void) | undefined } | undefined;
