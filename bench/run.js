@@ -92,7 +92,7 @@ async function main() {
     log(`bench: filling ${BULK_NS} with ${C.bulkPods} pods of ~${C.bulkPodBytes} bytes (${elapsed()})`);
     await fillNamespace(direct, BULK_NS, C.bulkPods, C.bulkPodBytes);
 
-    if (PROFILE) return await profileRun({ emu, dir, token, direct });
+    if (PROFILE) return await profileRun({ emu, dir, token });
 
     const results = { config: C, launch: [], rounds: [], bulk: [], watches: [], headOfLine: [] };
 

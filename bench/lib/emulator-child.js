@@ -32,7 +32,7 @@ const stop = async (code) => {
   await emulator.close().catch(() => undefined);
   process.exit(code);
 };
-process.on('message', (m) => {
+process.on('message', (/** @type {{ type?: string } | undefined} */ m) => {
   if (m?.type === 'close') void stop(0);
 });
 process.on('disconnect', () => void stop(0));

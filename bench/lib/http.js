@@ -16,6 +16,7 @@ class RelayAgent extends http.Agent {
     this.#cred = cred;
     this.#cloud = cloud;
   }
+  /** @override */
   createConnection(_options, callback) {
     connectToRelay({
       relayHost: `${this.#cred.relay}.${this.#cloud.relaySuffix}`,

@@ -14,7 +14,7 @@ export function startEmulatorProcess() {
     const child = fork(fileURLToPath(new URL('./emulator-child.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`the emulator exited early (${code})`)));
-    child.once('message', (m) => {
+    child.once('message', (/** @type {object} */ m) => {
       clearTimeout(timer);
       child.removeAllListeners('exit');
       resolve({
