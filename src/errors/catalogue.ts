@@ -79,6 +79,7 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_SHUTTING_DOWN: { exitCode: ExitCode.ok, scope: 'session' },
   // Bugs.
   ARCPROXY_INTERNAL: { exitCode: ExitCode.internal },
+  ARCPROXY_POP_KEY_INVALID: { exitCode: ExitCode.internal },
   ARCPROXY_KUBECONFIG_INVALID_ENTRY: { exitCode: ExitCode.internal },
 } as const satisfies Record<string, CodeEntry>;
 

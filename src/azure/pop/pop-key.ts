@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ArcproxyError, ExitCode } from '../../errors.js';
+import { ArcproxyError } from '../../errors/index.js';
 import { jwkThumbprint, type RsaPublicJwk } from './thumbprint.js';
 
 /** kubelogin (pkg/internal/pop/poptoken.go) and MSAL make 2048-bit keys; Entra accepts them. */
@@ -28,7 +28,7 @@ export interface SerializedPopKey {
 /** A key handed over between threads was not the key it claimed to be: a bug, not a user error. */
 export class PopKeyError extends ArcproxyError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ARCPROXY_POP_KEY_INVALID', message, ExitCode.internal, options);
+    super('ARCPROXY_POP_KEY_INVALID', message, options);
     this.name = 'PopKeyError';
   }
 }

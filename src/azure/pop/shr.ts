@@ -5,7 +5,7 @@
  * (pkg/internal/pop/authnscheme.go), the public client Arc documents for PoP.
  */
 import { randomBytes, sign } from 'node:crypto';
-import { ArcproxyError, ExitCode } from '../../errors.js';
+import { ArcproxyError } from '../../errors/index.js';
 import type { PopKey } from './pop-key.js';
 
 export interface ShrInput {
@@ -27,7 +27,7 @@ export interface ShrInput {
  */
 export function signShr(input: ShrInput): string {
   const { key } = input;
-  if (!Number.isFinite(input.nowSec)) throw new ArcproxyError('ARCPROXY_INTERNAL', 'An SHR needs a finite signing time.', ExitCode.internal);
+  if (!Number.isFinite(input.nowSec)) throw new ArcproxyError('ARCPROXY_INTERNAL', 'An SHR needs a finite signing time.');
 
   const header = base64urlJson({ typ: 'pop', alg: 'RS256', kid: key.kid });
   const payload = base64urlJson({

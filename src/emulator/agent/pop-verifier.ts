@@ -8,7 +8,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { jwkThumbprint } from '../../azure/pop/thumbprint.js';
-import { describeError } from '../../errors.js';
 
 /** guard's default for --azure.pop-token-validity-duration: an SHR is good for 15 minutes after its ts. */
 export const POP_VALIDITY_MS = 15 * 60 * 1000;
@@ -106,7 +105,7 @@ export function createPopVerifier(options: PopVerifierOptions): PopVerifier {
     try {
       check = await options.verifyAccessToken(at);
     } catch (err) {
-      check = { ok: false, message: describeError(err) };
+      check = { ok: false, message: err instanceof Error ? err.message : String(err) };
     }
     if (!check.ok) {
       const why = redact(check.message, [at, token]);

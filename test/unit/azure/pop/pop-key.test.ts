@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { calculateJwkThumbprint } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isArcproxyError } from '../../../../src/errors.js';
+import { ArcproxyError } from '../../../../src/errors/index.js';
 import { createPopKey, importPopKey, PopKeyError, reqCnf, serializePopKey, type PopKey, type SerializedPopKey } from '../../../../src/azure/pop/pop-key.js';
 import { jwkThumbprint } from '../../../../src/azure/pop/thumbprint.js';
 
@@ -82,7 +82,7 @@ describe('PoP key', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(PopKeyError);
-    expect(isArcproxyError(caught) && caught.code).toBe('ARCPROXY_POP_KEY_INVALID');
+    expect(caught instanceof ArcproxyError && caught.code).toBe('ARCPROXY_POP_KEY_INVALID');
     expect((caught as Error).message).not.toContain(secretish);
   });
 
