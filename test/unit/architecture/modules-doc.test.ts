@@ -19,7 +19,11 @@ function rows(): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const line of doc.split('\n')) {
     const m = /^\| `(src\/[^`]*?)\/?` \|(.*)\|$/.exec(line);
-    if (m) map.set(m[1]!, [...m[2]!.matchAll(/`([\w.-]+\.ts)`/g)].map((f) => f[1]!));
+    if (m)
+      map.set(
+        m[1]!,
+        [...m[2]!.matchAll(/`([\w.-]+\.ts)`/g)].map((f) => f[1]!),
+      );
   }
   return map;
 }
