@@ -125,11 +125,11 @@ export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 
 export class ArcArm {
   readonly #client: Promise<ConnectedKubernetesClient>;
 
-  constructor(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string) {
+  constructor(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string, correlationId?: string) {
     // A promise so a load failure surfaces where the first call awaits it.
     this.#client = Promise.resolve().then(() => {
       const { ConnectedKubernetesClient } = loadArmHybridKubernetes();
-      return new ConnectedKubernetesClient(credential, subscriptionId, armClientOptions(cloud));
+      return new ConnectedKubernetesClient(credential, subscriptionId, armClientOptions(cloud, correlationId));
     });
   }
 
@@ -190,10 +190,10 @@ export interface SubscriptionInfo {
 }
 
 /** Lists the subscriptions the credential can see (used to resolve --subscription by name). */
-export async function listSubscriptions(cloud: CloudProfile, credential: TokenCredential): Promise<SubscriptionInfo[]> {
+export async function listSubscriptions(cloud: CloudProfile, credential: TokenCredential, correlationId?: string): Promise<SubscriptionInfo[]> {
   const { ServiceClient } = loadCoreClient();
   const { createPipelineRequest } = loadCoreRestPipeline();
-  const options = armClientOptions(cloud);
+  const options = armClientOptions(cloud, correlationId);
   const client = new ServiceClient({ ...options, credential, endpoint: options.endpoint });
   const response = await client.sendRequest(createPipelineRequest({ url: `${options.endpoint}/subscriptions?api-version=2022-12-01`, method: 'GET' }));
   if (response.status !== 200) {

@@ -79,12 +79,32 @@ export function credentialOptions(cloud: CloudProfile): CredentialTransportOptio
   };
 }
 
-export function armClientOptions(cloud: CloudProfile): ArmClientTransportOptions {
+/**
+ * Options for ARM clients. `correlationId` goes on every call as x-ms-correlation-request-id, as
+ * Microsoft's tooling sends it, so ARM's logs and the agent's name the same session.
+ */
+export function armClientOptions(cloud: CloudProfile, correlationId?: string): ArmClientTransportOptions {
   const endpoint = cloud.resourceManagerEndpoint.replace(/\/+$/, '');
+  const base = azureClientOptions(cloud);
+  const correlation: AdditionalPolicyConfig[] = correlationId
+    ? [
+        {
+          position: 'perCall',
+          policy: {
+            name: 'arcproxyCorrelationId',
+            sendRequest(request, next) {
+              request.headers.set('x-ms-correlation-request-id', correlationId);
+              return next(request);
+            },
+          },
+        },
+      ]
+    : [];
+  const additionalPolicies = [...(base.additionalPolicies ?? []), ...correlation];
   return {
     endpoint,
     $host: endpoint,
     credentialScopes: [armScope(cloud)],
-    ...azureClientOptions(cloud),
+    ...(additionalPolicies.length > 0 ? { additionalPolicies } : {}),
   };
 }

@@ -88,9 +88,16 @@ export class HumanReporter implements Reporter {
     this.#toErr(`${message}\n`);
   }
 
+  warn(message: string): void {
+    this.#toErr(`arcproxy: warning: ${message}\n`);
+  }
+
   request(e: RequestLogEntry): void {
     const version = e.httpVersion === undefined ? '' : ` HTTP/${e.httpVersion}`;
-    this.#toErr(`${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}${version}\n`);
+    const id = e.requestId === undefined ? '' : ` id=${e.requestId}`;
+    this.#toErr(
+      `${e.method} ${e.path}${e.upgrade ? ' (upgrade)' : ''} ${e.status} ${e.durationMs.toFixed(1)}ms in=${e.bytesIn} out=${e.bytesOut}${version}${id}\n`,
+    );
   }
 
   event(name: string, data: Record<string, unknown>): void {
@@ -163,6 +170,10 @@ export class JsonReporter implements Reporter {
 
   prompt(message: string): void {
     this.#err.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    this.#emit('warning', { message });
   }
 
   request(e: RequestLogEntry): void {

@@ -7,13 +7,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { redactSecrets } from '../errors/index.js';
 import { tunnelFailureMessage } from '../tunnel/failure-message.js';
 import type { UpstreamAuth } from './auth.js';
 import { ResponseParseError } from './http1-response.js';
 import type { RequestLogEntry } from './log.js';
-import { prepareUpstreamRequest, type UpstreamRequest } from './request-head.js';
+import { prepareUpstreamRequest, type RequestTrace, type UpstreamRequest } from './request-head.js';
 import { rewriteResponseHeaders } from './headers.js';
 import { sendStatus, tokenFailureMessage } from './status.js';
 import type { StreamPool, TakenStream } from './stream-pool.js';
@@ -25,6 +26,8 @@ export interface ForwardRequestDeps {
   pool: StreamPool;
   auth: UpstreamAuth;
   onRequest?: ((e: RequestLogEntry) => void) | undefined;
+  /** The session's x-ms-correlation-request-id; each request then gets an x-ms-client-request-id. */
+  correlationId?: string | undefined;
 }
 
 /** Methods that may be sent twice; only bodiless ones are retried (a body has been consumed). */
@@ -47,6 +50,7 @@ class ForwardedRequest {
   readonly #started = performance.now();
   #bytesIn = 0;
   #bytesOut = 0;
+  readonly #trace: RequestTrace | undefined;
   /** The exchange in progress, dropped when kubectl goes away. */
   #exchange: UpstreamExchange | undefined;
 
@@ -57,6 +61,7 @@ class ForwardedRequest {
     this.#logPath = logPath;
     this.#deps = deps;
     this.#method = req.method ?? 'GET';
+    this.#trace = deps.correlationId === undefined ? undefined : { correlationId: deps.correlationId, requestId: randomUUID() };
     req.on('error', () => res.destroy());
     res.once('close', () => this.#onClientClose());
   }
@@ -64,7 +69,7 @@ class ForwardedRequest {
   /** Gets the token (Entra mode), rewrites the request and sends it. */
   start(): void {
     this.#withToken((token) => {
-      const request = prepareUpstreamRequest(this.#method, this.#path, this.#req.rawHeaders, { bearerToken: token, upgrade: false });
+      const request = prepareUpstreamRequest(this.#method, this.#path, this.#req.rawHeaders, { bearerToken: token, upgrade: false, trace: this.#trace });
       if ('problem' in request) {
         sendStatus(this.#res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${request.problem}`);
         return;
@@ -102,6 +107,7 @@ class ForwardedRequest {
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
       upgrade: false,
+      ...(this.#trace ? { requestId: this.#trace.requestId } : {}),
     });
   }
 
@@ -200,7 +206,7 @@ class ForwardedRequest {
     const auth = this.#deps.auth;
     const token = auth.kind === 'entra' ? await auth.getToken() : undefined;
     if (this.#res.destroyed) throw new Error('the client went away');
-    const request = prepareUpstreamRequest('GET', resumePath, this.#req.rawHeaders, { bearerToken: token, upgrade: false });
+    const request = prepareUpstreamRequest('GET', resumePath, this.#req.rawHeaders, { bearerToken: token, upgrade: false, trace: this.#trace });
     if ('problem' in request) throw new Error(request.problem);
     const stream = await this.#deps.pool.dial();
     if (this.#res.destroyed) {
@@ -217,13 +223,18 @@ class ForwardedRequest {
   }
 
   #unavailable(err: unknown): void {
-    if (!this.#res.destroyed) sendStatus(this.#res, 503, 'ServiceUnavailable', tunnelFailureMessage(err));
+    if (!this.#res.destroyed) sendStatus(this.#res, 503, 'ServiceUnavailable', tunnelFailureMessage(err) + traceSuffix(this.#trace));
   }
 
   #cannotRelay(err: unknown): void {
     // The parser quotes a little of what it refused; that is the agent's text, so redact it too.
     sendStatus(this.#res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${redactSecrets((err as Error).message)}`);
   }
+}
+
+/** Names the request and session in a 503's message, so a user can match it with the agent's logs. */
+export function traceSuffix(trace: RequestTrace | undefined): string {
+  return trace ? ` (x-ms-client-request-id ${trace.requestId}, x-ms-correlation-request-id ${trace.correlationId})` : '';
 }
 
 /** An ordinary response body to kubectl, with backpressure; a body cut upstream is cut here too. */

@@ -5,10 +5,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
 import type { StreamDialer } from '../tunnel/dialer.js';
 import { prepareUpstreamRequest } from './request-head.js';
+import { traceSuffix } from './forward-request.js';
 import type { RequestLogEntry } from './log.js';
 import { tokenFailureMessage, writeRawStatus } from './status.js';
 import { streamClosedEarly } from '../tunnel/errors.js';
@@ -20,10 +22,13 @@ export interface ForwardUpgradeDeps {
   /** Aborts the dial on shutdown. */
   signal: AbortSignal;
   onRequest?: ((e: RequestLogEntry) => void) | undefined;
+  /** The session's x-ms-correlation-request-id; the upgrade then gets an x-ms-client-request-id. */
+  correlationId?: string | undefined;
 }
 
 export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, path: string, logPath: string, deps: ForwardUpgradeDeps): void {
   const started = performance.now();
+  const trace = deps.correlationId === undefined ? undefined : { correlationId: deps.correlationId, requestId: randomUUID() };
   let upstream: Duplex | undefined;
   let status = 0;
   let bytesIn = head.length;
@@ -40,6 +45,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
       bytesIn,
       bytesOut,
       upgrade: true,
+      ...(trace ? { requestId: trace.requestId } : {}),
     });
   });
 
@@ -59,7 +65,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     const upstreamDone = (ended: boolean): void => {
       if (finished) return;
       finished = true;
-      if (!answered) fail(tunnelFailureMessage(streamClosedEarly(false, 'it answered the upgrade request')));
+      if (!answered) fail(tunnelFailureMessage(streamClosedEarly(false, 'it answered the upgrade request')) + traceSuffix(trace));
       else if (ended) client.end();
       else client.destroy();
     };
@@ -86,7 +92,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
 
   const start = (token: string | undefined): void => {
     if (client.destroyed) return;
-    const request = prepareUpstreamRequest(req.method ?? 'GET', path, req.rawHeaders, { bearerToken: token, upgrade: true });
+    const request = prepareUpstreamRequest(req.method ?? 'GET', path, req.rawHeaders, { bearerToken: token, upgrade: true, trace });
     if ('problem' in request) {
       status = 400;
       writeRawStatus(client, 400, 'BadRequest', `arcproxy: cannot forward this request: ${request.problem}`);
@@ -100,7 +106,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
         relay(up);
       },
       (err: unknown) => {
-        if (!client.destroyed) fail(tunnelFailureMessage(err));
+        if (!client.destroyed) fail(tunnelFailureMessage(err) + traceSuffix(trace));
       },
     );
   };

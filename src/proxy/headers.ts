@@ -12,6 +12,11 @@ export interface RequestRewrite {
   bearerToken?: string;
   /** An upgrade request (exec, attach, port-forward): keep `Upgrade` and send `Connection: Upgrade`. */
   upgrade: boolean;
+  /**
+   * Microsoft's tracing headers for the agent's logs: the session's id and this request's. They
+   * replace any the client sent, so the agent's log groups by arcproxy's session.
+   */
+  trace?: { correlationId: string; requestId: string } | undefined;
 }
 
 export interface RewrittenRequest {
@@ -69,6 +74,7 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
     // Node's server has already answered `Expect: 100-continue` to the client.
     if (lower === 'expect') continue;
     if (entra && isIdentityHeader(lower)) continue;
+    if (opts.trace && (lower === 'x-ms-correlation-request-id' || lower === 'x-ms-client-request-id')) continue;
     if (lower === 'content-length') {
       // Node's server has checked it is one number.
       contentLength = Number(value.trim());
@@ -83,6 +89,7 @@ export function rewriteRequestHeaders(raw: readonly string[], opts: RequestRewri
     out.push('Transfer-Encoding', transferEncoding);
     hasBody = true;
   }
+  if (opts.trace) out.push('x-ms-correlation-request-id', opts.trace.correlationId, 'x-ms-client-request-id', opts.trace.requestId);
   if (entra) out.push('Authorization', `Bearer ${opts.bearerToken}`);
   const framing: RewrittenRequest['framing'] =
     !opts.upgrade && transferEncoding !== undefined ? { kind: 'chunked' } : contentLength !== undefined ? { kind: 'length', contentLength } : { kind: 'none' };

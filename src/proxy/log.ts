@@ -11,6 +11,8 @@ export interface RequestLogEntry {
   /** Body bytes to kubectl (for upgrades: all bytes, response head included). */
   bytesOut: number;
   upgrade: boolean;
+  /** The request's x-ms-client-request-id upstream, when the session traces requests. */
+  requestId?: string;
   /** The HTTP version kubectl spoke to the listener: '1.1', or '2.0' when it multiplexes over HTTP/2. Set by the listener. */
   httpVersion?: string;
 }

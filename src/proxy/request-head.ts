@@ -11,6 +11,12 @@ import type { BodyFraming } from './request-body.js';
 /** Methods Node's client sent without `Content-Length: 0` when they had no body; others got one. */
 const NO_DEFAULT_LENGTH = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
+/** Microsoft's tracing ids for one request: the session's and the request's own. */
+export interface RequestTrace {
+  correlationId: string;
+  requestId: string;
+}
+
 /** What becomes of the stream after this request: back to the pool, closed, or an upgrade. */
 export type StreamFate = 'keep-alive' | 'close' | 'upgrade';
 
@@ -52,12 +58,13 @@ export function prepareUpstreamRequest(
   method: string,
   path: string,
   rawHeaders: readonly string[],
-  opts: { bearerToken?: string | undefined; upgrade: boolean },
+  opts: { bearerToken?: string | undefined; upgrade: boolean; trace?: RequestTrace | undefined },
 ): UpstreamRequest | { problem: string } {
-  const rewritten = rewriteRequestHeaders(
-    rawHeaders,
-    opts.bearerToken === undefined ? { upgrade: opts.upgrade } : { bearerToken: opts.bearerToken, upgrade: opts.upgrade },
-  );
+  const rewritten = rewriteRequestHeaders(rawHeaders, {
+    upgrade: opts.upgrade,
+    trace: opts.trace,
+    ...(opts.bearerToken === undefined ? {} : { bearerToken: opts.bearerToken }),
+  });
   const problem = unsendableHead(method, path, rewritten.headers);
   return problem === undefined ? new UpstreamRequest(method, rewritten) : { problem };
 }

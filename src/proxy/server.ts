@@ -57,6 +57,8 @@ export interface ProxyServerOptions {
    */
   idleConnectionTimeoutMs?: number;
   onRequest?: (e: RequestLogEntry) => void;
+  /** The session's x-ms-correlation-request-id: when set, every request upstream carries it and an id of its own. */
+  correlationId?: string;
 }
 
 export interface ProxyServer {
@@ -126,6 +128,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
       pool,
       auth: opts.auth,
       onRequest: withHttpVersion(opts.onRequest, req),
+      correlationId: opts.correlationId,
     });
   });
 
@@ -142,6 +145,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
       auth: opts.auth,
       signal: shutdown.signal,
       onRequest: withHttpVersion(opts.onRequest, req),
+      correlationId: opts.correlationId,
     });
   });
 

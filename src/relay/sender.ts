@@ -28,7 +28,16 @@ export interface RelayConnectOptions {
   signal?: AbortSignal;
   /** Ping with a pong deadline on the open connection; default every 20 s, 10 s deadline. false = none. */
   keepAlive?: KeepAliveOptions | false;
+  /**
+   * The session's id, sent on the handshake as Microsoft's helper does: the relay hands a sender's
+   * connect headers to the listener, whose logs then name the session (docs/compatibility.md).
+   */
+  correlationId?: string;
 }
+
+/** Microsoft's tracing headers: one id per session, one per request (docs/compatibility.md). */
+export const CORRELATION_HEADER = 'x-ms-correlation-request-id';
+export const CLIENT_REQUEST_HEADER = 'x-ms-client-request-id';
 
 /** A dead connection (no pong) is noticed within interval + deadline: 30 s by default. */
 export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = { intervalMs: 20_000, timeoutMs: 10_000 };
@@ -78,7 +87,7 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
 
   const ws = new WebSocket(url, {
     ...relayWebSocketOptions(opts.cloud, opts.relayHost),
-    headers: { ServiceBusAuthorization: opts.token },
+    headers: { ServiceBusAuthorization: opts.token, ...(opts.correlationId ? { [CORRELATION_HEADER]: opts.correlationId } : {}) },
   });
 
   return new Promise<RelayConnection>((resolve, reject) => {

@@ -21,6 +21,8 @@ export interface SessionEvents {
   prompt(message: string): void;
   /** One tunnelled request (only when asked for with --debug). */
   request(entry: RequestLogEntry): void;
+  /** Something the user should know that does not stop arcproxy (always shown). */
+  warn(message: string): void;
   /** A lifecycle event (relayCredentialRenewed, tokenRefreshed, ...); never carries a token. */
   event(name: string, data: Record<string, unknown>): void;
   /** The tunnel broke (with why) or works again; reported once per change. */

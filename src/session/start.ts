@@ -6,6 +6,7 @@
  * made on another thread meanwhile and awaited only when the relay is first used.
  */
 import { ARC_SERVER_SCOPE, loadCloudProfile } from '../azure/cloud.js';
+import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
@@ -22,6 +23,7 @@ import { startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
 import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import type { SessionEvents, SessionIo } from './ports.js';
+import type { AuthSchemeChoice } from './arc-auth.js';
 
 export interface SessionOptions {
   name: string;
@@ -32,6 +34,8 @@ export interface SessionOptions {
   kubeContext?: string;
   cloud?: string;
   debug?: boolean;
+  /** Entra mode: proof-of-possession (pop), plain bearer, or PoP where the sign-in source can (auto, the default). */
+  authScheme?: AuthSchemeChoice;
 }
 
 export interface Session {
@@ -79,6 +83,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   const tunnel = composeDialer({ onStateChange: (state) => report.tunnel(state) });
 
   const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
+  // One id for the session's ARM calls, relay handshakes and tunnelled requests (x-ms-correlation-request-id).
+  const correlationId = randomUUID();
+  report.event('tracing', { correlationId });
   report.stage('Opening the local listener');
   // The port opens (or is found busy) now; the certificates may still be in the making, and
   // signing in goes on meanwhile.
@@ -88,6 +95,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     pki: pkiReady,
     dialer: tunnel.dialer,
     auth,
+    correlationId,
     ...(opts.debug ? { onRequest: (e) => report.request(e) } : {}),
   });
 
@@ -103,10 +111,10 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       flag: opts.subscription,
       env: io.env,
       homeDir: io.homeDir,
-      listFromArm: () => listSubscriptions(cloud, credential),
+      listFromArm: () => listSubscriptions(cloud, credential, correlationId),
     });
     const ref: ClusterRef = { subscriptionId, resourceGroup: opts.resourceGroup, name: opts.name };
-    const arm = new ArcArm(cloud, credential, subscriptionId);
+    const arm = new ArcArm(cloud, credential, subscriptionId, correlationId);
 
     report.stage('Resolving the cluster');
     const cluster = await arm.getCluster(ref);
@@ -121,6 +129,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     tunnel.connect({
       cloud,
       initial: relayCredential,
+      correlationId,
       renew: () => arm.listClusterUserCredential(ref, method),
       onRenewed: (c) => report.event('relayCredentialRenewed', { expiresOn: c.expiresOn.toISOString() }),
       onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCodeOf(err), retryInMs }),

@@ -32,6 +32,8 @@ export interface RelayDialerOptions {
   dialRetry?: DialRetryOptions;
   keepAlive?: KeepAliveOptions | false;
   random?: () => number;
+  /** The session's id for the relay handshake's tracing header. */
+  correlationId?: string;
   /** The relay handshake; tests replace it. */
   connect?: (opts: RelayConnectOptions) => Promise<RelayConnection>;
 }
@@ -135,6 +137,7 @@ export class RelayDialer implements StreamDialer {
       cloud: this.#opts.cloud,
       ...(signal ? { signal } : {}),
       ...(this.#opts.keepAlive !== undefined ? { keepAlive: this.#opts.keepAlive } : {}),
+      ...(this.#opts.correlationId ? { correlationId: this.#opts.correlationId } : {}),
     });
     return connection.stream;
   }

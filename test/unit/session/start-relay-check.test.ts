@@ -25,6 +25,7 @@ function recordingReporter(): Reporter & { stages: string[]; tunnel: Reporter['t
     merged: noop,
     ready: noop,
     prompt: noop,
+    warn: noop,
     request: noop,
     event: noop,
     error: noop,
