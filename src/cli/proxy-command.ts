@@ -12,6 +12,7 @@ import { SignalWatch, signalExitCode } from './signals.js';
 import { runChild } from './run-child.js';
 import { removeReadyFile, writeReadyFile } from './ready-file.js';
 import { startSession, type Session, type SessionOptions } from '../session/start.js';
+import { SHUTDOWN_GRACE_MS } from '../proxy/server.js';
 import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import { ArcproxyError, ExitCode, errorCodeOf } from '../errors/index.js';
 
@@ -24,9 +25,6 @@ export interface ProxyCommandOptions extends SessionOptions {
   /** Written (JSON) once the proxy is ready; removed when it stops. */
   readyFile?: string;
 }
-
-/** How long in-flight requests may run on after a stop signal before they are aborted. */
-export const GRACE_MS = 5_000;
 
 export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Promise<number> {
   const runMode = Array.isArray(opts.command) && opts.command.length > 0;
@@ -88,8 +86,8 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
     throw err;
   }
   // A second Ctrl+C must not cut clean-up short (entries would stay behind); the grace is bounded.
-  if (!runMode) signals.onSignal(() => io.stderr.write(`arcproxy: stopping; in-flight requests get up to ${GRACE_MS / 1000} s to finish.\n`));
-  await shutdown(opts, io, reporter, session, published, GRACE_MS);
+  if (!runMode) signals.onSignal(() => io.stderr.write(`arcproxy: stopping; in-flight requests get up to ${SHUTDOWN_GRACE_MS / 1000} s to finish.\n`));
+  await shutdown(opts, io, reporter, session, published, SHUTDOWN_GRACE_MS);
   reporter.stopped(outcome.reason, outcome.code);
   signals.dispose();
   return outcome.code;

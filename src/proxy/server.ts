@@ -72,11 +72,20 @@ export interface ProxyServer {
    * dial. Resolves true when one is ready, false when the dial failed (the dialer reports why).
    */
   prewarm(): Promise<boolean>;
-  /** Stops accepting, lets in-flight requests finish within graceMs (default 5000), then aborts them; closes pooled streams. */
+  /** Stops accepting, lets in-flight requests finish within graceMs (default SHUTDOWN_GRACE_MS), then aborts them; closes pooled streams. */
   close(graceMs?: number): Promise<void>;
 }
 
-const DEFAULT_GRACE_MS = 5_000;
+/**
+ * How long in-flight requests may run on after a stop (a signal, or the end of a run-mode command)
+ * before they are aborted: the one value the listener, the session and the CLI use. 5 s lets an
+ * ordinary request already on its way through the relay (a get, an apply, a helm upload) finish
+ * while a stop still feels prompt; watches and `logs -f` never finish on their own and are cut
+ * either way. With the 1 s session flush after it (connections.ts) the whole stop stays well under
+ * the 10 s `docker stop` (and Kubernetes' 30 s) give before SIGKILL, so arcproxy exits 0 on its
+ * own. The README and docs/scripting.md promise "up to 5 s".
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
 const DEFAULT_IDLE_CONNECTION_MS = 30_000;
 
 type ProxyRequest = IncomingMessage | ProxyHttp2Request;
@@ -179,7 +188,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     },
     secured,
     prewarm: () => pool.prewarm(),
-    close(graceMs = DEFAULT_GRACE_MS) {
+    close(graceMs = SHUTDOWN_GRACE_MS) {
       closing ??= close(graceMs);
       return closing;
     },

@@ -19,7 +19,7 @@ import { probeCluster } from './cluster-probe.js';
 import { sessionNames } from './names.js';
 import { takeSessionPki } from '../pki/session-pki-worker.js';
 // Not '../proxy/index.js': that also exports the main-thread PKI, which loads the certificate library.
-import { startProxyServer, type ProxyServer } from '../proxy/server.js';
+import { SHUTDOWN_GRACE_MS, startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
 import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import type { SessionEvents, SessionIo } from './ports.js';
@@ -51,6 +51,7 @@ export interface Session {
    * does not pay for a relay dial. Never rejects.
    */
   readonly relayChecked: Promise<boolean>;
+  /** Stops the background timers and the listener; in-flight requests get graceMs (default SHUTDOWN_GRACE_MS). */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -165,7 +166,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       entry,
       proxy,
       relayChecked,
-      close: (graceMs = 5_000) => {
+      close: (graceMs = SHUTDOWN_GRACE_MS) => {
         stopBackground();
         return proxy.close(graceMs);
       },

@@ -1,38 +1,18 @@
-/** Kubernetes `Status` bodies, shaped as the real apiserver sends them. */
+/** Kubernetes `Status` bodies, shaped as the real apiserver sends them (src/net/k8s-status.ts). */
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { sendStatusResponse, writeRawStatusResponse, type StatusDetails } from '../../net/k8s-status.js';
 
-export interface StatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-}
+export { statusObject, type StatusDetails } from '../../net/k8s-status.js';
 
-export function statusObject(code: number, reason: string, message: string, details?: StatusDetails): Record<string, unknown> {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    ...(details ? { details } : {}),
-    code,
-  };
-}
+/** As the real apiserver on every response (and this one's http.ts). */
+const CACHE_CONTROL = { 'cache-control': 'no-cache, private' } as const;
 
 export function sendStatus(res: ServerResponse, code: number, reason: string, message: string, details?: StatusDetails): void {
-  const body = JSON.stringify(statusObject(code, reason, message, details));
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache, private' });
-  res.end(body);
+  sendStatusResponse(res, { code, reason, message, details }, { headers: CACHE_CONTROL, lowerCaseNames: true });
 }
-
-const REASON_PHRASES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 501: 'Not Implemented' };
 
 /** For upgrade requests, where there is no ServerResponse: a raw HTTP response, then close. */
 export function writeRawStatus(socket: Duplex, code: number, reason: string, message: string, details?: StatusDetails): void {
-  const body = JSON.stringify(statusObject(code, reason, message, details));
-  socket.end(
-    `HTTP/1.1 ${code} ${REASON_PHRASES[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  writeRawStatusResponse(socket, { code, reason, message, details });
 }
