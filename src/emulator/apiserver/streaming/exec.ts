@@ -31,7 +31,10 @@ const STREAM_CREATION_TIMEOUT_MS = 30_000;
 
 export const Channel = { STDIN: 0, STDOUT: 1, STDERR: 2, ERROR: 3, RESIZE: 4, CLOSE: 255 } as const;
 
-export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, exec: ExecRequest): void {
+/** Told when an exec'd command has ended, however it ended (createStreamingHandlers' onCommandEnd). */
+type OnCommandEnd = (command: readonly string[], result: CommandResult) => void;
+
+export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, exec: ExecRequest, onEnd?: OnCommandEnd): void {
   socket.on('error', () => socket.destroy());
   if (isWebSocketUpgrade(req)) {
     const protocol = negotiateWebSocketProtocol(req, EXEC_WS_PROTOCOLS);
@@ -45,7 +48,7 @@ export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, e
       return;
     }
     const ws = acceptWebSocket(req, socket, head, protocol);
-    if (ws) execOverWebSocket(ws, protocol, exec);
+    if (ws) execOverWebSocket(ws, protocol, exec, onEnd);
     return;
   }
   if (isSpdyUpgrade(req)) {
@@ -60,7 +63,7 @@ export function handleExec(req: IncomingMessage, socket: Duplex, head: Buffer, e
       return;
     }
     acceptSpdy(socket, protocol);
-    execOverSpdy(socket, head, exec);
+    execOverSpdy(socket, head, exec, onEnd);
     return;
   }
   rejectUpgrade(socket, 400, 'Bad Request', 'exec needs an Upgrade to websocket or SPDY/3.1');
@@ -109,7 +112,7 @@ function channelWriter(ws: WebSocket, channel: number): Writable {
   });
 }
 
-function execOverWebSocket(ws: WebSocket, protocol: string, exec: ExecRequest): void {
+function execOverWebSocket(ws: WebSocket, protocol: string, exec: ExecRequest, onEnd: OnCommandEnd | undefined): void {
   const abort = new AbortController();
   const stdin = new PassThrough();
   if (!exec.stdin) stdin.end();
@@ -140,6 +143,7 @@ function execOverWebSocket(ws: WebSocket, protocol: string, exec: ExecRequest): 
   const stderr = exec.tty ? stdout : exec.stderr ? channelWriter(ws, Channel.STDERR) : discard();
 
   void runCommand(exec.command, { stdin, stdout, stderr, pod: exec.pod, signal: abort.signal }).then(async (result) => {
+    onEnd?.(exec.command, result);
     stdin.destroy();
     // Output still buffered in the channel writers goes first; the status is the last word.
     await finished([stdout, stderr]);
@@ -153,7 +157,7 @@ function execOverWebSocket(ws: WebSocket, protocol: string, exec: ExecRequest): 
 
 // ---------------------------------------------------------------- SPDY
 
-function execOverSpdy(socket: Duplex, head: Buffer, exec: ExecRequest): void {
+function execOverSpdy(socket: Duplex, head: Buffer, exec: ExecRequest, onEnd: OnCommandEnd | undefined): void {
   const abort = new AbortController();
   const streams = new Map<string, SpdyStream>();
   const expected = new Set(['error']);
@@ -197,6 +201,7 @@ function execOverSpdy(socket: Duplex, head: Buffer, exec: ExecRequest): void {
     const stderr = exec.tty ? stdout : (streams.get('stderr') ?? discard());
     const errorStream = streams.get('error')!;
     void runCommand(exec.command, { stdin, stdout, stderr, pod: exec.pod, signal: abort.signal }).then(async (result) => {
+      onEnd?.(exec.command, result);
       await finished([stdout, stderr]);
       if (session.isClosed) return;
       errorStream.end(JSON.stringify(statusFor(exec, result)));

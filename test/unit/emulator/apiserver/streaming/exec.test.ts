@@ -1,16 +1,20 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createStreamingHandlers } from '../../../../../src/emulator/apiserver/streaming/index.js';
+import type { CommandResult } from '../../../../../src/emulator/apiserver/streaming/commands.js';
 import type { ExecRequest } from '../../../../../src/emulator/apiserver/types.js';
 import { fakePod, rawUpgrade, SpdyTestClient, startUpgradeServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 let current: Omit<ExecRequest, 'pod'>;
 const cleanups: (() => void)[] = [];
+/** Emits 'end' with each exec'd command's result; one per test, so a late end from the last test is not seen. */
+let commands: EventEmitter;
 
 beforeEach(async () => {
-  const handlers = createStreamingHandlers();
+  const ends = (commands = new EventEmitter());
+  const handlers = createStreamingHandlers({ onCommandEnd: (_command, result) => ends.emit('end', result) });
   server = await startUpgradeServer((req, socket, head) => handlers.exec(req, socket, head, { ...current, pod: fakePod() }));
 });
 afterEach(async () => {
@@ -43,6 +47,20 @@ async function wsExec(protocols: string[], onOpen?: (ws: WebSocket) => void): Pr
 }
 
 const status = (r: WsResult) => JSON.parse(r.channels.get(3)!.toString()) as Record<string, unknown>;
+
+/**
+ * The next command's result, or 'still running' if none ends within 5 s. `sleep 30` ended by the
+ * client going away ends with 137 (killed); left running it would show as 'still running'.
+ */
+async function nextCommandEnd(): Promise<CommandResult | 'still running'> {
+  let deadline: NodeJS.Timeout | undefined;
+  const result = await Promise.race([
+    once(commands, 'end').then(([r]) => r as CommandResult),
+    new Promise<'still running'>((resolve) => (deadline = setTimeout(() => resolve('still running'), 5_000))),
+  ]);
+  clearTimeout(deadline);
+  return result;
+}
 
 describe('exec over WebSocket', () => {
   it('runs echo on v5 and reports Success', async () => {
@@ -91,6 +109,17 @@ describe('exec over WebSocket', () => {
     setExec(['sh', '-c', 'nosuch']);
     const r2 = await wsExec(['v5.channel.k8s.io']);
     expect(r2.channels.get(2)?.toString()).toBe('sh: 1: nosuch: not found\n');
+  });
+
+  it('stops a running command when the client disconnects', async () => {
+    setExec(['sleep', '30']);
+    const ws = new WebSocket(`wss://127.0.0.1:${server.port}/api/v1/namespaces/default/pods/hello-0/exec`, ['v5.channel.k8s.io'], { ca: server.ca });
+    cleanups.push(() => ws.terminate());
+    // The server starts the command as it accepts the upgrade, before the client sees it open.
+    await once(ws, 'open');
+    const ended = nextCommandEnd();
+    ws.terminate();
+    expect(await ended).toEqual({ kind: 'exit', code: 137 });
   });
 
   it('refuses clients without a channel protocol', async () => {
@@ -178,9 +207,12 @@ describe('exec over SPDY/3.1', () => {
     const { client } = await spdyExec('v4.channel.k8s.io');
     const c = client!;
     const stdout = c.open({ streamtype: 'stdout' });
-    c.open({ streamtype: 'error' });
-    await c.until(() => stdout.replied, 'reply');
+    const error = c.open({ streamtype: 'error' });
+    // The last expected stream's reply goes out as the command starts.
+    await c.until(() => stdout.replied && error.replied, 'replies');
+    const ended = nextCommandEnd();
     c.destroy();
+    expect(await ended).toEqual({ kind: 'exit', code: 137 });
     // The handler must not leak: the server closes cleanly with no sockets left.
     await server.close();
     server = await startUpgradeServer(() => undefined);
