@@ -54,10 +54,11 @@ export class WarmSpareDialer implements StreamDialer {
   fill(): void {
     if (this.#abort.signal.aborted || this.#spare || this.#dialing) return;
     const generation = this.#generation;
-    const openedAt = this.#now();
     this.#dialing = this.#inner.dial(this.#abort.signal).then(
       (stream) => {
         this.#dialing = undefined;
+        // Its age counts from when it opened: a dial may retry for seconds before it does.
+        const openedAt = this.#now();
         if (this.#abort.signal.aborted || generation !== this.#generation) {
           stream.destroy();
           if (!this.#abort.signal.aborted) this.fill();
@@ -83,10 +84,10 @@ export class WarmSpareDialer implements StreamDialer {
   /** The credential changed: replace the spare with one opened with the new credential. */
   refresh(): void {
     this.#generation++;
-    const old = this.#take();
-    old?.destroy();
+    const had = this.#spare !== undefined;
+    this.#take()?.destroy();
     // A dial in flight is discarded and replaced when it lands; none open stays none.
-    if (old) this.fill();
+    if (had) this.fill();
   }
 
   close(): void {

@@ -158,4 +158,30 @@ describe('WarmSpareDialer', () => {
     expect(await dial).toBe(s1);
     spare.close();
   });
+
+  it('counts a spare’s age from when it opened, not from when its dial began', async () => {
+    const { inner, clock, spare } = setup();
+    spare.fill();
+    const slow = await inner.call(0);
+    clock.now = 1_500; // the dial took longer than the minimum lifetime (the relay dialer retried)
+    const s0 = slow.open();
+    await slow.promise;
+    s0.destroy(); // dies at once after opening: young, so not replaced until a real dial succeeds
+    await once(s0, 'close');
+    await turn();
+    expect(inner.calls).toHaveLength(1);
+    spare.close();
+  });
+
+  it('refresh(): a spare that can no longer carry a request is still replaced', async () => {
+    const { inner, spare } = setup();
+    spare.fill();
+    const s0 = (await inner.call(0)).open();
+    await inner.calls[0]!.promise;
+    s0.end(); // unusable, but still the spare
+    spare.refresh();
+    expect(s0.destroyed).toBe(true);
+    await inner.call(1);
+    spare.close();
+  });
 });
