@@ -3,14 +3,14 @@
  * longer kills the process: the first one asks for a clean stop, later ones are passed to
  * whoever listens (run mode forwards them to the command), so clean-up is never cut short.
  */
+import { constants } from 'node:os';
+
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
-const NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-
-/** The shell's exit status for a process ended by `signal`: 128 + its number. */
+/** The shell's exit status for a process ended by `signal`: 128 + its number on this platform. */
 export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + (NUMBERS[signal] ?? 1);
+  return 128 + (constants.signals[signal] ?? 1);
 }
 
 export class SignalWatch {

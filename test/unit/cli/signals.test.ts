@@ -43,4 +43,10 @@ describe('signalExitCode', () => {
     expect(signalExitCode('SIGHUP')).toBe(129);
     expect(signalExitCode('SIGKILL')).toBe(137);
   });
+
+  it('knows every signal of the platform, not only the stop signals', () => {
+    expect(signalExitCode('SIGQUIT')).toBe(131);
+    expect(signalExitCode('SIGABRT')).toBe(134);
+    expect(signalExitCode('SIGPIPE')).toBe(141);
+  });
 });
