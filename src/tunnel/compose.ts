@@ -23,7 +23,7 @@ export interface Tunnel {
   connect(relay: RelayDialerOptions): RelayDialer;
   /** Start-up failed before the credential was known: waiting and later dials fail with `err`. */
   fail(err: unknown): void;
-  /** Opens the warm spare now (after the first stream, so the two dials do not race for the agent). */
+  /** Opens the warm spare now (start-up opens it alongside the pool's first stream). */
   fillSpare(): void;
   /** Stops the renewal timer and closes the spare; open streams are the proxy's to close. */
   close(): void;

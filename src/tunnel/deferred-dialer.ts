@@ -19,15 +19,45 @@ export class DeferredDialer implements StreamDialer {
     this.#ready.catch(() => undefined);
   }
 
+  #dialer: StreamDialer | undefined;
+  #settled = false;
+
+  /** The real dialer; ignored once fail() or set() has settled the outcome. */
   set(dialer: StreamDialer): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#dialer = dialer;
     this.#resolve(dialer);
   }
 
   fail(err: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
     this.#reject(err);
   }
 
-  async dial(signal?: AbortSignal): Promise<Duplex> {
-    return (await this.#ready).dial(signal);
+  /**
+   * Goes straight to the real dialer once it is set; until then waits for it, in order. A waiting
+   * dial whose signal aborts (its client went away, or shutdown) rejects at once and never
+   * reaches the real dialer.
+   */
+  dial(signal?: AbortSignal): Promise<Duplex> {
+    if (this.#dialer) return this.#dialer.dial(signal);
+    if (!signal) return this.#ready.then((d) => d.dial());
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#ready.then(
+        (d) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!signal.aborted) resolve(d.dial(signal));
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
+      );
+    });
   }
 }

@@ -66,23 +66,26 @@ describe('DeferredDialer', () => {
     expect(await dial).toBe(s);
   });
 
-  it('does not itself end a waiting dial on abort: the aborted signal reaches the real dialer once set', async () => {
-    // Today's behaviour. StreamDialer asks for a prompt rejection on abort; DeferredDialer leaves
-    // that to the dialer given to set(), so until set() or fail() an aborted dial stays pending.
+  it('ends a waiting dial at once when its signal aborts, and never hands it to the real dialer', async () => {
     const deferred = new DeferredDialer();
     const ac = new AbortController();
     const dial = deferred.dial(ac.signal);
-    const state = track(dial);
     ac.abort();
-    await turn();
-    expect(state.settled).toBe(false);
+    await expect(dial).rejects.toMatchObject({ name: 'AbortError' });
 
     const inner = manualDialer();
     deferred.set(inner);
+    const later = deferred.dial();
     const call = await inner.call(0);
-    expect(call.signal?.aborted).toBe(true);
-    // What a real dialer does with it (connectToRelay: signal.throwIfAborted()).
-    call.fail(ac.signal.reason);
-    await expect(dial).rejects.toMatchObject({ name: 'AbortError' });
+    // The first real dial is the later one: the aborted dial never reached the dialer.
+    expect(call.signal).toBeUndefined();
+    const s = call.open();
+    expect(await later).toBe(s);
+  });
+
+  it('rejects a dial whose signal was already aborted', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(new DeferredDialer().dial(ac.signal)).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
