@@ -37,7 +37,7 @@ export interface RelayCredential {
 
 export type AuthenticationMethod = 'AAD' | 'Token';
 
-export const CLUSTER_USER_ROLE = 'Azure Arc Enabled Kubernetes Cluster User Role';
+const CLUSTER_USER_ROLE = 'Azure Arc Enabled Kubernetes Cluster User Role';
 
 export class ArmError extends ArcproxyError {
   readonly statusCode: number | undefined;
@@ -60,7 +60,7 @@ function restError(err: unknown): RestErrorLike | undefined {
 }
 
 /** Maps an ARM failure to an ArmError. `action` says what we were doing, for the message. */
-export function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 'listCredential'): ArcproxyError {
+function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 'listCredential'): ArcproxyError {
   if (err instanceof ArcproxyError) return err;
   const rest = restError(err);
   const where = `resource group '${ref.resourceGroup}' (subscription ${ref.subscriptionId})`;

@@ -48,7 +48,7 @@ function requireString(obj: Record<string, unknown>, key: string, file: string):
 }
 
 /** Parses a cloud profile document (JSON text). `source` names it in error messages. */
-export function parseCloudProfile(text: string, source: string): CloudProfile {
+function parseCloudProfile(text: string, source: string): CloudProfile {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -193,7 +193,7 @@ export class ArcproxyCredential implements TokenCredential {
   }
 }
 
-export function describeKind(kind: CredentialKind): string {
+function describeKind(kind: CredentialKind): string {
   switch (kind) {
     case 'environment-secret':
       return 'the service principal in AZURE_CLIENT_ID/AZURE_CLIENT_SECRET';

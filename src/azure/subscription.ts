@@ -14,12 +14,12 @@ export interface CliSubscription {
   isDefault: boolean;
 }
 
-export function isSubscriptionId(value: string): boolean {
+function isSubscriptionId(value: string): boolean {
   return GUID.test(value);
 }
 
 /** Reads the Azure CLI's subscriptions from azureProfile.json ($AZURE_CONFIG_DIR or ~/.azure). */
-export async function readCliSubscriptions(env: NodeJS.ProcessEnv, homeDir: string): Promise<CliSubscription[]> {
+async function readCliSubscriptions(env: NodeJS.ProcessEnv, homeDir: string): Promise<CliSubscription[]> {
   const dir = env.AZURE_CONFIG_DIR || join(homeDir, '.azure');
   let text: string;
   try {

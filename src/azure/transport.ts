@@ -11,7 +11,7 @@ import type { CloudProfile } from '../net/cloud-profile.js';
 
 export type AdditionalPolicyConfig = NonNullable<TokenCredentialOptions['additionalPolicies']>[number];
 
-export const CLOUD_TRANSPORT_POLICY_NAME = 'arcproxyCloudTransport';
+const CLOUD_TRANSPORT_POLICY_NAME = 'arcproxyCloudTransport';
 
 export interface AzureClientOptions {
   additionalPolicies?: AdditionalPolicyConfig[];

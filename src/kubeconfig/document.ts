@@ -6,7 +6,7 @@ import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, Scal
 import { stringScalar } from './entry.js';
 import { KubeconfigError } from './errors.js';
 
-export const LIST_KEYS = ['clusters', 'users', 'contexts'] as const;
+const LIST_KEYS = ['clusters', 'users', 'contexts'] as const;
 export type ListKey = (typeof LIST_KEYS)[number];
 
 export interface KubeconfigDocument {

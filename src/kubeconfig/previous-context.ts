@@ -7,7 +7,7 @@ import { isMap, isScalar, isSeq, YAMLMap, YAMLSeq, type Document } from 'yaml';
 import { stringScalar } from './entry.js';
 import { listOf, nameOf, type KubeconfigDocument } from './document.js';
 
-export const EXTENSION_NAME = 'arcproxy';
+const EXTENSION_NAME = 'arcproxy';
 const FIELD = 'previous-context';
 
 function extensionOf(context: YAMLMap | undefined): YAMLMap | undefined {

@@ -31,7 +31,7 @@ function removeItem(list: YAMLSeq<YAMLMap> | undefined, item: YAMLMap | undefine
  * newer session that re-used the names (another port or cluster) has another server and keeps
  * its entries. With the cluster already gone, the context decides, if it still points at us.
  */
-export function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: string | undefined): boolean {
+function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: string | undefined): boolean {
   const clusters = listOf(kc, 'clusters');
   const users = listOf(kc, 'users');
   const contexts = listOf(kc, 'contexts');

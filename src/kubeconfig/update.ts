@@ -7,7 +7,7 @@ import { ioError, KubeconfigError } from './errors.js';
 import { withFileLock } from './lock.js';
 import { resolveWriteTarget } from './paths.js';
 
-export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 export interface UpdateOptions {
   lockTimeoutMs?: number | undefined;

@@ -35,7 +35,7 @@ export function mapEndpoint(hostMap: Record<string, string> | undefined, host: s
 }
 
 /** Root certificates to trust for a profile: Node's built-in roots plus the profile's CA. */
-export function trustedCa(cloud: Pick<CloudProfile, 'ca'>): string[] | undefined {
+function trustedCa(cloud: Pick<CloudProfile, 'ca'>): string[] | undefined {
   return cloud.ca ? [...tls.rootCertificates, cloud.ca] : undefined;
 }
 

@@ -3,7 +3,7 @@
  * Keys are ECDSA P-256 made with WebCrypto: generating one takes about a millisecond, so a
  * session CA costs nothing at start-up. Everything stays in memory unless a caller writes it out.
  */
-import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
+import { webcrypto, randomBytes } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -104,7 +104,3 @@ export function issueClientCertificate(ca: CertificateAuthority, opts: LeafOptio
   return issue(ca, opts, 'client');
 }
 
-/** SHA-256 fingerprint of a PEM certificate, as Node prints it (for logs and tests). */
-export function fingerprint(pem: string): string {
-  return new X509Certificate(pem).fingerprint256;
-}

@@ -16,9 +16,9 @@ import { headerValue } from './headers.js';
 import type { UpstreamResponse } from './upstream-response.js';
 
 /** Largest event held while waiting for its newline; a bigger one turns resumption off. */
-export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
+const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 /** Resumes in a row without a new event before giving up. */
-export const MAX_RESUMES_WITHOUT_PROGRESS = 4;
+const MAX_RESUMES_WITHOUT_PROGRESS = 4;
 const RESUME_DELAYS_MS = [0, 100, 300, 1_000];
 
 /** What a watch check needs of a response. */

@@ -35,12 +35,11 @@ export interface RelayConnectOptions {
   correlationId?: string;
 }
 
-/** Microsoft's tracing headers: one id per session, one per request (docs/compatibility.md). */
-export const CORRELATION_HEADER = 'x-ms-correlation-request-id';
-export const CLIENT_REQUEST_HEADER = 'x-ms-client-request-id';
+/** Microsoft's tracing header: one id per session (docs/compatibility.md). */
+const CORRELATION_HEADER = 'x-ms-correlation-request-id';
 
 /** A dead connection (no pong) is noticed within interval + deadline: 30 s by default. */
-export const DEFAULT_KEEP_ALIVE: KeepAliveOptions = { intervalMs: 20_000, timeoutMs: 10_000 };
+const DEFAULT_KEEP_ALIVE: KeepAliveOptions = { intervalMs: 20_000, timeoutMs: 10_000 };
 
 export interface RelayConnection {
   readonly ws: WebSocket;
@@ -154,7 +153,7 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
 }
 
 /** Maps a refused relay handshake (status line of the service or the listener) to a RelayError. */
-export function handshakeError(status: number, description: string, where: string): RelayError {
+function handshakeError(status: number, description: string, where: string): RelayError {
   const said = description ? ` (${status} ${description})` : ` (${status})`;
   const details = { httpStatus: status };
   switch (status) {

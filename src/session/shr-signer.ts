@@ -9,9 +9,9 @@ import { signShr } from '../azure/pop/shr.js';
 import type { PopKey } from '../azure/pop/pop-key.js';
 
 /** Re-sign this often: a third of the 15-minute window a cluster allows (guard's default). */
-export const SHR_RESIGN_MS = 5 * 60_000;
+const SHR_RESIGN_MS = 5 * 60_000;
 /** An SHR older than this is never handed out, even if the timer is late (a laptop that slept). */
-export const SHR_MAX_AGE_MS = 10 * 60_000;
+const SHR_MAX_AGE_MS = 10 * 60_000;
 
 export interface ShrSignerOptions {
   /** The current PoP access token (answered from a cache that refreshes itself). */

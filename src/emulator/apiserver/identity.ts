@@ -8,9 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import type { SeedKubernetes } from '../seed.js';
 import type { UserInfo } from './types.js';
 
-export const AGENT_NAMESPACE = 'azure-arc';
-export const AGENT_NAME = 'clusterconnect-agent';
-export const AGENT_USERNAME = `system:serviceaccount:${AGENT_NAMESPACE}:${AGENT_NAME}`;
+const AGENT_NAMESPACE = 'azure-arc';
+const AGENT_NAME = 'clusterconnect-agent';
+const AGENT_USERNAME = `system:serviceaccount:${AGENT_NAMESPACE}:${AGENT_NAME}`;
 
 export interface RequestAttributes {
   verb: string;

@@ -20,7 +20,7 @@ function readVarint(buf: Buffer, pos: number): [number, number] {
 }
 
 /** Length-delimited fields by number; other wire types are skipped. */
-export function readFields(buf: Buffer): Fields {
+function readFields(buf: Buffer): Fields {
   const fields: Fields = new Map();
   let pos = 0;
   while (pos < buf.length) {

@@ -23,13 +23,13 @@ export function selfSubjectReview(res: ServerResponse, user: UserInfo, version: 
 }
 
 /** Reads the review's spec from a protobuf (`k8s\0` envelope) or JSON body. */
-export function parseAccessReviewSpec(body: Buffer): AccessReviewSpec {
+function parseAccessReviewSpec(body: Buffer): AccessReviewSpec {
   const envelope = unwrapEnvelope(body);
   if (envelope) return decodeAccessReviewSpec(envelope);
   return (JSON.parse(body.toString('utf8')) as { spec?: AccessReviewSpec }).spec ?? {};
 }
 
-export function accessReviewAllowed(identities: Identities, user: UserInfo, spec: AccessReviewSpec): boolean {
+function accessReviewAllowed(identities: Identities, user: UserInfo, spec: AccessReviewSpec): boolean {
   const ra = spec.resourceAttributes;
   if (ra) {
     return identities.allowed(user, {

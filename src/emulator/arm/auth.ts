@@ -12,7 +12,7 @@ export interface ArmAuthenticator {
 }
 
 /** Both spellings of an audience: ARM accepts "https://x/" and "https://x". */
-export function audienceVariants(audience: string): string[] {
+function audienceVariants(audience: string): string[] {
   const bare = audience.replace(/\/+$/, '');
   return [`${bare}/`, bare];
 }

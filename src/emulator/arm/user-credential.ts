@@ -29,7 +29,7 @@ function clusterHash(entry: HybridConnectionEntry): string {
   return entry.hybridConnectionName.split('/')[2] ?? '';
 }
 
-export function kubeconfigYaml(record: ClusterRecord, entry: HybridConnectionEntry): string {
+function kubeconfigYaml(record: ClusterRecord, entry: HybridConnectionEntry): string {
   const name = record.cluster.name;
   const user = `clusterUser_${record.resourceGroup.name}_${name}`;
   return toYaml({

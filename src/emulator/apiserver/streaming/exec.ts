@@ -23,9 +23,9 @@ import {
 } from './upgrade.js';
 
 /** WebSocket subprotocols, preferred first. v5 adds the client's "close stdin" message. */
-export const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 /** SPDY: kubelet speaks v4 (v5's close message only exists for WebSocket). */
-export const EXEC_SPDY_PROTOCOLS = ['v4.channel.k8s.io'] as const;
+const EXEC_SPDY_PROTOCOLS = ['v4.channel.k8s.io'] as const;
 /** How long the SPDY client gets to open every stream the query asked for (kubelet: 30s). */
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
 

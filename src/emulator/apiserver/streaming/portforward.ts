@@ -21,8 +21,8 @@ import {
   rejectUpgrade,
 } from './upgrade.js';
 
-export const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
-export const PORT_FORWARD_WS_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
+const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
+const PORT_FORWARD_WS_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
 /** How long the second stream of a pair may lag behind the first (kubelet: 30s). */
 const PAIR_TIMEOUT_MS = 30_000;
 
@@ -72,7 +72,7 @@ interface Pair {
 }
 
 /** Runs one port-forward session over a transport that carries SPDY frames. */
-export function servePortForward(transport: Duplex, head: Buffer, pod: PodRuntime): SpdySession {
+function servePortForward(transport: Duplex, head: Buffer, pod: PodRuntime): SpdySession {
   const pairs = new Map<string, Pair>();
   const connections = new Set<Duplex>();
 

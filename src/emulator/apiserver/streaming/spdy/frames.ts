@@ -3,7 +3,7 @@
  * compressed here; headers.ts turns them into name/value pairs).
  */
 
-export const SPDY_VERSION = 3;
+const SPDY_VERSION = 3;
 
 export const FrameType = {
   SYN_STREAM: 1,
@@ -16,8 +16,8 @@ export const FrameType = {
   WINDOW_UPDATE: 9,
 } as const;
 
-export const FLAG_FIN = 0x01;
-export const FLAG_UNIDIRECTIONAL = 0x02;
+const FLAG_FIN = 0x01;
+const FLAG_UNIDIRECTIONAL = 0x02;
 
 export const RstStatus = {
   PROTOCOL_ERROR: 1,
@@ -35,7 +35,7 @@ export const GoAwayStatus = { OK: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2 } as c
 export const Setting = { MAX_CONCURRENT_STREAMS: 4, INITIAL_WINDOW_SIZE: 7 } as const;
 
 /** Largest payload the 24-bit length field can carry. */
-export const MAX_PAYLOAD = 0xffffff;
+const MAX_PAYLOAD = 0xffffff;
 
 export type SpdyFrame =
   | { type: 'data'; streamId: number; fin: boolean; data: Buffer }

@@ -10,7 +10,7 @@ import { Duplex } from 'node:stream';
 import { encodeFrame, FrameParser, GoAwayStatus, RstStatus, Setting, SpdyProtocolError, type SpdyFrame } from './frames.js';
 import { HeaderCompressor, HeaderDecompressor, type SpdyHeaders } from './headers.js';
 
-export const DEFAULT_WINDOW = 64 * 1024;
+const DEFAULT_WINDOW = 64 * 1024;
 const MAX_DATA_CHUNK = 16 * 1024;
 /** Credit received bytes back once this many are consumed (per stream and per session). */
 const WINDOW_ACK_THRESHOLD = DEFAULT_WINDOW / 2;
