@@ -8,9 +8,10 @@
  *  - Writes made during one event-loop turn are coalesced into one message (fewer frames, ~60 %
  *    more requests per second in measurements). Empty messages are never sent.
  *  - There is no half-close: ending the writable side closes the WebSocket with 1000 after the
- *    last message. Close 1000/1001 (or a close frame without a code) from the peer ends the
- *    readable side; any other close (1006 abrupt, 1008 token expired, 1011 service error) is an
- *    error (RelayError ARCPROXY_RELAY_CLOSED carrying the close code).
+ *    last message. Close 1000 (or a close frame without a code) from the peer ends the readable
+ *    side; any other close is an error (RelayError ARCPROXY_RELAY_CLOSED carrying the close
+ *    code): 1001 (the hybrid connection was deleted or disabled, per the Relay protocol: not a
+ *    clean end), 1006 abrupt, 1008 token expired, 1011 service error.
  *  - destroy() closes the WebSocket with 1000, or terminates it when destroyed with an error.
  *  - Backpressure: write callbacks are held while the socket's buffered bytes exceed the high
  *    water mark; reading pauses the socket while the consumer's buffer is full.
@@ -24,6 +25,9 @@
 import { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { RelayError, isCleanCloseCode } from './errors.js';
+
+/** Relay close code for "the hybrid connection path was deleted or disabled" (Relay protocol doc). */
+export const HYBRID_CONNECTION_GONE = 1001;
 
 export interface KeepAliveOptions {
   /** Time between pings. */
@@ -147,7 +151,7 @@ class WebSocketStream extends Duplex {
     this.#peerClosed = true;
     this.#cancelFlush();
     this.#stopKeepAlive();
-    if (isCleanCloseCode(code)) {
+    if (isCleanCloseCode(code) && code !== HYBRID_CONNECTION_GONE) {
       this.push(null);
       // A writer waiting for drain would otherwise wait forever.
       this.#releaseHeld(this.#pending.length > 0 ? this.#closedError(code, reason) : null);
@@ -161,13 +165,15 @@ class WebSocketStream extends Duplex {
     const what =
       code === 1006
         ? 'the connection was cut (no close frame)'
-        : code === 1008
-          ? 'the relay token expired or was revoked'
-          : code === 1011
-            ? 'the relay reported an internal error'
-            : isCleanCloseCode(code)
-              ? 'the peer closed it before all data was sent'
-              : 'it was closed abnormally';
+        : code === HYBRID_CONNECTION_GONE
+          ? 'the hybrid connection was deleted or disabled (a new relay credential names a new one)'
+          : code === 1008
+            ? 'the relay token expired or was revoked'
+            : code === 1011
+              ? 'the relay reported an internal error'
+              : isCleanCloseCode(code)
+                ? 'the peer closed it before all data was sent'
+                : 'it was closed abnormally';
     return new RelayError(
       'ARCPROXY_RELAY_CLOSED',
       `Relay connection closed with code ${code}${text}: ${what}. Retry; if it keeps happening check the network path to Azure Relay and the cluster agent's health.`,

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import type { RelayCredential } from '../azure/arm.js';
 import { connectToRelay, type RelayConnectOptions, type RelayConnection } from '../relay/sender.js';
-import type { KeepAliveOptions } from '../relay/stream.js';
+import { HYBRID_CONNECTION_GONE, type KeepAliveOptions } from '../relay/stream.js';
 import { ArcproxyError } from '../errors/index.js';
 import type { StreamDialer } from './dialer.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -138,6 +138,11 @@ export class RelayDialer implements StreamDialer {
       ...(signal ? { signal } : {}),
       ...(this.#opts.keepAlive !== undefined ? { keepAlive: this.#opts.keepAlive } : {}),
       ...(this.#opts.correlationId ? { correlationId: this.#opts.correlationId } : {}),
+    });
+    // 1001: the hybrid connection was deleted or disabled. Its credential is no use any more,
+    // whatever its expiry says: fetch the next one now, so the next dial finds the new one.
+    connection.ws.once('close', (code: number) => {
+      if (code === HYBRID_CONNECTION_GONE && this.#credential === c) void this.renew().catch(() => undefined);
     });
     return connection.stream;
   }

@@ -146,13 +146,13 @@ describe('reading', () => {
     expect(await all).toBe('bin-text-end');
   });
 
-  it('ends cleanly on 1001', async () => {
+  it('fails on 1001: the hybrid connection is gone, which is never a clean end', async () => {
     const { client, server } = await pair();
     const stream = webSocketStream(client);
     const all = readAll(stream);
     server.send('bye');
     server.close(1001);
-    expect(await all).toBe('bye');
+    await expect(all).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_CLOSED', closeCode: 1001, message: expect.stringContaining('deleted or disabled') });
   });
 
   it('pauses the socket while the reader is not reading', async () => {

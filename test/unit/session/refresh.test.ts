@@ -1,6 +1,7 @@
 /** Proactive refresh of the Entra token and the relay credential, on a fake clock. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AccessToken, TokenCredential } from '@azure/identity';
+import { EventEmitter } from 'node:events';
 import { PassThrough, type Duplex } from 'node:stream';
 import { EntraTokenSource } from '../../../src/session/entra-token.js';
 import { RelayDialer } from '../../../src/tunnel/relay-dialer.js';
@@ -108,17 +109,38 @@ function credential(n: number, lifetimeMs: number): RelayCredential {
 function fakeConnect(script: (opts: RelayConnectOptions) => void) {
   const tokens: string[] = [];
   const streams: Duplex[] = [];
+  /** Stand-ins for each connection's WebSocket: a test emits 'close' with a code on them. */
+  const sockets: EventEmitter[] = [];
   const connect = async (opts: RelayConnectOptions): Promise<RelayConnection> => {
     tokens.push(opts.token);
     script(opts);
     const stream = new PassThrough();
     streams.push(stream);
-    return { ws: undefined as never, stream, close: () => stream.destroy() };
+    const ws = new EventEmitter();
+    sockets.push(ws);
+    return { ws: ws as never, stream, close: () => stream.destroy() };
   };
-  return { connect, tokens, streams };
+  return { connect, tokens, streams, sockets };
 }
 
 describe('RelayDialer', () => {
+  it('renews at once when the relay says the hybrid connection is gone (close 1001), and only then', async () => {
+    let n = 1;
+    const { connect, sockets, tokens } = fakeConnect(() => undefined);
+    const dialer = new RelayDialer({ cloud, initial: credential(1, 3_600_000), renew: async () => credential(++n, 3_600_000), connect });
+    await dialer.dial();
+    await dialer.dial();
+    sockets[0]!.emit('close', 1000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(n).toBe(1);
+    sockets[1]!.emit('close', 1001);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(n).toBe(2);
+    await dialer.dial();
+    expect(tokens.at(-1)).toBe('SharedAccessSignature sig=2');
+    dialer.close();
+  });
+
   it('renews the credential before expiresOn, with backoff when ARM fails, and leaves open streams alone', async () => {
     let n = 1;
     let armDown = false;

@@ -3,6 +3,7 @@
  * RelayDialer), over a fake relay handshake (RelayDialerOptions.connect: no network) and a fake
  * clock for the renewal timer.
  */
+import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { composeDialer, type Tunnel } from '../../../src/tunnel/compose.js';
@@ -47,7 +48,7 @@ function fakeRelay() {
       if (!relay.online) throw new RelayError('ARCPROXY_RELAY_NO_LISTENER', 'no listener', { httpStatus: 404 });
       const stream = new PassThrough();
       relay.streams.push(stream);
-      return { ws: undefined as never, stream, close: () => stream.destroy() };
+      return { ws: new EventEmitter() as never, stream, close: () => stream.destroy() };
     },
   };
   return relay;
