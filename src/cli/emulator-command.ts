@@ -1,7 +1,7 @@
 /** `arcproxy emulator`: start the emulator, announce it, write the env file, stop on a signal. */
-import { writeFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
-import { ExitCode } from '../errors/index.js';
+import { ExitCode, UsageError } from '../errors/index.js';
+import { writePrivateFile } from './private-file.js';
 import { defaultSeed, loadSeedFile } from '../emulator/seed.js';
 import { renderEnvFile, startEmulator } from '../emulator/index.js';
 
@@ -23,7 +23,7 @@ export async function runEmulatorCommand(flags: EmulatorFlags, io: CliIo): Promi
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) io.signals.once(sig, () => resolve(sig));
   });
   try {
-    if (flags.envFile) await writeFile(flags.envFile, renderEnvFile(emulator.env), { mode: 0o600 });
+    if (flags.envFile) await writeEnvFile(flags.envFile, renderEnvFile(emulator.env));
     const out = io.stdout;
     out.write(`Entra ID:  ${emulator.cloud.authorityHost}\n`);
     out.write(`ARM:       ${emulator.cloud.resourceManagerEndpoint}\n`);
@@ -38,4 +38,18 @@ export async function runEmulatorCommand(flags: EmulatorFlags, io: CliIo): Promi
   }
   io.stdout.write('arcproxy emulator stopped\n');
   return ExitCode.ok;
+}
+
+/** The env file holds client secrets and the admin key: owner-only, and never written into a file someone else left there. */
+async function writeEnvFile(path: string, content: string): Promise<void> {
+  try {
+    await writePrivateFile(path, content);
+  } catch (err) {
+    throw new UsageError(
+      `Could not write the env file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): its directory must exist and be writable, ` +
+        'and a file there that belongs to another user is never reused.',
+      'ARCPROXY_BAD_INPUT',
+      { cause: err },
+    );
+  }
 }

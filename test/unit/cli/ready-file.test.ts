@@ -31,3 +31,18 @@ describe('--ready-file', () => {
     await expect(writeReadyFile('/nonexistent-dir/ready.json', {}, 1)).rejects.toMatchObject({ code: 'ARCPROXY_READY_FILE', exitCode: 2 });
   });
 });
+
+describe('private files (the emulator env file)', () => {
+  it('replaces a file already at the path instead of writing into it, so its old mode and owner go with it', async () => {
+    const { writePrivateFile } = await import('../../../src/cli/private-file.js');
+    const dir = await mkdtemp(join(tmpdir(), 'env-'));
+    const file = join(dir, 'arc.env');
+    await writeFile(file, 'old', { mode: 0o644 });
+    const before = await stat(file);
+    await writePrivateFile(file, 'export A=1\n');
+    const after = await stat(file);
+    expect(after.ino).not.toBe(before.ino);
+    expect(after.mode & 0o777).toBe(0o600);
+    expect(await readFile(file, 'utf8')).toBe('export A=1\n');
+  });
+});

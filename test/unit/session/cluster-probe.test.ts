@@ -1,6 +1,7 @@
 /** Start-up's GET /version through arcproxy's own listener: what it sends, and what it makes of each answer. */
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:https';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionPki, type SessionPki } from '../../../src/pki/session-pki.js';
