@@ -26,6 +26,9 @@ export interface ForwardUpgradeDeps {
   correlationId?: string | undefined;
 }
 
+/** Bytes a client may send after its upgrade request before the agent answers; more is abuse. */
+const MAX_EARLY_BYTES = 64 * 1024;
+
 export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, path: string, logPath: string, deps: ForwardUpgradeDeps): void {
   const started = performance.now();
   const trace = deps.correlationId === undefined ? undefined : { correlationId: deps.correlationId, requestId: randomUUID() };
@@ -70,15 +73,31 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
       else client.destroy();
     };
     up.on('error', () => up.destroy());
+    // Until the agent has switched protocols, nothing from the client goes upstream: bytes sent
+    // after the upgrade request could be a second request, which would reach the agent without
+    // header rewriting (its own Authorization and Impersonate-* headers). They wait here.
+    let early: Buffer[] = head.length > 0 ? [head] : [];
+    let earlyBytes = head.length;
+    const holdEarly = (chunk: Buffer): void => {
+      earlyBytes += chunk.length;
+      if (earlyBytes > MAX_EARLY_BYTES) client.destroy();
+      else early.push(chunk);
+    };
+    client.on('data', holdEarly);
     up.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;
       if (answered) return;
       answered = true;
       status = Number.parseInt(chunk.toString('latin1', 9, 12), 10) || 0;
-      if (status >= 200) {
-        // Refused (kubectl then retries with SPDY): relay the answer, but nothing more from
-        // the client, whose next request on this connection would skip header rewriting.
-        client.unpipe(up);
+      client.off('data', holdEarly);
+      if (status === 101) {
+        if (early.length > 0) up.write(Buffer.concat(early));
+        early = [];
+        client.pipe(up);
+      } else {
+        // Refused (kubectl then retries with SPDY): relay the answer, but nothing more from the
+        // client, whose next request on this connection would skip header rewriting.
+        early = [];
         client.on('data', () => client.destroy());
       }
     });
@@ -87,7 +106,6 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     up.once('end', () => upstreamDone(true));
     up.once('close', () => upstreamDone(up.readableEnded));
     client.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-    client.pipe(up);
   };
 
   const start = (token: string | undefined): void => {
@@ -101,8 +119,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     const bytes = Buffer.from(request.head(path, 'upgrade'), 'latin1');
     deps.dialer.dial(deps.signal).then(
       (up) => {
-        // Head and any early bytes in one write: one relay message, not two.
-        up.write(head.length > 0 ? Buffer.concat([bytes, head]) : bytes);
+        up.write(bytes);
         relay(up);
       },
       (err: unknown) => {
