@@ -51,6 +51,8 @@ class ForwardedRequest {
   #bytesIn = 0;
   #bytesOut = 0;
   readonly #trace: RequestTrace | undefined;
+  /** Cancels a dial in progress for this request when kubectl goes away before it is done. */
+  #dialing: AbortController | undefined;
   /** The exchange in progress, dropped when kubectl goes away. */
   #exchange: UpstreamExchange | undefined;
 
@@ -99,6 +101,7 @@ class ForwardedRequest {
     // kubectl went away (or we aborted it): drop the exchange; its stream is destroyed with it
     // rather than going back to the pool half-read.
     if (!res.writableFinished) this.#exchange?.abort();
+    this.#dialing?.abort();
     this.#deps.onRequest?.({
       method: this.#method,
       path: this.#logPath,
@@ -113,11 +116,19 @@ class ForwardedRequest {
 
   #send(request: UpstreamRequest, attempt: Attempt): void {
     const pool = this.#deps.pool;
-    const taken: Promise<TakenStream> = attempt === 0 ? pool.take() : pool.dial().then((stream) => ({ stream, reused: false }));
+    const dialing = new AbortController();
+    this.#dialing = dialing;
+    const taken: Promise<TakenStream> = attempt === 0 ? pool.take(dialing.signal) : pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
     taken.then(
-      (t) => this.#sendOn(request, attempt, t),
+      (t) => {
+        this.#dialing = undefined;
+        this.#sendOn(request, attempt, t);
+      },
       // A failed dial is not retried here: the dialer has already retried by cause.
-      (err: unknown) => this.#unavailable(err),
+      (err: unknown) => {
+        this.#dialing = undefined;
+        this.#unavailable(err);
+      },
     );
   }
 

@@ -175,9 +175,13 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 export function unsendableHead(method: string, path: string, headers: readonly string[]): string | undefined {
   if (!TOKEN.test(method)) return 'the method is not a valid HTTP token';
   if (BAD_PATH.test(path)) return 'the request path contains unescaped characters';
+  let hosts = 0;
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (!TOKEN.test(headers[i]!)) return `header name ${JSON.stringify(headers[i])} is not a valid HTTP token`;
-    if (BAD_VALUE.test(headers[i + 1]!)) return `invalid character in header ${headers[i]}`;
+    const name = headers[i]!;
+    if (!TOKEN.test(name)) return `header name ${JSON.stringify(name)} is not a valid HTTP token`;
+    if (BAD_VALUE.test(headers[i + 1]!)) return `invalid character in header ${name}`;
+    // Two Host headers could route a request two ways: RFC 9112 §3.2 says answer 400.
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'more than one Host header';
   }
   return undefined;
 }

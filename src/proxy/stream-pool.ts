@@ -72,8 +72,11 @@ export class StreamPool {
     };
   }
 
-  /** A stream for the next request: idle (LIFO), else prewarmed, else newly dialled. */
-  take(): Promise<TakenStream> {
+  /**
+   * A stream for the next request: idle (LIFO), else prewarmed, else newly dialled. `signal`
+   * (the request's: its client went away) cancels a dial still in progress.
+   */
+  take(signal?: AbortSignal): Promise<TakenStream> {
     if (this.#signal.aborted) return Promise.reject(shuttingDown());
     let stream: Duplex | undefined;
     while ((stream = this.#idle.pop()) !== undefined) {
@@ -83,24 +86,30 @@ export class StreamPool {
     }
     stream = this.#takePrewarmed();
     if (stream !== undefined) return Promise.resolve({ stream, reused: true });
-    return this.dial().then((s) => ({ stream: s, reused: false }));
+    return this.dial(signal).then((s) => ({ stream: s, reused: false }));
   }
 
   /**
    * A new stream outside the pool; never given back (its user destroys it). Rejects with the
-   * dialer's error, or ARCPROXY_SHUTTING_DOWN once the pool's signal is aborted.
+   * dialer's error, or ARCPROXY_SHUTTING_DOWN once the pool's signal is aborted. `signal` (the
+   * request's) cancels the dial too: a client that resets its stream at once must not leave a
+   * relay connection being opened for nobody (a flood of them would multiply relay connections).
    */
-  async dial(): Promise<Duplex> {
+  async dial(signal?: AbortSignal): Promise<Duplex> {
     if (this.#signal.aborted) throw shuttingDown();
     let stream: Duplex;
     try {
-      stream = await this.#dialer.dial(this.#signal);
+      stream = await this.#dialer.dial(signal ? AbortSignal.any([this.#signal, signal]) : this.#signal);
     } catch (err) {
       throw err instanceof Error ? err : new Error(String(err));
     }
     if (this.#signal.aborted) {
       stream.destroy();
       throw shuttingDown();
+    }
+    if (signal?.aborted) {
+      stream.destroy();
+      throw signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
     }
     stream.on('error', ignore);
     return stream;
