@@ -47,6 +47,7 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_KUBECONFIG_MALFORMED: { exitCode: ExitCode.badInput },
   ARCPROXY_KUBECONFIG_LOCKED: { exitCode: ExitCode.badInput },
   ARCPROXY_KUBECONFIG_IO: { exitCode: ExitCode.badInput },
+  ARCPROXY_KUBECONFIG_NAME_TAKEN: { exitCode: ExitCode.badInput },
   ARCPROXY_LISTEN_FAILED: { exitCode: ExitCode.badInput },
   ARCPROXY_READY_FILE: { exitCode: ExitCode.badInput },
   ARCPROXY_POP_UNAVAILABLE: { exitCode: ExitCode.badInput },

@@ -2,7 +2,11 @@
 import { ArcproxyError } from '../errors/index.js';
 
 export type KubeconfigErrorCode =
-  'ARCPROXY_KUBECONFIG_MALFORMED' | 'ARCPROXY_KUBECONFIG_LOCKED' | 'ARCPROXY_KUBECONFIG_IO' | 'ARCPROXY_KUBECONFIG_INVALID_ENTRY';
+  | 'ARCPROXY_KUBECONFIG_MALFORMED'
+  | 'ARCPROXY_KUBECONFIG_LOCKED'
+  | 'ARCPROXY_KUBECONFIG_IO'
+  | 'ARCPROXY_KUBECONFIG_INVALID_ENTRY'
+  | 'ARCPROXY_KUBECONFIG_NAME_TAKEN';
 
 export class KubeconfigError extends ArcproxyError {
   override readonly code: KubeconfigErrorCode;

@@ -4,6 +4,7 @@ import { assertValidEntry, clusterBody, contextBody, namedItem, userBody, type P
 import { currentContext, findNamed, listOf, nameOf, setCurrentContext, type KubeconfigDocument, type ListKey } from './document.js';
 import { updateKubeconfigFile } from './update.js';
 import { previousExtension, recordedPrevious } from './previous-context.js';
+import { assertMergeable } from './ownership.js';
 
 export interface MergeResult {
   file: string;
@@ -42,7 +43,8 @@ function upsert(kc: KubeconfigDocument, key: ListKey, kind: string, name: string
   return existing !== undefined;
 }
 
-export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean): Omit<MergeResult, 'file'> {
+export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean, file: string): Omit<MergeResult, 'file'> {
+  assertMergeable(kc, entry, file);
   const current = currentContext(kc);
   // Our own name as current-context is a killed session's leftover: take over what it recorded.
   const previousCurrentContext = current === entry.contextName ? recordedPrevious(findNamed(listOf(kc, 'contexts'), current)) : current;
@@ -57,7 +59,7 @@ export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, 
 /** Adds or replaces (by name) the entry's cluster, user and context; by default makes it current. */
 export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry, opts: MergeOptions = {}): Promise<MergeResult> {
   assertValidEntry(entry, file);
-  const result = await updateKubeconfigFile(file, (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true), changed: true }), {
+  const result = await updateKubeconfigFile(file, (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true, file), changed: true }), {
     lockTimeoutMs: opts.lockTimeoutMs,
     onLockWait: opts.onLockWait,
   });

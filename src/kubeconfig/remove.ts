@@ -4,6 +4,7 @@ import { assertValidEntry, type EntryNames } from './entry.js';
 import { bodyField, currentContext, findNamed, listOf, setCurrentContext, type KubeconfigDocument } from './document.js';
 import { updateKubeconfigFile } from './update.js';
 import { recordedPrevious, spliceOut } from './previous-context.js';
+import { isOurUser } from './ownership.js';
 
 export interface RemoveOptions {
   /** The context to make current again if ours still is (ignored when it no longer exists). */
@@ -45,7 +46,9 @@ function removeEntry(kc: KubeconfigDocument, entry: EntryNames, restore: string 
   // The file's record is newer than the caller's memory (another session may have left since).
   const previous = (contextIsOurs ? recordedPrevious(context) : undefined) ?? restore;
   const removedCluster = removeItem(clusters, cluster);
-  const removedUser = removeItem(users, findNamed(users, entry.userName));
+  const user = findNamed(users, entry.userName);
+  // A user the user made meanwhile under our name is theirs to keep.
+  const removedUser = user !== undefined && isOurUser(user) && removeItem(users, user);
   const removedContext = contextIsOurs && removeItem(contexts, context);
   if (removedContext) spliceOut(kc, entry.contextName, previous);
 

@@ -7,6 +7,6 @@ export function renderKubeconfig(entry: ProxyKubeconfigEntry): string {
   assertValidEntry(entry, '-');
   // Built by the same code as a merge into an empty file, so both outputs agree.
   const kc = parseKubeconfig('', '-');
-  applyEntry(kc, entry, true);
+  applyEntry(kc, entry, true, '-');
   return stringifyKubeconfig(kc);
 }
