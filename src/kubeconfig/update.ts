@@ -1,5 +1,5 @@
 /** One locked read-modify-write of a kubeconfig: the only place that reads or writes the file. */
-import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseKubeconfig, stringifyKubeconfig, type KubeconfigDocument } from './document.js';
@@ -41,6 +41,7 @@ export async function updateKubeconfigFile<T>(
       throw ioError(dirname(file), 'create the directory', err);
     }
   }
+  await assertWritableRegularFile(file);
   const lockOptions = { timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) };
   return withFileLock(file, lockOptions, async () => {
     let target: string;
@@ -70,6 +71,44 @@ export async function updateKubeconfigFile<T>(
     }
     return result;
   });
+}
+
+/**
+ * Refuses, before the lock is taken or a byte read, a path that is not a regular file (a device
+ * such as /dev/null, a FIFO, which would block the read forever, a socket) or that is read-only:
+ * kubectl will not write there either, and replacing it would lose what it is. A missing file is
+ * fine: it is created.
+ */
+async function assertWritableRegularFile(file: string): Promise<void> {
+  let target: string;
+  try {
+    target = await resolveWriteTarget(file);
+  } catch (err) {
+    throw ioError(file, 'resolve', err);
+  }
+  let info;
+  try {
+    info = await stat(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw ioError(file, 'inspect', err);
+  }
+  if (!info.isFile()) {
+    throw new KubeconfigError(
+      'ARCPROXY_KUBECONFIG_IO',
+      `${file} is not a regular file (a device, pipe or socket), so arcproxy will not write its kubeconfig there; it was left untouched. ` +
+        'Pass --file with a kubeconfig file, or -f - to print the kubeconfig.',
+      { file },
+    );
+  }
+  if ((info.mode & 0o222) === 0) {
+    throw new KubeconfigError(
+      'ARCPROXY_KUBECONFIG_IO',
+      `${file} is read-only (mode ${(info.mode & 0o777).toString(8)}), so arcproxy leaves it untouched, as kubectl would. ` +
+        'Make it writable, or pass --file with another kubeconfig (or -f - to print it).',
+      { file },
+    );
+  }
 }
 
 async function pathExists(file: string): Promise<boolean> {

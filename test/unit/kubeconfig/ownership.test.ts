@@ -92,3 +92,30 @@ describe('kubeconfig ownership', () => {
     expect(after.contexts ?? []).toHaveLength(0);
   });
 });
+
+describe('kubeconfig paths arcproxy will not write', () => {
+  it('refuses a character device (as root, KUBECONFIG=/dev/null would otherwise be replaced)', async () => {
+    await expect(mergeKubeconfig('/dev/null', entry)).rejects.toMatchObject({
+      code: 'ARCPROXY_KUBECONFIG_IO',
+      message: expect.stringContaining('not a regular file'),
+    });
+    const { stat: statFile } = await import('node:fs/promises');
+    expect((await statFile('/dev/null')).isCharacterDevice()).toBe(true);
+  });
+
+  it('refuses a FIFO at once instead of blocking on it', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(await tempDir(), 'config');
+    execFileSync('mkfifo', [fifo]);
+    await expect(mergeKubeconfig(fifo, entry)).rejects.toMatchObject({ code: 'ARCPROXY_KUBECONFIG_IO' });
+  });
+
+  it('leaves a read-only kubeconfig untouched, even for root', async () => {
+    const { chmod } = await import('node:fs/promises');
+    const file = await fileWith(FOREIGN.cluster.replace('name: demo', 'name: other'));
+    await chmod(file, 0o444);
+    const before = await readFile(file, 'utf8');
+    await expect(mergeKubeconfig(file, entry)).rejects.toMatchObject({ code: 'ARCPROXY_KUBECONFIG_IO', message: expect.stringContaining('read-only') });
+    expect(await readFile(file, 'utf8')).toBe(before);
+  });
+});
