@@ -66,20 +66,33 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
   const signals = new SignalWatch(io.signals);
   let published: Published | undefined;
   let outcome: { reason: string; code: number };
+  // A stop signal before ready stops waiting at once: for another writer's kubeconfig lock, and
+  // for the start-up check. Whatever was already written is cleaned up as on any stop.
+  const interrupt = new AbortController();
+  const stopInterrupting = signals.onSignal(() => interrupt.abort());
   try {
     reporter.listening(session.port);
     // The kubeconfig is written while the first relay stream opens; ready waits for both.
-    [published] = await Promise.all([publish(opts, io, session, reporter, runMode, toStdout), session.relayChecked]);
-    const ready: ReadyInfo = {
-      port: session.port,
-      context: published.entry.contextName,
-      kubeconfig: published.file,
-      server: published.entry.server,
-      mode: runMode ? 'run' : 'foreground',
-    };
-    if (opts.readyFile) await writeReadyFile(opts.readyFile, { ...ready }, process.pid);
-    reporter.ready(ready);
-    outcome = runMode ? await runCommand(opts.command!, published.file, io, signals) : await waitForStop(signals);
+    const publishing = publish(opts, io, session, reporter, runMode, toStdout, interrupt.signal);
+    const started = await Promise.race([Promise.all([publishing, session.relayChecked]), signals.first]);
+    stopInterrupting();
+    if (typeof started === 'string') {
+      // Stopped before ready: a merge already under way finishes (and is taken out again below).
+      published = await publishing.catch(() => undefined);
+      outcome = { reason: started, code: signalExitCode(started) };
+    } else {
+      [published] = started;
+      const ready: ReadyInfo = {
+        port: session.port,
+        context: published.entry.contextName,
+        kubeconfig: published.file,
+        server: published.entry.server,
+        mode: runMode ? 'run' : 'foreground',
+      };
+      if (opts.readyFile) await writeReadyFile(opts.readyFile, { ...ready }, process.pid);
+      reporter.ready(ready);
+      outcome = runMode ? await runCommand(opts.command!, published.file, io, signals) : await waitForStop(signals);
+    }
   } catch (err) {
     await shutdown(opts, io, reporter, session, published, 0);
     signals.dispose();
@@ -93,7 +106,15 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
   return outcome.code;
 }
 
-async function publish(opts: ProxyCommandOptions, io: CliIo, session: Session, reporter: Reporter, runMode: boolean, toStdout: boolean): Promise<Published> {
+async function publish(
+  opts: ProxyCommandOptions,
+  io: CliIo,
+  session: Session,
+  reporter: Reporter,
+  runMode: boolean,
+  toStdout: boolean,
+  signal: AbortSignal,
+): Promise<Published> {
   const entry = session.entry;
   if (toStdout) {
     io.stdout.write(renderKubeconfig(entry));
@@ -111,7 +132,7 @@ async function publish(opts: ProxyCommandOptions, io: CliIo, session: Session, r
     return { file, entry, tempDir };
   }
   const file = opts.file ?? defaultKubeconfigPath(io.env, io.homeDir);
-  const result = await mergeKubeconfig(file, entry, { onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`) });
+  const result = await mergeKubeconfig(file, entry, { onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`), signal });
   reporter.merged(entry.contextName, file);
   return { file, entry, merged: { previousContext: result.previousCurrentContext } };
 }

@@ -10,13 +10,25 @@ export interface LockOptions {
   timeoutMs: number;
   /** Called once, the first time the lock is found held (a caller may say it is waiting). */
   onWait?: (lockFile: string) => void;
+  /** Stops waiting at once (Ctrl+C while another writer holds the lock): rejects with its reason. */
+  signal?: AbortSignal | undefined;
 }
 
 export function lockFileFor(file: string): string {
   return `${file}.lock`;
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 async function acquire(file: string, opts: LockOptions): Promise<string> {
   const lockFile = lockFileFor(file);
@@ -24,6 +36,7 @@ async function acquire(file: string, opts: LockOptions): Promise<string> {
   let backoff = 5;
   let waited = false;
   for (;;) {
+    opts.signal?.throwIfAborted();
     try {
       const handle = await open(lockFile, 'wx', 0o600);
       await handle.close();
@@ -45,7 +58,7 @@ async function acquire(file: string, opts: LockOptions): Promise<string> {
       );
     }
     // Jittered backoff so that waiting writers do not retry in lockstep.
-    await delay(Math.min(left, backoff * (0.5 + Math.random())));
+    await delay(Math.min(left, backoff * (0.5 + Math.random())), opts.signal);
     backoff = Math.min(backoff * 2, 100);
   }
 }

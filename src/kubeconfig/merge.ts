@@ -24,6 +24,8 @@ export interface MergeOptions {
   lockTimeoutMs?: number;
   /** Called once if another writer holds `<file>.lock`, so the caller can say it is waiting. */
   onLockWait?: (lockFile: string) => void;
+  /** Stops a wait for the lock at once (a stop signal); the file is then left as it was. */
+  signal?: AbortSignal;
 }
 
 /** Puts `body` under `kind` in the item named `name`, replacing that item's old body; appends a new item otherwise. */
@@ -62,6 +64,7 @@ export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry,
   const result = await updateKubeconfigFile(file, (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true, file), changed: true }), {
     lockTimeoutMs: opts.lockTimeoutMs,
     onLockWait: opts.onLockWait,
+    signal: opts.signal,
   });
   return { file, ...result };
 }

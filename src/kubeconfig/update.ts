@@ -12,6 +12,8 @@ const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export interface UpdateOptions {
   lockTimeoutMs?: number | undefined;
   onLockWait?: ((lockFile: string) => void) | undefined;
+  /** Stops a wait for the lock at once; nothing has been written then. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Edit<T> {
@@ -42,7 +44,11 @@ export async function updateKubeconfigFile<T>(
     }
   }
   await assertWritableRegularFile(file);
-  const lockOptions = { timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}) };
+  const lockOptions = {
+    timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    signal: opts.signal,
+    ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}),
+  };
   return withFileLock(file, lockOptions, async () => {
     let target: string;
     try {

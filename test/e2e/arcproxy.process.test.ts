@@ -179,6 +179,25 @@ describe('--output json and --ready-file', () => {
   });
 });
 
+describe('stopping while another writer holds the kubeconfig lock', () => {
+  it("SIGINT ends the wait at once with 130, and leaves the kubeconfig and the other writer's lock as they were", async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube/config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+    // kubectl (or another arcproxy) is writing: its lock file is there.
+    await writeFile(`${kubeconfig}.lock`, '');
+    const p = spawnWatched(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir));
+    await p.waitFor('stdout', /"stage":"Waiting for [^"]*config\.lock"/);
+    p.proc.kill('SIGINT');
+    // The lock wait is 10 s; stopping must not wait it out.
+    const exited = await Promise.race([p.exited, new Promise<string>((r) => setTimeout(() => r('still waiting after 5 s'), 5_000).unref())]);
+    expect(exited).toBe(130);
+    expect(jsonLines(p.stdout()).at(-1)).toMatchObject({ event: 'stopped', reason: 'SIGINT', exitCode: 130 });
+    expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+    expect(existsSync(`${kubeconfig}.lock`)).toBe(true);
+  });
+});
+
 describe.runIf(kubectl)('clean exit', () => {
   it('SIGTERM with logs -f and get -w in flight: exits 0, ends them, and removes its entries', async () => {
     const dir = await freshHome();
