@@ -10,7 +10,7 @@ import { HumanReporter, JsonReporter, type ReadyInfo, type Reporter } from './re
 import { progressFor } from './progress.js';
 import { SignalWatch, signalExitCode } from './signals.js';
 import { runChild } from './run-child.js';
-import { removeReadyFile, writeReadyFile } from './ready-file.js';
+import { assertReadyFileWritable, removeReadyFile, writeReadyFile } from './ready-file.js';
 import { startSession, type Session, type SessionOptions } from '../session/start.js';
 import { SHUTDOWN_GRACE_MS } from '../proxy/server.js';
 import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
@@ -37,6 +37,7 @@ export async function runProxyCommand(opts: ProxyCommandOptions, io: CliIo): Pro
       ? new JsonReporter(statusOut, io.stderr, debug)
       : new HumanReporter(statusOut, io.stderr, debug, progressFor(io.stderr, io.stderrIsTty, io.env));
   try {
+    if (opts.readyFile) await assertReadyFileWritable(opts.readyFile);
     return await runSession(opts, io, reporter, runMode, toStdout);
   } catch (err) {
     reporter.error({

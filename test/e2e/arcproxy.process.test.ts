@@ -167,6 +167,20 @@ describe('--output json and --ready-file', () => {
     expect(p.stdout() + p.stderr()).not.toContain(emulator.env.AZURE_CLIENT_SECRET!);
   });
 
+  it('a ready file that cannot be written fails the start before the kubeconfig is touched', async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube/config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+    const r = await runArcproxy(
+      ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--ready-file', join(dir, 'missing-dir', 'ready.json')],
+      arcproxyEnv(emulator, dir),
+    );
+    expect(r.code).toBe(ExitCode.badInput);
+    expect(r.stderr).toContain('ready file');
+    expect(r.stdout).not.toContain('Merged');
+    expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+  });
+
   it('a failing start ends with an error event carrying its code and exit code', async () => {
     const dir = await freshHome();
     const readyFile = join(dir, 'ready.json');
