@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { createCertificateAuthority, issueServerCertificate } from '../pki/certs.js';
-import { clusterResourceId, findPrincipal, type Seed } from './seed.js';
+import { clusterResourceId, enforcesPoP, findPrincipal, type Seed } from './seed.js';
 import { RelayDirectory } from './relay-directory.js';
 import { createEntraEmulator, type EntraEmulator } from './entra/index.js';
 import { createArmEmulator, type ArmEmulator } from './arm/index.js';
@@ -102,7 +102,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
           streaming: createStreamingHandlers(),
         });
         closers.push(() => apiserver.close());
-        const entry = relays.register(clusterResourceId(rg.subscriptionId, rg.name, c.name), c.location);
+        // The id ARM returns for this cluster (arm/inventory.ts builds it the same way).
+        const armId = clusterResourceId(rg.subscriptionId, rg.name, c.name);
+        const entry = relays.register(armId, c.location);
         const agent = await createClusterAgent({
           source: () =>
             new HybridConnectionListener({
@@ -113,6 +115,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
             }),
           apiserver: { url: apiserver.url, ca: ca.cert, token: apiserver.agentToken },
           entra: { tenantId: seed.tenantId, issuer: entra.issuer(seed.tenantId), jwks: entra.jwks() },
+          cluster: { armId, enforcePoP: enforcesPoP(c) },
         });
         agent.start();
         closers.push(() => agent.stop());

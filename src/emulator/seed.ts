@@ -79,6 +79,12 @@ export interface SeedCluster {
   distribution: string;
   /** Whether an agent runs for this cluster (and so a small apiserver behind it). */
   agent: boolean;
+  /**
+   * kube-aad-proxy's `enforcePoP`: the agent accepts Entra callers only with a proof-of-possession
+   * token (a signed HTTP request) and refuses plain Entra bearer tokens with 401. Left out, the
+   * cluster follows ENFORCE_POP_DEFAULT (read it through `enforcesPoP()`).
+   */
+  enforcePoP?: boolean;
   kubernetes?: SeedKubernetes;
 }
 
@@ -109,6 +115,19 @@ export const CLUSTER_USER_ROLES = [
   'Owner',
   'Contributor',
 ];
+
+/**
+ * Whether a cluster whose seed says nothing enforces PoP. A real Arc cluster does
+ * (`kubeAADProxy.enforcePoP` is on by default), but arcproxy does not send PoP tokens yet, so the
+ * emulator starts lenient. Set this to true, and the built-in seed and every seed file that leaves
+ * `enforcePoP` out enforce it, once the client signs its requests.
+ */
+export const ENFORCE_POP_DEFAULT = false;
+
+/** The cluster's `enforcePoP`, or the default when the seed leaves it out. */
+export function enforcesPoP(cluster: Pick<SeedCluster, 'enforcePoP'>): boolean {
+  return cluster.enforcePoP ?? ENFORCE_POP_DEFAULT;
+}
 
 export const DEFAULT_TENANT_ID = '0c6b1f6e-5d3a-4f7e-9a2b-8e4d1c7f3a90';
 export const DEFAULT_SUBSCRIPTION_ID = '6f1d8c2a-3b4e-4a5f-8c9d-0e1f2a3b4c5d';
@@ -267,6 +286,7 @@ function validateSeed(seed: Seed, source: string): void {
     for (const c of rg.clusters) {
       if (!c.name) fail(`a cluster in ${rg.name} has no name.`);
       if (c.agent && !c.kubernetes) fail(`cluster ${c.name} runs an agent but has no "kubernetes" section.`);
+      if (c.enforcePoP !== undefined && typeof c.enforcePoP !== 'boolean') fail(`cluster ${c.name}: "enforcePoP" must be true or false.`);
       for (const p of c.kubernetes?.pods ?? []) {
         const bytes = p.logBytes;
         if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= GENERATED_LOG_MAX_BYTES)) {

@@ -7,13 +7,13 @@
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createEntraAuthenticator, type EntraTrust } from './entra-auth.js';
+import { createEntraAuthenticator, type ClusterPolicy, type EntraTrust } from './entra-auth.js';
 import { createRequestForwarder } from './http-forward.js';
 import { asHttpSocket } from './stream-socket.js';
 import { createUpgradeForwarder } from './upgrade-forward.js';
 import { Upstream, type ApiserverTarget } from './upstream.js';
 
-export { OVERAGE_MESSAGE } from './entra-auth.js';
+export { OVERAGE_MESSAGE, POP_REQUIRED_MESSAGE, type ClusterPolicy } from './entra-auth.js';
 
 /** Where relay streams come from; HybridConnectionListener satisfies it. Emits 'connection' (stream: Duplex). */
 export interface StreamSource extends EventEmitter {
@@ -27,6 +27,8 @@ export interface ClusterAgentOptions {
   /** The apiserver, and the agent's own service-account token (allowed to impersonate). */
   apiserver: ApiserverTarget;
   entra: EntraTrust;
+  /** The cluster's ARM id (what a PoP token must name) and whether it enforces PoP. */
+  cluster: ClusterPolicy;
   now?: () => number;
 }
 
@@ -43,7 +45,7 @@ export interface ClusterAgent {
 
 export async function createClusterAgent(opts: ClusterAgentOptions): Promise<ClusterAgent> {
   const upstream = new Upstream(opts.apiserver);
-  const authenticate = createEntraAuthenticator(opts.entra, opts.now);
+  const authenticate = createEntraAuthenticator(opts.entra, opts.cluster, opts.now);
   const http = createHttpServer(createRequestForwarder(upstream, authenticate), createUpgradeForwarder(upstream, authenticate));
   const streams = new Set<Duplex>();
   let source: StreamSource | undefined;

@@ -1,10 +1,10 @@
-/** YAML seed files: a pod's generated log size (logBytes) is read and checked. */
+/** YAML seed files: a pod's generated log size (logBytes) and a cluster's enforcePoP are read and checked. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { defaultSeed, loadSeedFile, type Seed } from '../../../src/emulator/seed.js';
+import { defaultSeed, ENFORCE_POP_DEFAULT, enforcesPoP, loadSeedFile, type Seed, type SeedCluster } from '../../../src/emulator/seed.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -24,6 +24,20 @@ async function seedFileWithPod(pod: Record<string, unknown>): Promise<string> {
   return file;
 }
 
+const demoOf = (seed: Seed) => seed.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!;
+
+/** The default seed with cluster demo's enforcePoP set to `value` (left out when undefined), as a YAML file. */
+async function seedFileWithEnforcePoP(value: unknown): Promise<string> {
+  const seed = defaultSeed();
+  const demo: Record<string, unknown> = { ...demoOf(seed) };
+  if (value === undefined) delete demo.enforcePoP;
+  else demo.enforcePoP = value;
+  seed.resourceGroups[0]!.clusters = seed.resourceGroups[0]!.clusters.map((c) => (c.name === 'demo' ? (demo as unknown as SeedCluster) : c));
+  const file = join(dir, `seed-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, stringify(seed));
+  return file;
+}
+
 const podsOf = (seed: Seed) => seed.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!.kubernetes!.pods;
 
 describe('seed logBytes', () => {
@@ -38,6 +52,28 @@ describe('seed logBytes', () => {
       expect(() => loadSeedFile(file), String(logBytes)).toThrow(
         /pod bench\/big-log in cluster demo: "logBytes" must be a whole number from 0 to 99999999900\./,
       );
+    }
+  });
+});
+
+describe('seed enforcePoP', () => {
+  it('is left out of the built-in seed, so every cluster follows ENFORCE_POP_DEFAULT', () => {
+    for (const cluster of defaultSeed().resourceGroups.flatMap((rg) => rg.clusters)) {
+      expect(cluster.enforcePoP, cluster.name).toBeUndefined();
+      expect(enforcesPoP(cluster), cluster.name).toBe(ENFORCE_POP_DEFAULT);
+    }
+  });
+
+  it('is read from YAML, true or false, and left out means the default', async () => {
+    expect(enforcesPoP(demoOf(loadSeedFile(await seedFileWithEnforcePoP(true))))).toBe(true);
+    expect(enforcesPoP(demoOf(loadSeedFile(await seedFileWithEnforcePoP(false))))).toBe(false);
+    expect(enforcesPoP(demoOf(loadSeedFile(await seedFileWithEnforcePoP(undefined))))).toBe(ENFORCE_POP_DEFAULT);
+  });
+
+  it('refuses anything but true or false', async () => {
+    for (const value of ['yes please', 1, 'true', null]) {
+      const file = await seedFileWithEnforcePoP(value);
+      expect(() => loadSeedFile(file), String(value)).toThrow(/cluster demo: "enforcePoP" must be true or false\./);
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   type Front,
   type Issuer,
   type TestApiserver,
+  LENIENT_CLUSTER,
 } from './harness.js';
 
 const OID = 'd4c3b2a1-6e5f-4a7b-8c9d-2e1f0a9b8c7d';
@@ -37,6 +38,7 @@ describe('cluster agent: Entra check and impersonation', () => {
       source: idleSource,
       apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: issuer.jwks },
+      cluster: LENIENT_CLUSTER,
     });
     front = await startFront((s) => agent.serveStream(s));
   });

@@ -14,6 +14,7 @@ import {
   TENANT,
   type Front,
   type TestApiserver,
+  LENIENT_CLUSTER,
 } from './harness.js';
 
 const idleSource = () => Object.assign(new EventEmitter(), { start() {}, close: async () => {} });
@@ -30,6 +31,7 @@ describe('cluster agent: request forwarding', () => {
       source: idleSource,
       apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
+      cluster: LENIENT_CLUSTER,
     });
     front = await startFront((s) => agent.serveStream(s));
   });
@@ -163,6 +165,7 @@ describe('cluster agent: request forwarding', () => {
       source: idleSource,
       apiserver: { url: `https://127.0.0.1:${port}`, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: (await createIssuer()).jwks },
+      cluster: LENIENT_CLUSTER,
     });
     const lonelyFront = await startFront((s) => lonely.serveStream(s));
     try {

@@ -3,7 +3,7 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClusterAgent, type ClusterAgent, type StreamSource } from '../../../../src/emulator/agent/index.js';
-import { AGENT_TOKEN, ISSUER, startApiserver, TENANT, type TestApiserver } from './harness.js';
+import { AGENT_TOKEN, ISSUER, startApiserver, TENANT, type TestApiserver, LENIENT_CLUSTER } from './harness.js';
 
 /** Two cross-wired in-memory Duplexes: not sockets, like a relay WebSocket stream. */
 function duplexPair(): [Duplex, Duplex] {
@@ -69,6 +69,7 @@ describe('cluster agent: listener lifecycle and fault hook', () => {
       },
       apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
+      cluster: LENIENT_CLUSTER,
     });
   });
 

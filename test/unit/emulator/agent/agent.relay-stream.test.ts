@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createClusterAgent, type ClusterAgent } from '../../../../src/emulator/agent/index.js';
 import { webSocketStream } from '../../../../src/relay/stream.js';
-import { AGENT_TOKEN, ISSUER, startApiserver, TENANT, type TestApiserver } from './harness.js';
+import { AGENT_TOKEN, ISSUER, startApiserver, TENANT, type TestApiserver, LENIENT_CLUSTER } from './harness.js';
 
 const idleSource = () => Object.assign(new EventEmitter(), { start() {}, close: async () => {} });
 
@@ -21,6 +21,7 @@ async function startAgentBehindWebSocketServer(): Promise<{ api: TestApiserver; 
     source: idleSource,
     apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
     entra: { tenantId: TENANT, issuer: ISSUER, jwks: { keys: [] } },
+    cluster: LENIENT_CLUSTER,
   });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   wss.on('connection', (ws) => agent.serveStream(webSocketStream(ws)));

@@ -14,6 +14,7 @@ import {
   type Front,
   type Issuer,
   type TestApiserver,
+  LENIENT_CLUSTER,
 } from './harness.js';
 
 const idleSource = () => Object.assign(new EventEmitter(), { start() {}, close: async () => {} });
@@ -76,6 +77,7 @@ describe('cluster agent: upgrades are relayed byte for byte', () => {
       source: idleSource,
       apiserver: { url: api.url, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: issuer.jwks },
+      cluster: LENIENT_CLUSTER,
     });
     front = await startFront((s) => agent.serveStream(s));
   });
@@ -176,6 +178,7 @@ describe('cluster agent: upgrades are relayed byte for byte', () => {
       source: idleSource,
       apiserver: { url: `https://127.0.0.1:${await closedPort()}`, ca: api.ca, token: AGENT_TOKEN },
       entra: { tenantId: TENANT, issuer: ISSUER, jwks: issuer.jwks },
+      cluster: LENIENT_CLUSTER,
     });
     const lonelyFront = await startFront((s) => lonely.serveStream(s));
     try {

@@ -14,6 +14,11 @@ import { createCertificateAuthority, issueServerCertificate } from '../../../../
 export const TENANT = '11111111-2222-4333-8444-555555555555';
 export const ISSUER = `https://login.emulator.test/${TENANT}/v2.0`;
 export const AGENT_TOKEN = 'agent-sa-token-impersonator';
+/** The ARM id of the cluster the test agent serves, in the shape the emulator's ARM returns. */
+export const CLUSTER_ARM_ID =
+  '/subscriptions/6f1d8c2a-3b4e-4a5f-8c9d-0e1f2a3b4c5d/resourceGroups/demo-rg/providers/Microsoft.Kubernetes/connectedClusters/demo';
+/** A cluster that accepts plain Entra bearer tokens (enforcePoP off), for tests that are not about PoP. */
+export const LENIENT_CLUSTER = { armId: CLUSTER_ARM_ID, enforcePoP: false } as const;
 
 export interface Recorded {
   method: string;
