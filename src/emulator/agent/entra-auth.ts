@@ -44,7 +44,10 @@ export interface EntraTrust {
 
 /** What the agent knows about the cluster it serves. */
 export interface ClusterPolicy {
-  /** `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Kubernetes/connectedClusters/<name>`, as ARM returns it: what a PoP token's `u` must name. */
+  /**
+   * `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Kubernetes/connectedClusters/<name>`,
+   * as ARM returns it: what a PoP token's `u` must name.
+   */
   armId: string;
   /** kube-aad-proxy's `enforcePoP`: refuse plain Entra bearer tokens. */
   enforcePoP: boolean;
