@@ -3,6 +3,7 @@
  * inside them. A built-in default serves the demo and the tests; `--seed FILE` (YAML, same shape)
  * replaces it. Every emulator module takes the part of this model it needs.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors/index.js';
@@ -15,6 +16,11 @@ export interface SeedPrincipal {
   /** Application (client) id: service principals sign in with it. */
   clientId?: string;
   clientSecret?: string;
+  /**
+   * The public certificate (PEM) of a certificate credential: the principal may sign in with a
+   * client assertion signed by its private key and naming it by `x5t#S256` or `x5t` (RS256/PS256).
+   */
+  clientCertificate?: string;
   /** User principal name, for users (device-code sign-in). */
   upn?: string;
   objectId: string;
@@ -281,6 +287,11 @@ function validateSeed(seed: Seed, source: string): void {
   if (!Array.isArray(seed.principals)) fail('"principals" must be a list.');
   if (!Array.isArray(seed.resourceGroups)) fail('"resourceGroups" must be a list.');
   if (!Array.isArray(seed.roleAssignments)) fail('"roleAssignments" must be a list.');
+  for (const p of seed.principals) {
+    if (p.clientCertificate !== undefined && !isRsaCertificate(p.clientCertificate)) {
+      fail(`principal ${p.name}: "clientCertificate" must be a PEM certificate with an RSA key (Entra signs in certificates with RS256 or PS256).`);
+    }
+  }
   for (const rg of seed.resourceGroups) {
     if (!rg.name || !rg.subscriptionId || !Array.isArray(rg.clusters)) fail('each resource group needs name, subscriptionId and clusters.');
     for (const c of rg.clusters) {
@@ -294,6 +305,15 @@ function validateSeed(seed: Seed, source: string): void {
         }
       }
     }
+  }
+}
+
+function isRsaCertificate(pem: unknown): boolean {
+  if (typeof pem !== 'string') return false;
+  try {
+    return new X509Certificate(pem).publicKey.asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
   }
 }
 

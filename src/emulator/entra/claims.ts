@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SeedPrincipal } from '../seed.js';
+import type { PopConfirmation } from './pop.js';
 
 /** Entra puts at most this many groups in a JWT; beyond it the token carries an overage claim. */
 export const GROUP_CLAIM_LIMIT = 200;
@@ -31,6 +32,8 @@ export interface AccessTokenClaims {
   groups?: string[];
   _claim_names?: { groups: string };
   _claim_sources?: { src1: { endpoint: string } };
+  /** Proof of possession (RFC 7800): the key the token is bound to, for token_type=pop requests. */
+  cnf?: PopConfirmation;
 }
 
 export interface IdTokenClaims {
@@ -56,6 +59,8 @@ export interface TokenContext {
   clientId: string;
   nowSeconds: number;
   lifetimeSeconds: number;
+  /** Set for a proof-of-possession request: the access token is bound to this key. */
+  cnf?: PopConfirmation;
 }
 
 /** An unverifiable-but-unique token id, in the shape of Entra's `uti` (22 base64url chars). */
@@ -91,6 +96,7 @@ export function accessTokenClaims(principal: SeedPrincipal, ctx: TokenContext): 
     sub: principal.objectId,
     ver: '2.0' as const,
     uti: tokenId(),
+    ...(ctx.cnf ? { cnf: { kid: ctx.cnf.kid, xms_ksl: ctx.cnf.xms_ksl } } : {}),
   };
   if (principal.kind === 'servicePrincipal') {
     return { ...base, idtyp: 'app', appid: ctx.clientId, azp: ctx.clientId, ...groupClaims(principal, ctx.tenantId) };

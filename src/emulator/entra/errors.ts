@@ -80,6 +80,36 @@ export const oauthErrors = {
   assertionNotTrusted: (detail: string) =>
     new OAuthError(400, 'invalid_client', 700213, `No matching federated identity record found for presented assertion. ${detail}`),
   assertionExpired: () => new OAuthError(400, 'invalid_client', 700024, 'Client assertion is not within its valid time range.'),
+  // Certificate credentials (a client assertion the application signs with its own certificate's
+  // key). 50027, 700021, 700023 and 700027 and their texts are the ones Azure SDK troubleshooting
+  // guides and public issue reports quote; which HTTP status goes with each is assumed.
+  assertionMalformed: (detail: string) => new OAuthError(400, 'invalid_request', 50027, `JWT token is invalid or malformed. ${detail}`),
+  assertionNoThumbprint: () => new OAuthError(400, 'invalid_request', 50027, 'Invalid JWT token. No certificate thumbprint specified in token header.'),
+  assertionKeyNotFound: (thumbprintHex: string, clientId: string) =>
+    new OAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprintHex}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${clientId}'.]`,
+    ),
+  assertionBadSignature: (thumbprintHex: string) =>
+    new OAuthError(
+      401,
+      'invalid_client',
+      700027,
+      `Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprintHex}']`,
+    ),
+  assertionClientMismatch: () => new OAuthError(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter."),
+  assertionAudience: () => new OAuthError(401, 'invalid_client', 700023, 'Client assertion audience claim does not match Realm issuer.'),
+  /**
+   * A parameter that is present but unusable (for proof of possession: a `token_type` other than
+   * pop or Bearer, a `req_cnf` that is not base64url JSON with a string kid). 90100 is Entra's
+   * documented InvalidRequestParameter ("The parameter is empty or not valid"); that Entra uses it
+   * for these PoP parameters is assumed — its own answer to them is not public.
+   */
+  invalidParameter: (name: string, detail: string) => new OAuthError(400, 'invalid_request', 90100, `The '${name}' parameter is empty or not valid. ${detail}`),
+  /** RFC 8628 §3.5; Entra's code for it is AADSTS70016. */
+  authorizationPending: () => new OAuthError(400, 'authorization_pending', 70016, 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.'),
   publicClientNeeded: (clientId: string) =>
     new OAuthError(
       400,

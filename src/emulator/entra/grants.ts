@@ -1,13 +1,16 @@
 /**
- * The token endpoint's grants: client credentials (secret or federated assertion), device code
- * (auto-approved as the seed's first user) and refresh token. Pure request-in, response-out:
- * the HTTP layer only parses the form and writes the answer.
+ * The token endpoint's grants: client credentials (secret, certificate assertion or federated
+ * assertion), device code (auto-approved as the seed's first user) and refresh token, each
+ * issuing a Bearer token or, asked with token_type=pop and req_cnf, one bound to the client's key
+ * (pop.ts). Pure request-in, response-out: the HTTP layer only parses the form and writes the answer.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Seed, SeedPrincipal } from '../seed.js';
 import { accessTokenClaims, clientInfo, idTokenClaims } from './claims.js';
+import { isSelfIssuedAssertion, verifyCertificateAssertion } from './client-certificate.js';
 import { TokenValidationError, oauthErrors } from './errors.js';
 import type { SigningKey } from './keys.js';
+import { requestedPopConfirmation, type PopConfirmation } from './pop.js';
 import { type DeviceCodeStore, type RefreshTokenStore } from './sessions.js';
 import { audienceForRequest, resourceScopes } from './scopes.js';
 import { signJwt, verifyJwt } from './signer.js';
@@ -18,7 +21,8 @@ export const DEVICE_CODE_GRANT_TYPES = new Set(['device_code', 'urn:ietf:params:
 export const FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';
 
 export interface TokenResponse {
-  token_type: 'Bearer';
+  /** "pop" when the access token is bound to the client's key (it then carries `cnf`). */
+  token_type: 'Bearer' | 'pop';
   expires_in: number;
   ext_expires_in: number;
   access_token: string;
@@ -36,6 +40,8 @@ export interface GrantEnvironment {
   refreshTokens: RefreshTokenStore;
   nowMs: () => number;
   lifetimeSeconds: () => number;
+  /** Polls a new device code answers authorization_pending before it is approved (default 0). */
+  deviceCodePendingPolls?: () => number;
 }
 
 export interface TokenRequestContext {
@@ -44,6 +50,8 @@ export interface TokenRequestContext {
   issuer: string;
   /** The issuer federation assertions must carry. */
   federationIssuer: string;
+  /** The URLs of this token endpoint (as the client reached it): what a certificate assertion's `aud` must name. */
+  tokenEndpoints: readonly string[];
 }
 
 /** The sign-in subject of a federated token for a client: what `mintFederatedToken` puts in `sub`. */
@@ -85,23 +93,26 @@ export class TokenGrants {
 
   async handle(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
     const grantType = required(params, 'grant_type');
-    if (grantType === 'client_credentials') return this.#clientCredentials(params, ctx);
-    if (DEVICE_CODE_GRANT_TYPES.has(grantType)) return this.#deviceCode(params, ctx);
-    if (grantType === 'refresh_token') return this.#refreshToken(params, ctx);
-    throw oauthErrors.unsupportedGrant(grantType);
+    const isDeviceCode = DEVICE_CODE_GRANT_TYPES.has(grantType);
+    if (grantType !== 'client_credentials' && grantType !== 'refresh_token' && !isDeviceCode) throw oauthErrors.unsupportedGrant(grantType);
+    // Every grant may ask for a PoP-bound token; a bad request for one fails before anything else.
+    const cnf = requestedPopConfirmation(params);
+    if (grantType === 'client_credentials') return this.#clientCredentials(params, ctx, cnf);
+    if (isDeviceCode) return this.#deviceCode(params, ctx, cnf);
+    return this.#refreshToken(params, ctx, cnf);
   }
 
-  /** Starts a device-code sign-in; the code is approved as soon as it is redeemed. */
+  /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls. */
   startDeviceCode(params: URLSearchParams, tenantId: string): { deviceCode: string; userCode: string; expiresIn: number } {
     const clientId = required(params, 'client_id');
     const scope = required(params, 'scope');
     if (!audienceForRequest(scope)) throw oauthErrors.invalidScope(scope);
     const now = this.#nowSeconds();
-    const { deviceCode, grant } = this.#env.deviceCodes.create(clientId, tenantId, scope, now);
+    const { deviceCode, grant } = this.#env.deviceCodes.create(clientId, tenantId, scope, now, this.#env.deviceCodePendingPolls?.() ?? 0);
     return { deviceCode, userCode: grant.userCode, expiresIn: grant.expiresAt - now };
   }
 
-  async #clientCredentials(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+  async #clientCredentials(params: URLSearchParams, ctx: TokenRequestContext, cnf: PopConfirmation | undefined): Promise<TokenResponse> {
     const clientId = required(params, 'client_id');
     const scope = required(params, 'scope');
     const principal = findServicePrincipal(this.#env.seed, clientId);
@@ -111,7 +122,7 @@ export class TokenGrants {
     const resources = resourceScopes(scope);
     const audience = audienceForRequest(scope);
     if (!audience || resources.length !== 1 || !resources[0]!.endsWith('/.default')) throw oauthErrors.invalidScope(scope);
-    return this.#accessTokenResponse(principal, clientId, audience, ctx);
+    return this.#accessTokenResponse(principal, clientId, audience, ctx, cnf);
   }
 
   async #authenticateClient(principal: SeedPrincipal, clientId: string, params: URLSearchParams, ctx: TokenRequestContext): Promise<void> {
@@ -123,7 +134,13 @@ export class TokenGrants {
     }
     if (assertion !== null) {
       if (params.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) throw oauthErrors.badAssertionType();
-      await this.#verifyFederatedAssertion(assertion, clientId, ctx);
+      // A certificate assertion is issued by the client itself (iss = sub = client id); anything
+      // else is a token from a federated issuer (workload identity).
+      if (isSelfIssuedAssertion(assertion)) {
+        await verifyCertificateAssertion(assertion, principal, { clientId, tokenEndpoints: ctx.tokenEndpoints, nowMs: this.#env.nowMs() });
+      } else {
+        await this.#verifyFederatedAssertion(assertion, clientId, ctx);
+      }
       return;
     }
     throw oauthErrors.missingCredential();
@@ -147,19 +164,25 @@ export class TokenGrants {
     }
   }
 
-  async #deviceCode(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+  async #deviceCode(params: URLSearchParams, ctx: TokenRequestContext, cnf: PopConfirmation | undefined): Promise<TokenResponse> {
     const code = params.get('device_code') ?? params.get('code');
     if (!code) throw oauthErrors.missingParameter('device_code');
-    const grant = this.#env.deviceCodes.redeem(code, this.#nowSeconds());
+    const grant = this.#env.deviceCodes.redeem(code, params.get('client_id') ?? '', this.#nowSeconds());
     if (grant === 'expired') throw oauthErrors.expiredDeviceCode();
-    if (!grant || grant.clientId.toLowerCase() !== (params.get('client_id') ?? '').toLowerCase()) throw oauthErrors.badDeviceCode();
+    if (grant === 'pending') throw oauthErrors.authorizationPending();
+    if (!grant) throw oauthErrors.badDeviceCode();
     const user = deviceCodeUser(this.#env.seed);
     if (!user) throw oauthErrors.badDeviceCode();
     const scope = params.get('scope') ?? grant.scope;
-    return this.#userTokenResponse(user, grant.clientId, scope, ctx);
+    return this.#userTokenResponse(user, grant.clientId, scope, ctx, cnf);
   }
 
-  async #refreshToken(params: URLSearchParams, ctx: TokenRequestContext): Promise<TokenResponse> {
+  /**
+   * A refresh token is redeemed for any resource's scope by the client it was issued to (one
+   * refresh token serves every resource, as Entra's v2 endpoint does), e.g. a sign-in for ARM, then
+   * a token for the Arc server app.
+   */
+  async #refreshToken(params: URLSearchParams, ctx: TokenRequestContext, cnf: PopConfirmation | undefined): Promise<TokenResponse> {
     const token = required(params, 'refresh_token');
     const clientId = required(params, 'client_id');
     const scope = required(params, 'scope');
@@ -167,10 +190,16 @@ export class TokenGrants {
     if (!grant || grant.tenantId !== ctx.tenantId) throw oauthErrors.badRefreshToken();
     const user = this.#env.seed.principals.find((p) => p.objectId === grant.objectId);
     if (!user) throw oauthErrors.badRefreshToken();
-    return this.#userTokenResponse(user, clientId, scope, ctx);
+    return this.#userTokenResponse(user, clientId, scope, ctx, cnf);
   }
 
-  async #accessTokenResponse(principal: SeedPrincipal, clientId: string, audience: string, ctx: TokenRequestContext): Promise<TokenResponse> {
+  async #accessTokenResponse(
+    principal: SeedPrincipal,
+    clientId: string,
+    audience: string,
+    ctx: TokenRequestContext,
+    cnf: PopConfirmation | undefined,
+  ): Promise<TokenResponse> {
     const lifetime = this.#env.lifetimeSeconds();
     const claims = accessTokenClaims(principal, {
       issuer: ctx.issuer,
@@ -179,15 +208,22 @@ export class TokenGrants {
       clientId,
       nowSeconds: this.#nowSeconds(),
       lifetimeSeconds: lifetime,
+      ...(cnf ? { cnf } : {}),
     });
     const accessToken = await signJwt(this.#env.signingKey, claims);
-    return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
+    return { token_type: cnf ? 'pop' : 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
   }
 
-  async #userTokenResponse(user: SeedPrincipal, clientId: string, scope: string, ctx: TokenRequestContext): Promise<TokenResponse> {
+  async #userTokenResponse(
+    user: SeedPrincipal,
+    clientId: string,
+    scope: string,
+    ctx: TokenRequestContext,
+    cnf: PopConfirmation | undefined,
+  ): Promise<TokenResponse> {
     const audience = audienceForRequest(scope);
     if (!audience) throw oauthErrors.invalidScope(scope);
-    const response = await this.#accessTokenResponse(user, clientId, audience, ctx);
+    const response = await this.#accessTokenResponse(user, clientId, audience, ctx, cnf);
     const idToken = await signJwt(
       this.#env.signingKey,
       idTokenClaims(user, { issuer: ctx.issuer, tenantId: ctx.tenantId, clientId, nowSeconds: this.#nowSeconds(), lifetimeSeconds: 3600 }),

@@ -21,6 +21,8 @@ export interface EntraEmulatorOptions {
   host?: string;
   port?: number;
   now?: () => number;
+  /** Polls each new device code answers authorization_pending before it is approved (default 0: the first). */
+  deviceCodePendingPolls?: number;
 }
 
 export interface EntraEmulator {
@@ -34,6 +36,8 @@ export interface EntraEmulator {
   verifyAccessToken(token: string, opts: { audience: string | string[] }): Promise<AccessTokenClaims>;
   /** Lifetime (seconds) of access tokens issued from now on. */
   setTokenLifetime(seconds: number): void;
+  /** How many polls device codes started from now on answer authorization_pending before approval. */
+  setDeviceCodePendingPolls(polls: number): void;
   /** A workload-identity federation token (aud api://AzureADTokenExchange) the token endpoint accepts for `clientId`. */
   mintFederatedToken(clientId: string, lifetimeSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -43,6 +47,7 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
   const now = opts.now ?? Date.now;
   const [signingKey, federationKey] = await Promise.all([createSigningKey(), createSigningKey()]);
   let lifetimeSeconds = opts.seed.tokenLifetimeSeconds;
+  let pendingPolls = checkedPolls(opts.deviceCodePendingPolls ?? 0);
   const grants = new TokenGrants({
     seed: opts.seed,
     signingKey,
@@ -51,6 +56,7 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     refreshTokens: new RefreshTokenStore(),
     nowMs: now,
     lifetimeSeconds: () => lifetimeSeconds,
+    deviceCodePendingPolls: () => pendingPolls,
   });
   let baseUrl = '';
   const federationIssuer = () => `${baseUrl}/federation`;
@@ -69,6 +75,9 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
       if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError('Token lifetime must be a positive number of seconds.');
       lifetimeSeconds = Math.floor(seconds);
     },
+    setDeviceCodePendingPolls(polls) {
+      pendingPolls = checkedPolls(polls);
+    },
     async mintFederatedToken(clientId, lifetime = 600) {
       const iat = Math.floor(now() / 1000);
       return signJwt(federationKey, {
@@ -82,4 +91,9 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     },
     close: () => server.close(),
   };
+}
+
+function checkedPolls(polls: number): number {
+  if (!Number.isSafeInteger(polls) || polls < 0) throw new RangeError('Device-code pending polls must be a whole number, 0 or more.');
+  return polls;
 }

@@ -116,6 +116,8 @@ export async function handleEntraRequest(ctx: EntraRouteContext, req: IncomingMe
       tenantId,
       issuer: `${origin}/${tenantId}/v2.0`,
       federationIssuer: ctx.federationIssuer(),
+      // The endpoint as the client addressed it, and by the tenant id when it used an alias.
+      tokenEndpoints: [...new Set([`${origin}/${tenantSegment}/oauth2/v2.0/token`, `${origin}/${tenantId}/oauth2/v2.0/token`])],
     });
     return sendJson(res, 200, response);
   } catch (err) {

@@ -11,6 +11,8 @@ export interface DeviceCodeGrant {
   scope: string;
   userCode: string;
   expiresAt: number;
+  /** Polls answered authorization_pending before the sign-in counts as approved. */
+  pendingPolls: number;
 }
 
 export interface RefreshTokenGrant {
@@ -37,20 +39,33 @@ function userCode(): string {
 export class DeviceCodeStore {
   readonly #grants = new Map<string, DeviceCodeGrant>();
 
-  create(clientId: string, tenantId: string, scope: string, nowSeconds: number): { deviceCode: string; grant: DeviceCodeGrant } {
+  /** `pendingPolls`: how many polls the "user" takes to approve (0: approved at the first poll). */
+  create(clientId: string, tenantId: string, scope: string, nowSeconds: number, pendingPolls = 0): { deviceCode: string; grant: DeviceCodeGrant } {
     this.#purge(nowSeconds);
     const deviceCode = opaqueToken();
-    const grant = { clientId, tenantId, scope, userCode: userCode(), expiresAt: nowSeconds + DEVICE_CODE_LIFETIME_SECONDS };
+    const grant = { clientId, tenantId, scope, userCode: userCode(), expiresAt: nowSeconds + DEVICE_CODE_LIFETIME_SECONDS, pendingPolls };
     this.#grants.set(deviceCode, grant);
     return { deviceCode, grant };
   }
 
-  /** Redeems a code once. Returns 'expired' for a known but expired code. */
-  redeem(deviceCode: string, nowSeconds: number): DeviceCodeGrant | 'expired' | undefined {
+  /**
+   * Redeems a code once it is approved. Returns 'expired' for a known but expired code,
+   * 'pending' while the sign-in is not approved yet, undefined for an unknown code or one that
+   * another client started.
+   */
+  redeem(deviceCode: string, clientId: string, nowSeconds: number): DeviceCodeGrant | 'expired' | 'pending' | undefined {
     const grant = this.#grants.get(deviceCode);
-    if (!grant) return undefined;
+    if (!grant || grant.clientId.toLowerCase() !== clientId.toLowerCase()) return undefined;
+    if (grant.expiresAt <= nowSeconds) {
+      this.#grants.delete(deviceCode);
+      return 'expired';
+    }
+    if (grant.pendingPolls > 0) {
+      grant.pendingPolls -= 1;
+      return 'pending';
+    }
     this.#grants.delete(deviceCode);
-    return grant.expiresAt <= nowSeconds ? 'expired' : grant;
+    return grant;
   }
 
   #purge(nowSeconds: number): void {

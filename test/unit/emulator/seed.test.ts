@@ -1,10 +1,12 @@
-/** YAML seed files: a pod's generated log size (logBytes) and a cluster's enforcePoP are read and checked. */
+/** YAML seed files: a pod's generated log size (logBytes), a cluster's enforcePoP and a principal's certificate are read and checked. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { defaultSeed, ENFORCE_POP_DEFAULT, enforcesPoP, loadSeedFile, type Seed, type SeedCluster } from '../../../src/emulator/seed.js';
+import { createCertificateAuthority } from '../../../src/pki/certs.js';
+import { makeRsaCertificate } from './entra/cert-fixture.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -74,6 +76,30 @@ describe('seed enforcePoP', () => {
     for (const value of ['yes please', 1, 'true', null]) {
       const file = await seedFileWithEnforcePoP(value);
       expect(() => loadSeedFile(file), String(value)).toThrow(/cluster demo: "enforcePoP" must be true or false\./);
+    }
+  });
+});
+
+describe('seed clientCertificate', () => {
+  async function seedFileWithCertificate(clientCertificate: unknown): Promise<string> {
+    const seed = defaultSeed();
+    (seed.principals.find((p) => p.name === 'ci') as unknown as Record<string, unknown>).clientCertificate = clientCertificate;
+    const file = join(dir, `seed-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, stringify(seed));
+    return file;
+  }
+
+  it('is read from YAML as the PEM of an RSA certificate', async () => {
+    const { certPem } = await makeRsaCertificate();
+    const seed = loadSeedFile(await seedFileWithCertificate(certPem));
+    expect(seed.principals.find((p) => p.name === 'ci')!.clientCertificate?.trim()).toBe(certPem.trim());
+  });
+
+  it('refuses something that is not a PEM certificate, or one with an ECDSA key', async () => {
+    const ca = await createCertificateAuthority('not rsa');
+    for (const value of ['not a certificate', 42, ca.cert]) {
+      const file = await seedFileWithCertificate(value);
+      expect(() => loadSeedFile(file), String(value).slice(0, 20)).toThrow(/principal ci: "clientCertificate" must be a PEM certificate with an RSA key/);
     }
   });
 });

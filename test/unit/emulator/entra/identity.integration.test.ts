@@ -2,7 +2,7 @@
  * @azure/identity against the emulated Entra ID, configured only through a cloud profile
  * (authority host, instance discovery off, trusted CA), with TLS verification on.
  */
-import { ClientSecretCredential, DeviceCodeCredential, WorkloadIdentityCredential } from '@azure/identity';
+import { ClientCertificateCredential, ClientSecretCredential, DeviceCodeCredential, WorkloadIdentityCredential } from '@azure/identity';
 import { decodeJwt } from 'jose';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import type { CloudProfile } from '../../../../src/net/cloud-profile.js';
 import { closeCloudTransport, credentialOptions } from '../../../../src/azure/transport.js';
 import { createEntraEmulator, type EntraEmulator } from '../../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../../src/emulator/seed.js';
+import { makeRsaCertificate, type TestCertificate } from './cert-fixture.js';
 import { makeTestTls } from './tls-fixture.js';
 
 const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -22,8 +23,11 @@ describe('@azure/identity against the Entra emulator', () => {
   let entra: EntraEmulator;
   let cloud: CloudProfile;
   let tmp: string;
+  let cert: TestCertificate;
 
   beforeAll(async () => {
+    cert = await makeRsaCertificate();
+    findPrincipal(seed, 'ci').clientCertificate = cert.certPem;
     const tls = await makeTestTls();
     entra = await createEntraEmulator({ seed, tls: tls.server });
     cloud = {
@@ -116,6 +120,15 @@ describe('@azure/identity against the Entra emulator', () => {
     });
     const token = await credential.getToken(armScope(cloud));
     expect(decodeJwt(token.token).oid).toBe(ci.objectId);
+  });
+
+  it('ClientCertificateCredential signs in with the certificate the seed holds for the principal', async () => {
+    const ci = findPrincipal(seed, 'ci');
+    const file = join(tmp, 'client.pem');
+    writeFileSync(file, `${cert.certPem}\n${cert.keyPem}`);
+    const credential = new ClientCertificateCredential(seed.tenantId, ci.clientId!, { certificatePath: file }, credentialOptions(cloud));
+    const token = await credential.getToken(ARC_SERVER_SCOPE);
+    expect(decodeJwt(token.token)).toMatchObject({ aud: ARC_SERVER_APP_ID, oid: ci.objectId });
   });
 
   it('a credential without the profile CA cannot reach the emulator (TLS verification stays on)', async () => {
