@@ -103,7 +103,8 @@ describe.each([
       const logged = logLine(proxy, `GET /api/v1/namespaces/default/pods/${name} `);
       const r = await kc(['get', 'pod', name]);
       expect(r.stderr).toContain('NotFound');
-      expect(await logged).toMatch(/ 404 .* HTTP\/2\.0$/);
+      // The request line ends with the HTTP version kubectl spoke, then the request id sent upstream.
+      expect(await logged).toMatch(/ 404 .* HTTP\/2\.0 id=[0-9a-f-]{36}$/);
     });
 
     it('get pods -w shows a pod created during the watch', async () => {
