@@ -53,9 +53,10 @@ interface ProxyFlags {
   debug?: boolean;
   output: 'text' | 'json';
   readyFile?: string;
+  authScheme: 'auto' | 'pop' | 'bearer';
 }
 
-export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
+function buildProgram(io: CliIo, run: { exitCode: number }): Command {
   const program = new Command('arcproxy');
   program
     .description('Reach an Azure Arc-enabled Kubernetes cluster through Cluster Connect: a local proxy for kubectl, helm and any kubeconfig-aware tool.')
@@ -80,6 +81,15 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     )
     .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
+    .addOption(
+      new Option(
+        '--auth-scheme <scheme>',
+        'Entra mode: pop sends proof-of-possession tokens (what clusters enforce by default), bearer plain tokens, auto PoP where the sign-in source can get them.',
+      )
+        .choices(['auto', 'pop', 'bearer'])
+        .default('auto')
+        .env('ARCPROXY_AUTH_SCHEME'),
+    )
     .addOption(
       new Option('--cloud <name|file>', 'AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud profile file (default: $ARCPROXY_CLOUD, else AzureCloud).'),
     )
@@ -113,6 +123,7 @@ export function buildProgram(io: CliIo, run: { exitCode: number }): Command {
           ...(flags.keepKubeconfig ? { keepKubeconfig: true } : {}),
           ...(flags.debug ? { debug: true } : {}),
           output: flags.output,
+          authScheme: flags.authScheme,
           ...(flags.readyFile ? { readyFile: flags.readyFile } : {}),
           ...(command.length > 0 ? { command } : {}),
         },

@@ -9,16 +9,13 @@
 import type { TokenCredential } from '@azure/identity';
 import { ARC_SERVER_SCOPE } from '../azure/cloud.js';
 import type { PopKey } from '../azure/pop/pop-key.js';
+import type { PopSource } from '../azure/pop/pop-source.js';
 import { UsageError } from '../errors/index.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
 import { EntraTokenSource } from './entra-token.js';
 import { ShrSigner } from './shr-signer.js';
 
 export type AuthSchemeChoice = 'auto' | 'pop' | 'bearer';
-export const AUTH_SCHEMES: readonly AuthSchemeChoice[] = ['auto', 'pop', 'bearer'];
-
-/** Where PoP-bound tokens come from, or why the signed-in source cannot give them. */
-export type PopSource = { credential: TokenCredential } | { unavailable: string };
 
 export interface ArcAuthOptions {
   choice: AuthSchemeChoice;
@@ -26,7 +23,8 @@ export interface ArcAuthOptions {
   bearer: TokenCredential;
   /** The sign-in source's PoP-capable twin, for the key given. */
   popSource: (key: PopKey) => Promise<PopSource>;
-  key: Promise<PopKey>;
+  /** The session's PoP key (made while signing in); asked for only when PoP is tried. */
+  key: () => Promise<PopKey>;
   /** The connected cluster's ARM id, as ARM returned it: the SHR's `u`. */
   clusterArmId: string;
   onRefresh: (expiresOnMs: number) => void;
@@ -50,7 +48,7 @@ export async function arcServerAuth(opts: ArcAuthOptions): Promise<ArcAuth> {
   };
   let fallbackReason: string | undefined;
   if (opts.choice !== 'bearer') {
-    const key = await opts.key;
+    const key = await opts.key();
     const source = await opts.popSource(key);
     if ('credential' in source) {
       const tokens = new EntraTokenSource(source.credential, ARC_SERVER_SCOPE, {

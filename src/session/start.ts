@@ -5,14 +5,16 @@
  * is written last, so a failed start leaves every file as it was. The session's certificates are
  * made on another thread meanwhile and awaited only when the relay is first used.
  */
-import { ARC_SERVER_SCOPE, loadCloudProfile } from '../azure/cloud.js';
+import { loadCloudProfile } from '../azure/cloud.js';
 import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
-import { EntraTokenSource } from './entra-token.js';
+import { createPopKey } from '../azure/pop/pop-key.js';
+import { popSourceFor } from '../azure/pop/pop-source.js';
+import { arcServerAuth, DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
 import { composeDialer } from '../tunnel/compose.js';
 import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
@@ -23,7 +25,6 @@ import { SHUTDOWN_GRACE_MS, startProxyServer, type ProxyServer } from '../proxy/
 import type { UpstreamAuth } from '../proxy/auth.js';
 import type { ProxyKubeconfigEntry } from '../kubeconfig/index.js';
 import type { SessionEvents, SessionIo } from './ports.js';
-import type { AuthSchemeChoice } from './arc-auth.js';
 
 export interface SessionOptions {
   name: string;
@@ -72,15 +73,16 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     prompt: (message) => report.prompt(message),
   });
 
-  // Token mode carries the kubeconfig's service-account token; Entra mode injects a fresh token.
-  // Events carry expiry times and error codes, never a token.
-  const entraToken = opts.token
-    ? undefined
-    : new EntraTokenSource(credential, ARC_SERVER_SCOPE, {
-        onRefresh: (t) => report.event('tokenRefreshed', { expiresOn: new Date(t.expiresOnMs).toISOString() }),
-        onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
-      });
-  const auth: UpstreamAuth = entraToken ? { kind: 'entra', getToken: () => entraToken.getToken() } : { kind: 'passthrough' };
+  // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
+  // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
+  // expiry times and error codes, never a token.
+  const entra = opts.token ? undefined : new DeferredUpstreamAuth();
+  const authScheme = opts.authScheme ?? 'auto';
+  // Made on libuv's thread pool while signing in.
+  const popKey = entra && authScheme !== 'bearer' ? createPopKey() : undefined;
+  popKey?.catch(ignore);
+  let arcAuth: ArcAuth | undefined;
+  const auth: UpstreamAuth = entra ? entra.upstream : { kind: 'passthrough' };
   const tunnel = composeDialer({ onStateChange: (state) => report.tunnel(state) });
 
   const names = sessionNames(opts.name, opts.resourceGroup, opts.kubeContext);
@@ -102,7 +104,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
 
   // Timers and the spare go first, so nothing new starts while requests drain.
   const stopBackground = (): void => {
-    entraToken?.close();
+    arcAuth?.close();
     tunnel.close();
   };
 
@@ -123,7 +125,31 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
 
     report.stage('Fetching relay credentials');
     const method = opts.token ? 'Token' : 'AAD';
-    const [relayCredential] = await Promise.all([arm.listClusterUserCredential(ref, method), entraToken?.getToken()]);
+    const clusterArmId =
+      cluster.id || `/subscriptions/${subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Kubernetes/connectedClusters/${ref.name}`;
+    const arcAuthReady = entra
+      ? arcServerAuth({
+          choice: authScheme,
+          bearer: credential,
+          popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
+          key: () => popKey ?? createPopKey(),
+          clusterArmId,
+          onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
+          onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
+        })
+      : undefined;
+    const [relayCredential, readyAuth] = await Promise.all([arm.listClusterUserCredential(ref, method), arcAuthReady]);
+    if (entra && readyAuth) {
+      arcAuth = readyAuth;
+      entra.set(readyAuth);
+      report.event('authScheme', { scheme: readyAuth.scheme, source: credential.kind ?? null });
+      if (readyAuth.fallbackReason) {
+        report.warn(
+          `sending plain bearer tokens to the cluster: ${readyAuth.fallbackReason} A cluster that enforces proof-of-possession ` +
+            '(the default) will answer 401; sign in with a service principal, workload identity or az login to get PoP tokens.',
+        );
+      }
+    }
     const pki = await pkiReady;
     await proxy.secured;
     // From here dials go through; renewing ahead of expiry has begun.
@@ -135,7 +161,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       onRenewed: (c) => report.event('relayCredentialRenewed', { expiresOn: c.expiresOn.toISOString() }),
       onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCodeOf(err), retryInMs }),
     });
-    entraToken?.start();
+    arcAuth?.start();
     // One stream into the pool for the first request and, in parallel, the spare for the next
     // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
     // start-up: the agent may come back, and the next request dials again.
@@ -145,6 +171,12 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
       report.clusterCheck(probe);
+      if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
+        report.warn(
+          'the cluster refused the plain bearer token (401). Arc clusters enforce proof-of-possession tokens unless their ' +
+            'admin turned it off (kubeAADProxy.enforcePoP); use --auth-scheme pop with a service principal, workload identity or az login.',
+        );
+      }
       return probe.status >= 200 && probe.status < 300;
     });
     tunnel.fillSpare();
@@ -174,6 +206,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   } catch (err) {
     stopBackground();
     tunnel.fail(err);
+    entra?.fail(err);
     await proxy.close(0);
     throw err;
   }
