@@ -123,12 +123,11 @@ export const CLUSTER_USER_ROLES = [
 ];
 
 /**
- * Whether a cluster whose seed says nothing enforces PoP. A real Arc cluster does
- * (`kubeAADProxy.enforcePoP` is on by default), but arcproxy does not send PoP tokens yet, so the
- * emulator starts lenient. Set this to true, and the built-in seed and every seed file that leaves
- * `enforcePoP` out enforce it, once the client signs its requests.
+ * Whether a cluster whose seed says nothing enforces PoP: yes, as a real Arc cluster does
+ * (`kubeAADProxy.enforcePoP` is on by default). A seed turns it off per cluster with
+ * `enforcePoP: false`, for the bearer fallback.
  */
-export const ENFORCE_POP_DEFAULT = false;
+export const ENFORCE_POP_DEFAULT = true;
 
 /** The cluster's `enforcePoP`, or the default when the seed leaves it out. */
 export function enforcesPoP(cluster: Pick<SeedCluster, 'enforcePoP'>): boolean {
