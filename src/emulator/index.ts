@@ -50,6 +50,11 @@ export interface Emulator {
   readonly clusters: EmulatedCluster[];
   readonly faults: EmulatorFaults;
   readonly adminUrl: string;
+  /**
+   * A federated token (the kind GitHub Actions or AKS hands a workload) for a service principal:
+   * what a workload-identity sign-in exchanges at the token endpoint.
+   */
+  mintFederatedToken(clientId: string, lifetimeSeconds?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -132,7 +137,17 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     await writeFile(cloudFile, `${JSON.stringify(cloud, null, 2)}\n`, { mode: 0o600 });
 
     const env = emulatorEnv(seed, cloudFile, admin);
-    return { seed, cloud, cloudFile, env, clusters, faults, adminUrl: admin.url, close: closeAll };
+    return {
+      seed,
+      cloud,
+      cloudFile,
+      env,
+      clusters,
+      faults,
+      adminUrl: admin.url,
+      mintFederatedToken: (clientId, lifetimeSeconds) => entra.mintFederatedToken(clientId, lifetimeSeconds),
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;
