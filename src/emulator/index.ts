@@ -21,7 +21,7 @@ import { createClusterAgent, type ClusterAgent } from './agent/index.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import type { EmulatorFaults } from './faults.js';
 
-export const EMULATOR_RELAY_SUFFIX = 'servicebus.arcproxy-emulator.test';
+const EMULATOR_RELAY_SUFFIX = 'servicebus.arcproxy-emulator.test';
 const ARM_AUDIENCE = 'https://management.core.windows.net/';
 const HOST = '127.0.0.1';
 

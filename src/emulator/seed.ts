@@ -134,7 +134,7 @@ export function enforcesPoP(cluster: Pick<SeedCluster, 'enforcePoP'>): boolean {
   return cluster.enforcePoP ?? ENFORCE_POP_DEFAULT;
 }
 
-export const DEFAULT_TENANT_ID = '0c6b1f6e-5d3a-4f7e-9a2b-8e4d1c7f3a90';
+const DEFAULT_TENANT_ID = '0c6b1f6e-5d3a-4f7e-9a2b-8e4d1c7f3a90';
 export const DEFAULT_SUBSCRIPTION_ID = '6f1d8c2a-3b4e-4a5f-8c9d-0e1f2a3b4c5d';
 
 /** The built-in seed: what the README's demo and the tests run against. */

@@ -23,7 +23,7 @@ function bodyKeys(item: YAMLMap, kind: string): string[] | undefined {
   return body.items.map((pair) => String((pair.key as { value?: unknown } | null)?.value ?? pair.key));
 }
 
-export function isOurCluster(item: YAMLMap): boolean {
+function isOurCluster(item: YAMLMap): boolean {
   return LOCAL_PROXY_SERVER.test(bodyField(item, 'cluster', 'server') ?? '');
 }
 
@@ -32,7 +32,7 @@ export function isOurUser(item: YAMLMap): boolean {
   return keys !== undefined && keys.length > 0 && keys.every((k) => USER_FIELDS.has(k)) && keys.includes('client-key-data');
 }
 
-export function isOurContext(item: YAMLMap, entry: Pick<EntryNames, 'clusterName' | 'userName'>): boolean {
+function isOurContext(item: YAMLMap, entry: Pick<EntryNames, 'clusterName' | 'userName'>): boolean {
   const keys = bodyKeys(item, 'context');
   return (
     keys !== undefined &&

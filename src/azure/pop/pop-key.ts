@@ -9,7 +9,7 @@ import { ArcproxyError } from '../../errors/index.js';
 import { jwkThumbprint, type RsaPublicJwk } from './thumbprint.js';
 
 /** kubelogin (pkg/internal/pop/poptoken.go) and MSAL make 2048-bit keys; Entra accepts them. */
-export const POP_KEY_BITS = 2048;
+const POP_KEY_BITS = 2048;
 
 export interface PopKey {
   /** RFC 7638 thumbprint of `publicJwk`: the key id in `req_cnf`, the SHR header and the token's `cnf.kid`. */

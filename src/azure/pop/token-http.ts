@@ -19,7 +19,7 @@ export interface EntraEndpoint {
 }
 
 /** Entra answers in well under a second; a minute means it is not going to. */
-export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
+const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 /** Token responses are a few KB; anything far larger is not one. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 

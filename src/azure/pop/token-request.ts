@@ -50,7 +50,7 @@ export interface TokenRequestOptions {
 }
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** What MSAL adds to every user sign-in: an ID token, the account and a refresh token. */
 const USER_SIGN_IN_SCOPES = ['openid', 'profile', 'offline_access'];
 

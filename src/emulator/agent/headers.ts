@@ -11,7 +11,7 @@ export type HeaderMap = Record<string, string | string[]>;
 const HOP_BY_HOP = HOP_BY_HOP_HEADERS;
 
 /** Groups `rawHeaders` ([name, value, name, value, ...]) by lower-case name, keeping order. */
-export function groupRawHeaders(raw: readonly string[], drop: (name: string) => boolean = () => false): HeaderMap {
+function groupRawHeaders(raw: readonly string[], drop: (name: string) => boolean = () => false): HeaderMap {
   const out: HeaderMap = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();

@@ -11,13 +11,13 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import type { SeedPrincipal } from '../seed.js';
 import { oauthErrors } from './errors.js';
 
-export const CERTIFICATE_ASSERTION_ALGORITHMS = ['RS256', 'PS256'];
+const CERTIFICATE_ASSERTION_ALGORITHMS = ['RS256', 'PS256'];
 
 /**
  * Clock skew allowed on `exp` and `nbf`. Assumed: five minutes, Microsoft.IdentityModel's default.
  * Some skew is needed in any case: MSAL rounds the current time to the nearest second for `nbf`.
  */
-export const ASSERTION_CLOCK_SKEW_SECONDS = 300;
+const ASSERTION_CLOCK_SKEW_SECONDS = 300;
 
 /**
  * Whether an assertion is one the client signed for itself (iss = sub, as a certificate assertion

@@ -16,7 +16,7 @@ import { audienceForRequest, resourceScopes } from './scopes.js';
 import { signJwt, verifyJwt } from './signer.js';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-export const DEVICE_CODE_GRANT_TYPES = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
+const DEVICE_CODE_GRANT_TYPES = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
 /** The audience workload-identity federation tokens are minted for (GitHub, AKS and others). */
 export const FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';
 
@@ -71,12 +71,12 @@ function secretsMatch(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | undefined {
+function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | undefined {
   return seed.principals.find((p) => p.kind === 'servicePrincipal' && p.clientId?.toLowerCase() === clientId.toLowerCase());
 }
 
 /** The user a device-code sign-in approves: the seed's first user. */
-export function deviceCodeUser(seed: Seed): SeedPrincipal | undefined {
+function deviceCodeUser(seed: Seed): SeedPrincipal | undefined {
   return seed.principals.find((p) => p.kind === 'user');
 }
 

@@ -23,13 +23,13 @@ export interface EntraRouteContext {
 }
 
 /** The seed tenant when `segment` names it (by id or alias), else undefined. */
-export function resolveTenant(seed: Seed, segment: string): string | undefined {
+function resolveTenant(seed: Seed, segment: string): string | undefined {
   const s = segment.toLowerCase();
   if (s === seed.tenantId.toLowerCase() || TENANT_ALIASES.has(s)) return seed.tenantId;
   return undefined;
 }
 
-export function openIdConfiguration(origin: string, tenantSegment: string, tenantId: string): Record<string, unknown> {
+function openIdConfiguration(origin: string, tenantSegment: string, tenantId: string): Record<string, unknown> {
   const base = `${origin}/${tenantSegment}`;
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,

@@ -6,12 +6,12 @@
  */
 
 /** Scopes that ask for sign-in artefacts (ID token, refresh token), not for a resource. */
-export const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 /** Microsoft Graph: the resource Entra picks when only OIDC scopes are asked for. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
-export function splitScopes(scope: string | undefined): string[] {
+function splitScopes(scope: string | undefined): string[] {
   return (scope ?? '').split(/\s+/).filter(Boolean);
 }
 

@@ -23,9 +23,9 @@ export interface RefreshTokenGrant {
 }
 
 /** Device codes live 15 minutes, as Entra's do. */
-export const DEVICE_CODE_LIFETIME_SECONDS = 15 * 60;
+const DEVICE_CODE_LIFETIME_SECONDS = 15 * 60;
 /** Refresh tokens: Entra's default inactivity lifetime is 90 days. */
-export const REFRESH_TOKEN_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
+const REFRESH_TOKEN_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
 
 const USER_CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 

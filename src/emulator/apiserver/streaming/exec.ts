@@ -29,7 +29,7 @@ const EXEC_SPDY_PROTOCOLS = ['v4.channel.k8s.io'] as const;
 /** How long the SPDY client gets to open every stream the query asked for (kubelet: 30s). */
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
 
-export const Channel = { STDIN: 0, STDOUT: 1, STDERR: 2, ERROR: 3, RESIZE: 4, CLOSE: 255 } as const;
+const Channel = { STDIN: 0, STDOUT: 1, STDERR: 2, ERROR: 3, RESIZE: 4, CLOSE: 255 } as const;
 
 /** Told when an exec'd command has ended, however it ended (createStreamingHandlers' onCommandEnd). */
 type OnCommandEnd = (command: readonly string[], result: CommandResult) => void;

@@ -5,7 +5,7 @@
 
 const SPDY_VERSION = 3;
 
-export const FrameType = {
+const FrameType = {
   SYN_STREAM: 1,
   SYN_REPLY: 2,
   RST_STREAM: 3,
