@@ -1,4 +1,4 @@
-/** YAML seed files: a pod's generated log size (logBytes) is read and checked. */
+/** YAML seed files: a pod's generated log size (logBytes) and a cluster's relayType are read and checked. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,36 @@ describe('seed logBytes', () => {
       expect(() => loadSeedFile(file), String(logBytes)).toThrow(
         /pod bench\/big-log in cluster demo: "logBytes" must be a whole number from 0 to 99999999900\./,
       );
+    }
+  });
+});
+
+describe('seed relayType', () => {
+  async function seedFileWithRelayType(relayType: unknown): Promise<string> {
+    const seed = defaultSeed();
+    Object.assign(
+      seed.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!,
+      { relayType },
+    );
+    const file = join(dir, `seed-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, stringify(seed));
+    return file;
+  }
+
+  it('is read from YAML, and absent from the built-in seed', async () => {
+    expect(
+      defaultSeed()
+        .resourceGroups.flatMap((rg) => rg.clusters)
+        .some((c) => 'relayType' in c),
+    ).toBe(false);
+    const loaded = loadSeedFile(await seedFileWithRelayType('byor'));
+    expect(loaded.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!.relayType).toBe('byor');
+  });
+
+  it('refuses anything but a non-empty string', async () => {
+    for (const relayType of ['', 7, ['byor']]) {
+      const file = await seedFileWithRelayType(relayType);
+      expect(() => loadSeedFile(file), JSON.stringify(relayType)).toThrow(/cluster demo: "relayType" must be a non-empty string\./);
     }
   });
 });
