@@ -103,4 +103,3 @@ export function issueServerCertificate(ca: CertificateAuthority, opts: LeafOptio
 export function issueClientCertificate(ca: CertificateAuthority, opts: LeafOptions): Promise<KeyPairPem> {
   return issue(ca, opts, 'client');
 }
-
