@@ -1,15 +1,24 @@
 /**
- * The two Azure Resource Manager calls arcproxy makes, through the SDK made for the resource
- * provider (@azure/arm-hybridkubernetes): read the connected cluster, then list its cluster user
- * credential (the relay endpoint and a Send-only SAS). ARM failures become typed errors that say
- * what to do next.
+ * The two Azure Resource Manager calls arcproxy makes on Microsoft.Kubernetes/connectedClusters,
+ * sent through the Azure SDK's pipeline (arm-rest.ts) and read here: read the connected cluster,
+ * then list its cluster user credential (the relay endpoint and a Send-only SAS). ARM failures
+ * become typed errors that say what to do next.
  */
 import type { TokenCredential } from '@azure/identity';
-import type { ConnectedKubernetesClient } from '@azure/arm-hybridkubernetes';
 import { ArcproxyError, type ErrorCode } from '../errors/index.js';
 import type { CloudProfile } from '../net/cloud-profile.js';
-import { armClientOptions } from './transport.js';
-import { loadArmHybridKubernetes, loadCoreClient, loadCoreRestPipeline } from './sdk.js';
+import { createArmRest, type ArmAnswer, type ArmRest } from './arm-rest.js';
+
+/**
+ * The api-version arcproxy speaks: the newest stable one the REST specification publishes for
+ * connectedClusters (Azure/azure-rest-api-specs, specification/hybridkubernetes/resource-manager/
+ * Microsoft.Kubernetes/HybridKubernetes: readme.md's default tag package-2026-05-01, main.tsp's
+ * Versions). Its listClusterUserCredential answer adds relayTid and relayType to 2021-10-01's.
+ */
+export const CONNECTED_CLUSTERS_API_VERSION = '2026-05-01';
+
+/** For resolving --subscription by name (Microsoft.Resources). */
+const SUBSCRIPTIONS_API_VERSION = '2022-12-01';
 
 export interface ClusterRef {
   subscriptionId: string;
@@ -33,6 +42,10 @@ export interface RelayCredential {
   token: string;
   /** When to have fetched a new one (ARM's expirationTime). */
   expiresOn: Date;
+  /** The relay's tenant (ARM's relayTid), when ARM says. */
+  relayTid?: string;
+  /** The kind of relay (ARM's relayType), when ARM says; what a value changes is not public. */
+  relayType?: string;
 }
 
 export type AuthenticationMethod = 'AAD' | 'Token';
@@ -122,55 +135,128 @@ function explainArmError(err: unknown, ref: ClusterRef, action: 'read' | 'listCr
   );
 }
 
-export class ArcArm {
-  readonly #client: Promise<ConnectedKubernetesClient>;
+/** The JSON object at `value`, or undefined. */
+function objectOf(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
 
-  constructor(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string, correlationId?: string) {
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** ARM's `{"error":{"code","message"}}` of a failed call, shaped as explainArmError reads it. */
+function failureOf(answer: ArmAnswer): RestErrorLike {
+  const error = objectOf(objectOf(answer.body)?.error);
+  const code = stringOf(error?.code);
+  const message = stringOf(error?.message);
+  return { statusCode: answer.status, ...(code ? { code } : {}), ...(message ? { message } : {}) };
+}
+
+const ok = (answer: ArmAnswer): boolean => answer.status >= 200 && answer.status < 300;
+
+/** A 2xx answer arcproxy cannot read: reported like an outage (ARCPROXY_ARM_UNAVAILABLE). */
+const unreadable = (what: string): Error => new Error(`an answer that is not ${what}`);
+
+export interface ArcArmOptions {
+  /** Sent on every call as x-ms-correlation-request-id. */
+  correlationId?: string;
+  /** Told once for each relayType arcproxy meets (see unknownRelayTypeMessage). */
+  warn?: (message: string) => void;
+  /** The Microsoft.Kubernetes api-version to speak; CONNECTED_CLUSTERS_API_VERSION unless a test says otherwise. */
+  apiVersion?: string;
+}
+
+export class ArcArm {
+  readonly #rest: Promise<ArmRest>;
+  readonly #apiVersion: string;
+  readonly #warn: ((message: string) => void) | undefined;
+  readonly #subscriptionId: string;
+  readonly #relayTypesTold = new Set<string>();
+
+  constructor(cloud: CloudProfile, credential: TokenCredential, subscriptionId: string, options: ArcArmOptions = {}) {
     // A promise so a load failure surfaces where the first call awaits it.
-    this.#client = Promise.resolve().then(() => {
-      const { ConnectedKubernetesClient } = loadArmHybridKubernetes();
-      return new ConnectedKubernetesClient(credential, subscriptionId, armClientOptions(cloud, correlationId));
-    });
+    this.#rest = Promise.resolve().then(() => createArmRest(cloud, credential, options.correlationId));
+    this.#apiVersion = options.apiVersion ?? CONNECTED_CLUSTERS_API_VERSION;
+    this.#warn = options.warn;
+    this.#subscriptionId = subscriptionId;
+  }
+
+  /** The cluster's ARM path, in the client's subscription (`ref.subscriptionId` names it in messages). */
+  #clusterPath(ref: ClusterRef): string {
+    const e = encodeURIComponent;
+    return `/subscriptions/${e(this.#subscriptionId)}/resourceGroups/${e(ref.resourceGroup)}/providers/Microsoft.Kubernetes/connectedClusters/${e(ref.name)}`;
+  }
+
+  async #call(ref: ClusterRef, action: 'read' | 'listCredential', method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    let answer: ArmAnswer;
+    try {
+      answer = await (await this.#rest).send(method, path, this.#apiVersion, body);
+    } catch (err) {
+      throw explainArmError(err, ref, action);
+    }
+    if (!ok(answer)) throw explainArmError(failureOf(answer), ref, action);
+    return answer.body;
   }
 
   async getCluster(ref: ClusterRef): Promise<ConnectedClusterInfo> {
-    const client = await this.#client;
-    try {
-      const c = await client.connectedClusterOperations.get(ref.resourceGroup, ref.name);
-      return {
-        id: c.id ?? '',
-        location: c.location,
-        connectivityStatus: c.connectivityStatus ?? 'Unknown',
-        ...(c.agentVersion ? { agentVersion: c.agentVersion } : {}),
-        ...(c.distribution ? { distribution: c.distribution } : {}),
-      };
-    } catch (err) {
-      throw explainArmError(err, ref, 'read');
-    }
+    const body = objectOf(await this.#call(ref, 'read', 'GET', this.#clusterPath(ref)));
+    if (!body) throw explainArmError(unreadable('a connected cluster'), ref, 'read');
+    const properties = objectOf(body.properties) ?? {};
+    const agentVersion = stringOf(properties.agentVersion);
+    const distribution = stringOf(properties.distribution);
+    return {
+      id: stringOf(body.id) ?? '',
+      location: stringOf(body.location) ?? '',
+      connectivityStatus: stringOf(properties.connectivityStatus) ?? 'Unknown',
+      ...(agentVersion ? { agentVersion } : {}),
+      ...(distribution ? { distribution } : {}),
+    };
   }
 
   async listClusterUserCredential(ref: ClusterRef, authenticationMethod: AuthenticationMethod): Promise<RelayCredential> {
-    const client = await this.#client;
-    let result;
-    try {
-      result = await client.connectedClusterOperations.listClusterUserCredential(ref.resourceGroup, ref.name, { authenticationMethod, clientProxy: true });
-    } catch (err) {
-      throw explainArmError(err, ref, 'listCredential');
-    }
-    const hc = result.hybridConnectionConfig;
-    if (!hc?.relay || !hc.hybridConnectionName || !hc.token) {
+    const result = objectOf(
+      await this.#call(ref, 'listCredential', 'POST', `${this.#clusterPath(ref)}/listClusterUserCredential`, { authenticationMethod, clientProxy: true }),
+    );
+    if (!result) throw explainArmError(unreadable('a cluster user credential'), ref, 'listCredential');
+    const hc = objectOf(result.hybridConnectionConfig);
+    const relay = stringOf(hc?.relay);
+    const hybridConnectionName = stringOf(hc?.hybridConnectionName);
+    const token = stringOf(hc?.token);
+    if (!hc || !relay || !hybridConnectionName || !token) {
       throw new ArmError(
         'ARCPROXY_ARM_NO_RELAY',
         `Azure Resource Manager returned no relay credentials for '${ref.name}'. The cluster may not support Cluster Connect: check the Arc agent version with az connectedk8s show.`,
       );
     }
+    const expirationTime =
+      typeof hc.expirationTime === 'number' && Number.isFinite(hc.expirationTime) ? hc.expirationTime : Math.floor(Date.now() / 1000) + 3600;
+    const relayTid = stringOf(hc.relayTid);
+    const relayType = stringOf(hc.relayType);
+    if (relayType) this.#tellRelayType(ref, relayType);
     return {
-      relay: hc.relay,
-      hybridConnectionName: hc.hybridConnectionName,
-      token: hc.token,
-      expiresOn: new Date((hc.expirationTime ?? Math.floor(Date.now() / 1000) + 3600) * 1000),
+      relay,
+      hybridConnectionName,
+      token,
+      expiresOn: new Date(expirationTime * 1000),
+      ...(relayTid ? { relayTid } : {}),
+      ...(relayType ? { relayType } : {}),
     };
   }
+
+  #tellRelayType(ref: ClusterRef, relayType: string): void {
+    if (this.#relayTypesTold.has(relayType)) return;
+    this.#relayTypesTold.add(relayType);
+    this.#warn?.(unknownRelayTypeMessage(ref, relayType));
+  }
+}
+
+/**
+ * No relayType's meaning is public (the REST specification's examples show "byor"; ARM may also
+ * leave the field out), so arcproxy knows none: it reaches every relay the same way, at
+ * `${relay}.${relaySuffix}` with the Send SAS. It says so once per value it meets.
+ */
+function unknownRelayTypeMessage(ref: ClusterRef, relayType: string): string {
+  return `Azure Resource Manager says the relay of connected cluster '${ref.name}' is of type '${relayType}', which arcproxy does not know; it connects to it as to any Azure Relay hybrid connection. If requests through the proxy fail, report this relay type.`;
 }
 
 /** Offline or Expired clusters cannot be reached: say so before opening a listener. */
@@ -191,14 +277,13 @@ export interface SubscriptionInfo {
 
 /** Lists the subscriptions the credential can see (used to resolve --subscription by name). */
 export async function listSubscriptions(cloud: CloudProfile, credential: TokenCredential, correlationId?: string): Promise<SubscriptionInfo[]> {
-  const { ServiceClient } = loadCoreClient();
-  const { createPipelineRequest } = loadCoreRestPipeline();
-  const options = armClientOptions(cloud, correlationId);
-  const client = new ServiceClient({ ...options, credential, endpoint: options.endpoint });
-  const response = await client.sendRequest(createPipelineRequest({ url: `${options.endpoint}/subscriptions?api-version=2022-12-01`, method: 'GET' }));
-  if (response.status !== 200) {
-    throw explainArmError({ statusCode: response.status, code: 'ListSubscriptionsFailed' }, { subscriptionId: '?', resourceGroup: '?', name: '?' }, 'read');
+  const answer = await createArmRest(cloud, credential, correlationId).send('GET', '/subscriptions', SUBSCRIPTIONS_API_VERSION);
+  if (answer.status !== 200) {
+    throw explainArmError({ statusCode: answer.status, code: 'ListSubscriptionsFailed' }, { subscriptionId: '?', resourceGroup: '?', name: '?' }, 'read');
   }
-  const body = JSON.parse(response.bodyAsText ?? '{}') as { value?: { subscriptionId?: string; displayName?: string }[] };
-  return (body.value ?? []).map((s) => ({ id: s.subscriptionId ?? '', name: s.displayName ?? '' }));
+  const value = objectOf(answer.body)?.value;
+  return (Array.isArray(value) ? value : []).map((item) => {
+    const s = objectOf(item);
+    return { id: stringOf(s?.subscriptionId) ?? '', name: stringOf(s?.displayName) ?? '' };
+  });
 }

@@ -3,8 +3,8 @@
  * builds) rather than `import()`: Node's ES-module loader resolves @azure/identity's many files one
  * by one, about 200 ms on the machines we measure on, against about 90 ms for the CommonJS builds —
  * the biggest part of arcproxy's launch-to-ready time. Every Azure package must come through here:
- * @azure/arm-hybridkubernetes only has a CommonJS build, and mixing loaders would load shared
- * packages (core-rest-pipeline, core-client) twice and break `instanceof` checks across them.
+ * mixing loaders would load shared packages (core-rest-pipeline, core-client) twice and break
+ * `instanceof` checks across them.
  * The shipped CLI is bundled (scripts/bundle.mjs): there these requires load the bundled copies.
  */
 import { createRequire } from 'node:module';
@@ -12,16 +12,11 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 
 export type IdentityModule = typeof import('@azure/identity');
-export type ArmHybridKubernetesModule = typeof import('@azure/arm-hybridkubernetes');
 export type CoreClientModule = typeof import('@azure/core-client');
 export type CoreRestPipelineModule = typeof import('@azure/core-rest-pipeline');
 
 export function loadIdentity(): IdentityModule {
   return require('@azure/identity') as IdentityModule;
-}
-
-export function loadArmHybridKubernetes(): ArmHybridKubernetesModule {
-  return require('@azure/arm-hybridkubernetes') as ArmHybridKubernetesModule;
 }
 
 export function loadCoreClient(): CoreClientModule {
@@ -40,7 +35,7 @@ export function preloadAzureSdk(): void {
   setImmediate(() => {
     try {
       loadIdentity();
-      loadArmHybridKubernetes();
+      loadCoreClient();
     } catch {
       // The real load reports the failure where it is needed.
     }

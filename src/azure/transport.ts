@@ -1,5 +1,5 @@
 /**
- * Makes Azure SDK clients (@azure/identity credentials, ARM clients) reach a cloud through its
+ * Makes Azure SDK clients (@azure/identity credentials, arcproxy's ARM client) reach a cloud through its
  * profile's host map and trust its extra CA. The SDK's HTTP client uses `request.agent` when a
  * policy sets one, so one per-call policy hands every request a shared CloudAgent. Built-in
  * clouds (no CA, no host map) get no policy at all: the SDK's defaults stay untouched.
@@ -24,8 +24,6 @@ export interface CredentialTransportOptions extends AzureClientOptions {
 
 export interface ArmClientTransportOptions extends AzureClientOptions {
   endpoint: string;
-  /** Generated ARM clients build request URLs from `$host`, not `endpoint`: both must be set. */
-  $host: string;
   credentialScopes: string[];
 }
 
@@ -103,7 +101,6 @@ export function armClientOptions(cloud: CloudProfile, correlationId?: string): A
   const additionalPolicies = [...(base.additionalPolicies ?? []), ...correlation];
   return {
     endpoint,
-    $host: endpoint,
     credentialScopes: [armScope(cloud)],
     ...(additionalPolicies.length > 0 ? { additionalPolicies } : {}),
   };

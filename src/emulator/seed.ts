@@ -91,6 +91,8 @@ export interface SeedCluster {
    * cluster follows ENFORCE_POP_DEFAULT (read it through `enforcesPoP()`).
    */
   enforcePoP?: boolean;
+  /** relayType in listClusterUserCredential's answer (api-versions from 2024-07-15-preview); left out when unset. */
+  relayType?: string;
   kubernetes?: SeedKubernetes;
 }
 
@@ -297,6 +299,8 @@ function validateSeed(seed: Seed, source: string): void {
       if (!c.name) fail(`a cluster in ${rg.name} has no name.`);
       if (c.agent && !c.kubernetes) fail(`cluster ${c.name} runs an agent but has no "kubernetes" section.`);
       if (c.enforcePoP !== undefined && typeof c.enforcePoP !== 'boolean') fail(`cluster ${c.name}: "enforcePoP" must be true or false.`);
+      if (c.relayType !== undefined && (typeof c.relayType !== 'string' || c.relayType === ''))
+        fail(`cluster ${c.name}: "relayType" must be a non-empty string.`);
       for (const p of c.kubernetes?.pods ?? []) {
         const bytes = p.logBytes;
         if (bytes !== undefined && !(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= GENERATED_LOG_MAX_BYTES)) {

@@ -117,7 +117,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       listFromArm: () => listSubscriptions(cloud, credential, correlationId),
     });
     const ref: ClusterRef = { subscriptionId, resourceGroup: opts.resourceGroup, name: opts.name };
-    const arm = new ArcArm(cloud, credential, subscriptionId, correlationId);
+    const arm = new ArcArm(cloud, credential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
 
     report.stage('Resolving the cluster');
     const cluster = await arm.getCluster(ref);

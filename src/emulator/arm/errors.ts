@@ -40,6 +40,13 @@ export const armErrors = {
       'InvalidApiVersionParameter',
       `The api-version '${value}' is invalid. The supported versions are in the form 'yyyy-MM-dd' or 'yyyy-MM-dd-preview'.`,
     ),
+  /** A well-formed api-version the resource type does not have, as ARM words it. */
+  noRegisteredProvider: (location: string, apiVersion: string, resourceType: string, apiVersions: readonly string[], locations: readonly string[]) =>
+    new ArmHttpError(
+      400,
+      'NoRegisteredProviderFound',
+      `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${resourceType}'. The supported api-versions are '${apiVersions.join(', ')}'. The supported locations are '${locations.join(', ')}'.`,
+    ),
   headerMissing: () => new ArmHttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing."),
   headerInvalid: () => new ArmHttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format."),
   invalidToken: () => new ArmHttpError(401, 'InvalidAuthenticationToken', 'The access token is invalid.'),

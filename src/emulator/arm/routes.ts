@@ -1,13 +1,16 @@
 /**
- * The emulated ARM's request handling: planned faults, authentication, api-version, then the
- * route. Paths match case-insensitively. As in ARM, authorization is checked on the requested
- * scope before the resource is looked up, so a caller without access learns nothing about it.
+ * The emulated ARM's request handling: planned faults, authentication, api-version (present and
+ * well-formed), then the route. Paths match case-insensitively. As in ARM, authorization is checked
+ * on the requested scope before the resource is looked up, so a caller without access learns
+ * nothing about it; connectedClusters routes then take only the api-versions the REST
+ * specification publishes for them (api-versions.ts), as ARM does, with its 400 NoRegisteredProviderFound.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenClaims } from '../entra/index.js';
 import { BodyTooLargeError, readBody, sendJson } from '../entra/http.js';
 import type { RelayDirectory } from '../relay-directory.js';
+import { CONNECTED_CLUSTERS_API_VERSIONS, hasRelayFields, servedApiVersion } from './api-versions.js';
 import type { ArmAuthenticator } from './auth.js';
 import { canSeeSubscription, isAuthorized, type ArmPermission } from './authorization.js';
 import { ArmHttpError, LIST_USER_CREDENTIAL_ACTION, READ_CLUSTER_ACTION, READ_RESOURCE_GROUP_ACTION, armErrors } from './errors.js';
@@ -28,6 +31,8 @@ const API_VERSION = /^\d{4}-\d{2}-\d{2}(-(preview|alpha|beta|privatepreview))?$/
 interface Call {
   req: IncomingMessage;
   method: string;
+  /** As sent; well-formed. */
+  apiVersion: string;
   /** Path segments as sent (original case). */
   segments: string[];
   caller: AccessTokenClaims;
@@ -92,8 +97,22 @@ async function route(ctx: ArmRouteContext, call: Call): Promise<{ status: number
   if (listCredential) authorize(ctx, call, clusterScope, 'listClusterUserCredential', LIST_USER_CREDENTIAL_ACTION);
   else authorize(ctx, call, clusterScope, 'read', READ_CLUSTER_ACTION);
 
-  if (!inventory.resourceGroup(subscription.id, rgName)) throw armErrors.resourceGroupNotFound(rgName);
+  const rg = inventory.resourceGroup(subscription.id, rgName);
+  if (!rg) throw armErrors.resourceGroupNotFound(rgName);
   const record = inventory.cluster(subscription.id, rgName, clusterName);
+  // ARM routes by resource type, location and api-version: a version the provider does not
+  // register for connectedClusters never reaches it.
+  const apiVersion = servedApiVersion(call.apiVersion);
+  if (!apiVersion) {
+    const locations = [...new Set(inventory.seed.resourceGroups.flatMap((g) => [g.location, ...g.clusters.map((c) => c.location)]))];
+    throw armErrors.noRegisteredProvider(
+      record?.cluster.location ?? rg.location,
+      call.apiVersion,
+      'connectedClusters',
+      CONNECTED_CLUSTERS_API_VERSIONS,
+      locations,
+    );
+  }
   if (!record) throw armErrors.clusterNotFound(clusterName, rgName);
   if (!listCredential) return { status: 200, body: inventory.clusterJson(record) };
 
@@ -101,7 +120,13 @@ async function route(ctx: ArmRouteContext, call: Call): Promise<{ status: number
   if (typeof request === 'string') throw armErrors.invalidRequestContent(request);
   const entry = ctx.relays.register(record.id, record.cluster.location);
   const nowSeconds = Math.floor(ctx.now() / 1000);
-  return { status: 200, body: userCredentialResult(record, entry, ctx.relays, request, nowSeconds, ctx.faults.relayTokenLifetimeSeconds) };
+  const relayFields = hasRelayFields(apiVersion)
+    ? { relayTid: inventory.seed.tenantId, ...(record.cluster.relayType ? { relayType: record.cluster.relayType } : {}) }
+    : undefined;
+  return {
+    status: 200,
+    body: userCredentialResult(record, entry, ctx.relays, request, nowSeconds, ctx.faults.relayTokenLifetimeSeconds, relayFields),
+  };
 }
 
 function plannedFailure(ctx: ArmRouteContext, subscriptionHint: string): ArmHttpError | undefined {
@@ -138,7 +163,7 @@ export async function handleArmRequest(ctx: ArmRouteContext, req: IncomingMessag
     const apiVersion = url.searchParams.get('api-version');
     if (!apiVersion) throw armErrors.missingApiVersion();
     if (!API_VERSION.test(apiVersion)) throw armErrors.invalidApiVersion(apiVersion);
-    const { status, body } = await route(ctx, { req, method: req.method ?? 'GET', segments, caller });
+    const { status, body } = await route(ctx, { req, method: req.method ?? 'GET', apiVersion, segments, caller });
     sendJson(res, status, body, ids);
   } catch (err) {
     if (err instanceof ArmHttpError) return sendJson(res, err.status, err.body(), { ...ids, ...err.headers });

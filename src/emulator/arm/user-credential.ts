@@ -43,6 +43,14 @@ function kubeconfigYaml(record: ClusterRecord, entry: HybridConnectionEntry): st
   });
 }
 
+/** What api-versions from 2024-07-15-preview add to hybridConnectionConfig. */
+export interface RelayFields {
+  /** The relay's tenant. */
+  relayTid: string;
+  /** Left out unless the seed gives the cluster one: no value's meaning is public. */
+  relayType?: string;
+}
+
 export function userCredentialResult(
   record: ClusterRecord,
   entry: HybridConnectionEntry,
@@ -50,6 +58,7 @@ export function userCredentialResult(
   request: UserCredentialRequest,
   nowSeconds: number,
   relayTokenLifetimeSeconds: number,
+  relayFields?: RelayFields,
 ): Record<string, unknown> {
   const kubeconfigs = [{ name: 'credentialName1', value: Buffer.from(kubeconfigYaml(record, entry)).toString('base64') }];
   if (!request.clientProxy) return { kubeconfigs };
@@ -60,6 +69,7 @@ export function userCredentialResult(
       hybridConnectionName: entry.hybridConnectionName,
       relay: entry.relayName,
       token: relays.sendToken(entry, se),
+      ...relayFields,
     },
     kubeconfigs,
   };

@@ -1,15 +1,15 @@
 /**
  * The product's Azure clients against the emulated Entra ID and ARM, reached by made-up host
  * names through a cloud profile's host map and CA: the path arcproxy takes against the emulator.
+ * (What ArcArm makes of each answer: arm.test.ts.)
  */
-import { ConnectedKubernetesClient } from '@azure/arm-hybridkubernetes';
 import { ClientSecretCredential, DeviceCodeCredential } from '@azure/identity';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { ArcArm, listSubscriptions, type ClusterRef } from '../../../src/azure/arm.js';
 import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../src/azure/cloud.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
-import { armClientOptions, closeCloudTransport, credentialOptions } from '../../../src/azure/transport.js';
+import { closeCloudTransport, credentialOptions } from '../../../src/azure/transport.js';
 import { createArmEmulator, type ArmEmulator } from '../../../src/emulator/arm/index.js';
 import { createEntraEmulator, type EntraEmulator } from '../../../src/emulator/entra/index.js';
 import { RelayDirectory } from '../../../src/emulator/relay-directory.js';
@@ -18,8 +18,9 @@ import { hasValidSignature, parseSas } from '../../../src/relay/sas.js';
 import { makeTestTls } from '../emulator/entra/tls-fixture.js';
 
 const seed = defaultSeed();
+const demo: ClusterRef = { subscriptionId: SUB, resourceGroup: 'demo-rg', name: 'demo' };
 
-describe('ARM SDK and @azure/identity through the cloud transport', () => {
+describe("arcproxy's ARM client and @azure/identity through the cloud transport", () => {
   let entra: EntraEmulator;
   let arm: ArmEmulator;
   let relays: RelayDirectory;
@@ -53,43 +54,43 @@ describe('ARM SDK and @azure/identity through the cloud transport', () => {
   });
 
   it('gets the connected cluster', async () => {
-    const client = new ConnectedKubernetesClient(credentialFor('ci'), SUB, armClientOptions(cloud));
-    const cluster = await client.connectedClusterOperations.get('demo-rg', 'demo');
-    expect(cluster.id).toBe(clusterResourceId(SUB, 'demo-rg', 'demo'));
-    expect(cluster.connectivityStatus).toBe('Connected');
-    expect(cluster.agentVersion).toBe('1.21.10');
-    expect(cluster.location).toBe('eastus');
+    const cluster = await new ArcArm(cloud, credentialFor('ci'), SUB).getCluster(demo);
+    expect(cluster).toEqual({
+      id: clusterResourceId(SUB, 'demo-rg', 'demo'),
+      location: 'eastus',
+      connectivityStatus: 'Connected',
+      agentVersion: '1.21.10',
+      distribution: 'k3s',
+    });
   });
 
   it('lists cluster user credentials with a Send SAS the relay directory verifies', async () => {
-    const client = new ConnectedKubernetesClient(credentialFor('ci'), SUB, armClientOptions(cloud));
-    const result = await client.connectedClusterOperations.listClusterUserCredential('demo-rg', 'demo', { authenticationMethod: 'AAD', clientProxy: true });
+    const cred = await new ArcArm(cloud, credentialFor('ci'), SUB).listClusterUserCredential(demo, 'AAD');
     const entry = relays.forCluster(clusterResourceId(SUB, 'demo-rg', 'demo'))!;
-    const hc = result.hybridConnectionConfig!;
-    expect(hc.relay).toBe(entry.relayName);
-    expect(hc.hybridConnectionName).toBe(entry.hybridConnectionName);
-    const sas = parseSas(hc.token!)!;
+    expect(cred.relay).toBe(entry.relayName);
+    expect(cred.hybridConnectionName).toBe(entry.hybridConnectionName);
+    const sas = parseSas(cred.token)!;
     expect(hasValidSignature(sas, entry.sendKey)).toBe(true);
-    expect(hc.expirationTime).toBe(sas.expiry - 600);
-    const kubeconfig = parseYaml(Buffer.from(result.kubeconfigs![0]!.value!).toString('utf8'));
-    expect(kubeconfig.kind).toBe('Config');
+    expect(cred.expiresOn.getTime()).toBe((sas.expiry - 600) * 1000);
   });
 
-  it('the noaccess principal gets a RestError 403 AuthorizationFailed', async () => {
-    const client = new ConnectedKubernetesClient(credentialFor('noaccess'), SUB, armClientOptions(cloud));
-    const err = await client.connectedClusterOperations
-      .listClusterUserCredential('demo-rg', 'demo', { authenticationMethod: 'AAD', clientProxy: true })
-      .catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'RestError', statusCode: 403, code: 'AuthorizationFailed' });
+  it('lists subscriptions through the same pipeline', async () => {
+    expect(await listSubscriptions(cloud, credentialFor('ci'))).toEqual([{ id: SUB, name: 'arcproxy-emulator' }]);
+    expect(await listSubscriptions(cloud, credentialFor('noaccess'))).toEqual([]);
   });
 
-  it('the SDK retries a throttled call after Retry-After', async () => {
-    const client = new ConnectedKubernetesClient(credentialFor('ci'), SUB, armClientOptions(cloud));
-    await client.connectedClusterOperations.get('demo-rg', 'demo'); // token cached: only ARM calls below
+  it('the noaccess principal gets ARCPROXY_FORBIDDEN', async () => {
+    const err = await new ArcArm(cloud, credentialFor('noaccess'), SUB).listClusterUserCredential(demo, 'AAD').catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'ArmError', code: 'ARCPROXY_FORBIDDEN', statusCode: 403 });
+  });
+
+  it('the pipeline retries a throttled call after Retry-After', async () => {
+    const client = new ArcArm(cloud, credentialFor('ci'), SUB);
+    await client.getCluster(demo); // token cached: only ARM calls below
     arm.faults.failNext(1, 429, 1);
     const started = Date.now();
-    const cluster = await client.connectedClusterOperations.get('demo-rg', 'demo');
-    expect(cluster.name).toBe('demo');
+    const cluster = await client.getCluster(demo);
+    expect(cluster.connectivityStatus).toBe('Connected');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 

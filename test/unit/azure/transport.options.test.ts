@@ -32,7 +32,6 @@ describe('transport options', () => {
     expect(credentialOptions(cloud)).toEqual({ authorityHost: cloud.authorityHost });
     expect(armClientOptions(cloud)).toEqual({
       endpoint: cloud.resourceManagerEndpoint,
-      $host: cloud.resourceManagerEndpoint,
       credentialScopes: [`${cloud.resourceManagerAudience.replace(/\/$/, '')}/.default`],
     });
   });
@@ -45,7 +44,6 @@ describe('transport options', () => {
       expect(cred).toMatchObject({ authorityHost: 'https://login.emulator.test', disableInstanceDiscovery: true });
       expect(arm).toMatchObject({
         endpoint: 'https://management.emulator.test',
-        $host: 'https://management.emulator.test',
         credentialScopes: ['https://management.core.windows.net/.default'],
       });
       expect(cred.additionalPolicies).toHaveLength(1);

@@ -1,4 +1,4 @@
-/** YAML seed files: a pod's generated log size (logBytes), a cluster's enforcePoP and a principal's certificate are read and checked. */
+/** YAML seed files: a pod's generated log size (logBytes), a cluster's enforcePoP and relayType, and a principal's certificate are read and checked. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +100,36 @@ describe('seed clientCertificate', () => {
     for (const value of ['not a certificate', 42, ca.cert]) {
       const file = await seedFileWithCertificate(value);
       expect(() => loadSeedFile(file), String(value).slice(0, 20)).toThrow(/principal ci: "clientCertificate" must be a PEM certificate with an RSA key/);
+    }
+  });
+});
+
+describe('seed relayType', () => {
+  async function seedFileWithRelayType(relayType: unknown): Promise<string> {
+    const seed = defaultSeed();
+    Object.assign(
+      seed.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!,
+      { relayType },
+    );
+    const file = join(dir, `seed-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, stringify(seed));
+    return file;
+  }
+
+  it('is read from YAML, and absent from the built-in seed', async () => {
+    expect(
+      defaultSeed()
+        .resourceGroups.flatMap((rg) => rg.clusters)
+        .some((c) => 'relayType' in c),
+    ).toBe(false);
+    const loaded = loadSeedFile(await seedFileWithRelayType('byor'));
+    expect(loaded.resourceGroups[0]!.clusters.find((c) => c.name === 'demo')!.relayType).toBe('byor');
+  });
+
+  it('refuses anything but a non-empty string', async () => {
+    for (const relayType of ['', 7, ['byor']]) {
+      const file = await seedFileWithRelayType(relayType);
+      expect(() => loadSeedFile(file), JSON.stringify(relayType)).toThrow(/cluster demo: "relayType" must be a non-empty string\./);
     }
   });
 });

@@ -17,6 +17,16 @@ const subOwner = {
 };
 seed.principals.push(subOwner);
 seed.roleAssignments.push({ principalId: subOwner.objectId, role: 'Reader', scope: `/subscriptions/${SUB}` });
+// A cluster whose relay ARM says is of a type ("byor", as in the REST examples), elsewhere.
+seed.resourceGroups[0]!.clusters.push({
+  name: 'byor',
+  location: 'westeurope',
+  connectivityStatus: 'Connected',
+  agentVersion: '1.21.10',
+  distribution: 'k3s',
+  agent: false,
+  relayType: 'byor',
+});
 const API = 'api-version=2021-10-01';
 const clusterPath = (rg = 'demo-rg', name = 'demo', sub = SUB) =>
   `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Kubernetes/connectedClusters/${name}`;
@@ -224,6 +234,79 @@ describe('ARM emulator', () => {
       expect(res.status).toBe(403);
       expect(res.body.error.message).toContain("'Microsoft.Kubernetes/connectedClusters/read'");
     });
+  });
+
+  describe('api-versions of connectedClusters', () => {
+    const SUPPORTED =
+      '2021-04-01-preview, 2021-10-01, 2022-05-01-preview, 2022-10-01-preview, 2023-11-01-preview, 2024-01-01, 2024-02-01-preview, ' +
+      '2024-06-01-preview, 2024-07-01-preview, 2024-07-15-preview, 2024-12-01-preview, 2025-08-01-preview, 2025-12-01-preview, ' +
+      '2026-02-01-preview, 2026-05-01';
+    const credentialAt = (version: string, name = 'demo') =>
+      call(`${clusterPath('demo-rg', name)}/listClusterUserCredential`, {
+        method: 'POST',
+        body: { authenticationMethod: 'AAD', clientProxy: true },
+        query: `api-version=${version}`,
+      });
+
+    it.each(['2019-01-01', '2021-03-01', '2020-01-01-preview', '2026-05-01-preview', '2027-01-01'])(
+      'refuses %s with 400 NoRegisteredProviderFound in ARM words, on GET and on listClusterUserCredential',
+      async (version) => {
+        for (const res of [await call(clusterPath(), { query: `api-version=${version}` }), await credentialAt(version)]) {
+          expect(res.status).toBe(400);
+          expect(res.body.error).toEqual({
+            code: 'NoRegisteredProviderFound',
+            message: `No registered resource provider found for location 'eastus' and API version '${version}' for type 'connectedClusters'. The supported api-versions are '${SUPPORTED}'. The supported locations are 'eastus, westeurope'.`,
+          });
+        }
+      },
+    );
+
+    it("names the cluster's location, or its resource group's when there is no such cluster", async () => {
+      const byor = await call(clusterPath('demo-rg', 'byor'), { query: 'api-version=2020-01-01' });
+      expect(byor.body.error.message).toContain("for location 'westeurope' and API version '2020-01-01'");
+      const ghost = await call(clusterPath('demo-rg', 'ghost'), { query: 'api-version=2020-01-01' });
+      expect(ghost.status).toBe(400);
+      expect(ghost.body.error.message).toContain("for location 'eastus'");
+    });
+
+    it('checks the version after authorization and the resource group, as before any lookup', async () => {
+      expect((await call(clusterPath(), { token: tokens.noaccess, query: 'api-version=2019-01-01' })).status).toBe(403);
+      const rg = await call(clusterPath('nope-rg'), { token: tokens.subowner, query: 'api-version=2019-01-01' });
+      expect(rg.status).toBe(404);
+      expect(rg.body.error.code).toBe('ResourceGroupNotFound');
+    });
+
+    it('keeps the format check for every route, and any well-formed version for subscriptions', async () => {
+      const res = await call(clusterPath(), { query: 'api-version=latest' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('InvalidApiVersionParameter');
+      expect((await call('/subscriptions', { query: 'api-version=2022-12-01' })).status).toBe(200);
+    });
+
+    it('matches a version case-insensitively', async () => {
+      expect((await call(clusterPath(), { query: 'api-version=2024-07-15-PREVIEW' })).status).toBe(200);
+    });
+
+    it.each(['2021-04-01-preview', '2021-10-01', '2024-01-01', '2024-07-01-preview'])(
+      '%s answers hybridConnectionConfig without relayTid and relayType',
+      async (version) => {
+        const res = await credentialAt(version, 'byor');
+        expect(res.status).toBe(200);
+        expect(Object.keys(res.body.hybridConnectionConfig).sort()).toEqual(['expirationTime', 'hybridConnectionName', 'relay', 'token']);
+      },
+    );
+
+    it.each(['2024-07-15-preview', '2024-12-01-preview', '2025-08-01-preview', '2025-12-01-preview', '2026-02-01-preview', '2026-05-01'])(
+      '%s adds relayTid (the seed tenant), and relayType where the seed gives the cluster one',
+      async (version) => {
+        const byor = await credentialAt(version, 'byor');
+        expect(byor.status).toBe(200);
+        expect(byor.body.hybridConnectionConfig).toMatchObject({ relayTid: seed.tenantId, relayType: 'byor' });
+        const demo = (await credentialAt(version)).body.hybridConnectionConfig;
+        expect(demo.relayTid).toBe(seed.tenantId);
+        expect(demo).not.toHaveProperty('relayType');
+      },
+    );
   });
 
   describe('authentication', () => {
