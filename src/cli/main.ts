@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { processIo, type CliIo } from './io.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
+import { prefetchPopKey } from '../azure/pop/pop-key.js';
 // The proxy command's modules (and the emulator's) load only when they run: --help, --version
 // and usage errors stay fast, and a session's PKI worker starts before they load.
 
@@ -109,6 +110,8 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
       }
       // Another core makes the session's certificates while this thread loads the session's modules.
       prefetchSessionPki();
+      // Entra mode's proof-of-possession key, made on libuv's thread pool meanwhile.
+      if (!flags.token && flags.authScheme !== 'bearer') prefetchPopKey();
       const { runProxyCommand } = await import('./proxy-command.js');
       run.exitCode = await runProxyCommand(
         {

@@ -12,7 +12,7 @@ import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
-import { createPopKey } from '../azure/pop/pop-key.js';
+import { takePopKey } from '../azure/pop/pop-key.js';
 import { popSourceFor } from '../azure/pop/pop-source.js';
 import { arcServerAuth, DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
 import { composeDialer } from '../tunnel/compose.js';
@@ -79,7 +79,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   const entra = opts.token ? undefined : new DeferredUpstreamAuth();
   const authScheme = opts.authScheme ?? 'auto';
   // Made on libuv's thread pool while signing in.
-  const popKey = entra && authScheme !== 'bearer' ? createPopKey() : undefined;
+  const popKey = entra && authScheme !== 'bearer' ? takePopKey() : undefined;
   popKey?.catch(ignore);
   let arcAuth: ArcAuth | undefined;
   const auth: UpstreamAuth = entra ? entra.upstream : { kind: 'passthrough' };
@@ -132,7 +132,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
           choice: authScheme,
           bearer: credential,
           popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
-          key: () => popKey ?? createPopKey(),
+          key: () => popKey ?? takePopKey(),
           clusterArmId,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
           onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),

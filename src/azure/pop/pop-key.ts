@@ -41,6 +41,25 @@ export async function createPopKey(): Promise<PopKey> {
   return popKeyFrom(privateKey);
 }
 
+let prefetched: Promise<PopKey> | undefined;
+
+/**
+ * Starts making the next session's key now, as early as the CLI knows it will want one: key
+ * generation (~140 ms of CPU) runs on libuv's thread pool while the main thread loads modules.
+ */
+export function prefetchPopKey(): void {
+  if (prefetched) return;
+  prefetched = createPopKey();
+  prefetched.catch(() => undefined); // taken later, or never
+}
+
+/** The prefetched key (each is handed out once), or a new one. */
+export function takePopKey(): Promise<PopKey> {
+  const key = prefetched ?? createPopKey();
+  prefetched = undefined;
+  return key;
+}
+
 export function serializePopKey(key: PopKey): SerializedPopKey {
   return { kid: key.kid, pkcs8Pem: key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
