@@ -138,7 +138,8 @@ describe('the start-up check through the tunnel', () => {
       arcproxyEnv(emulator, dir, { AZURE_CLIENT_ID: overage.clientId, AZURE_CLIENT_SECRET: overage.clientSecret }),
     );
     running.push(p);
-    expect(p.stderr()).toContain('arcproxy: warning: the cluster answered 401');
+    // Written before the ready lines, but stderr and stdout are separate pipes: either may arrive first.
+    await expect.poll(() => p.stderr()).toContain('arcproxy: warning: the cluster answered 401');
     expect(p.stderr()).toContain('Overage claim (users with more than 200 group membership) is currently not supported.');
   });
 });
