@@ -140,7 +140,7 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('--port <port>', 'First of a block of fixed ports (default: any free ports).', parsePort)
     .option('--seed <file>', 'YAML seed describing tenants, principals, clusters and pods (default: built-in).')
     .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
-    .option('--state-dir <dir>', 'Where to write the cloud profile (default: a new temporary directory).')
+    .option('--state-dir <dir>', 'Where to write the cloud profile, created if missing (default: a temporary directory, removed on stop).')
     .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string }) => {
       const { runEmulatorCommand } = await import('./emulator-command.js');
       run.exitCode = await runEmulatorCommand(flags, io);

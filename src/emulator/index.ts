@@ -4,7 +4,7 @@
  * relay as a listener, outbound only, like Arc's clusterconnect-agent). arcproxy reaches it with
  * nothing but a cloud profile: endpoints, a host map for the relay names, and the CA.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudProfile } from '../net/cloud-profile.js';
@@ -132,7 +132,17 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const admin: AdminServer = await startAdminServer({ tls, host: HOST, port: portAt(opts.basePort, 3), faults });
     closers.push(() => admin.close());
 
-    const stateDir = opts.stateDir ?? (await mkdtemp(join(tmpdir(), 'arcproxy-emulator-')));
+    // A directory the user named is created if need be and kept; one of our own goes at close.
+    let stateDir: string;
+    if (opts.stateDir) {
+      stateDir = opts.stateDir;
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    } else {
+      const own = await mkdtemp(join(tmpdir(), 'arcproxy-emulator-'));
+      stateDir = own;
+      // Closers run last-added first: this one runs after everything else has stopped.
+      closers.unshift(() => rm(own, { recursive: true, force: true }));
+    }
     const cloudFile = join(stateDir, 'cloud.json');
     await writeFile(cloudFile, `${JSON.stringify(cloud, null, 2)}\n`, { mode: 0o600 });
 
