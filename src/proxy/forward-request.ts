@@ -7,14 +7,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { redactSecrets } from '../errors/index.js';
 import { tunnelFailureMessage } from '../tunnel/failure-message.js';
 import type { UpstreamAuth } from './auth.js';
 import { ResponseParseError } from './http1-response.js';
 import type { RequestLogEntry } from './log.js';
-import { prepareUpstreamRequest, type RequestTrace, type UpstreamRequest } from './request-head.js';
+import { newRequestTrace, prepareUpstreamRequest, traceSuffix, type RequestTrace, type UpstreamRequest } from './request-head.js';
 import { rewriteResponseHeaders } from './headers.js';
 import { sendStatus, tokenFailureMessage } from './status.js';
 import type { StreamPool, TakenStream } from './stream-pool.js';
@@ -63,7 +62,7 @@ class ForwardedRequest {
     this.#logPath = logPath;
     this.#deps = deps;
     this.#method = req.method ?? 'GET';
-    this.#trace = deps.correlationId === undefined ? undefined : { correlationId: deps.correlationId, requestId: randomUUID() };
+    this.#trace = newRequestTrace(deps.correlationId);
     req.on('error', () => res.destroy());
     res.once('close', () => this.#onClientClose());
   }
@@ -116,9 +115,16 @@ class ForwardedRequest {
 
   #send(request: UpstreamRequest, attempt: Attempt): void {
     const pool = this.#deps.pool;
-    const dialing = new AbortController();
-    this.#dialing = dialing;
-    const taken: Promise<TakenStream> = attempt === 0 ? pool.take(dialing.signal) : pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
+    const waiting = attempt === 0 ? pool.takeWaiting() : undefined;
+    let taken: Promise<TakenStream>;
+    if (waiting !== undefined) {
+      taken = Promise.resolve(waiting);
+    } else {
+      // Only a dial needs cancelling (kubectl may go away while it runs): no controller otherwise.
+      const dialing = new AbortController();
+      this.#dialing = dialing;
+      taken = pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
+    }
     taken.then(
       (t) => {
         this.#dialing = undefined;
@@ -241,11 +247,6 @@ class ForwardedRequest {
     // The parser quotes a little of what it refused; that is the agent's text, so redact it too.
     sendStatus(this.#res, 502, 'BadGateway', `arcproxy: the cluster agent sent a response that cannot be relayed: ${redactSecrets((err as Error).message)}`);
   }
-}
-
-/** Names the request and session in a 503's message, so a user can match it with the agent's logs. */
-export function traceSuffix(trace: RequestTrace | undefined): string {
-  return trace ? ` (x-ms-client-request-id ${trace.requestId}, x-ms-correlation-request-id ${trace.correlationId})` : '';
 }
 
 /** An ordinary response body to kubectl, with backpressure; a body cut upstream is cut here too. */

@@ -5,12 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { UpstreamAuth } from './auth.js';
 import type { StreamDialer } from '../tunnel/dialer.js';
-import { prepareUpstreamRequest } from './request-head.js';
-import { traceSuffix } from './forward-request.js';
+import { newRequestTrace, prepareUpstreamRequest, traceSuffix } from './request-head.js';
 import type { RequestLogEntry } from './log.js';
 import { tokenFailureMessage, writeRawStatus } from './status.js';
 import { streamClosedEarly } from '../tunnel/errors.js';
@@ -31,7 +29,7 @@ const MAX_EARLY_BYTES = 64 * 1024;
 
 export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, path: string, logPath: string, deps: ForwardUpgradeDeps): void {
   const started = performance.now();
-  const trace = deps.correlationId === undefined ? undefined : { correlationId: deps.correlationId, requestId: randomUUID() };
+  const trace = newRequestTrace(deps.correlationId);
   let upstream: Duplex | undefined;
   let status = 0;
   let bytesIn = head.length;

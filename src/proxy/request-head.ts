@@ -5,6 +5,7 @@
  * fields HTTP/1.1 needs on a stream arcproxy frames itself: `Content-Length: 0` where Node's own
  * client sent one, and `Connection` for the stream's fate (kept in the pool, closed, or upgraded).
  */
+import { randomUUID } from 'node:crypto';
 import { requestHead, rewriteRequestHeaders, unsendableHead, type RewrittenRequest } from './headers.js';
 import type { BodyFraming } from './request-body.js';
 
@@ -15,6 +16,16 @@ const NO_DEFAULT_LENGTH = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 
 export interface RequestTrace {
   correlationId: string;
   requestId: string;
+}
+
+/** A request's tracing ids when the session traces (it has a correlation id), else none. */
+export function newRequestTrace(correlationId: string | undefined): RequestTrace | undefined {
+  return correlationId === undefined ? undefined : { correlationId, requestId: randomUUID() };
+}
+
+/** Names the request and session in a 503's message, so a user can match it with the agent's logs. */
+export function traceSuffix(trace: RequestTrace | undefined): string {
+  return trace ? ` (x-ms-client-request-id ${trace.requestId}, x-ms-correlation-request-id ${trace.correlationId})` : '';
 }
 
 /** What becomes of the stream after this request: back to the pool, closed, or an upgrade. */

@@ -72,21 +72,25 @@ export class StreamPool {
     };
   }
 
-  /**
-   * A stream for the next request: idle (LIFO), else prewarmed, else newly dialled. `signal`
-   * (the request's: its client went away) cancels a dial still in progress.
-   */
-  take(signal?: AbortSignal): Promise<TakenStream> {
+  /** A stream for the next request: idle (LIFO), else prewarmed, else newly dialled. */
+  take(): Promise<TakenStream> {
     if (this.#signal.aborted) return Promise.reject(shuttingDown());
+    const waiting = this.takeWaiting();
+    if (waiting !== undefined) return Promise.resolve(waiting);
+    return this.dial().then((s) => ({ stream: s, reused: false }));
+  }
+
+  /** A stream that is already open (idle, else prewarmed), or undefined: a caller must dial. */
+  takeWaiting(): TakenStream | undefined {
+    if (this.#signal.aborted) return undefined;
     let stream: Duplex | undefined;
     while ((stream = this.#idle.pop()) !== undefined) {
       this.#unpark(stream);
-      if (usable(stream)) return Promise.resolve({ stream, reused: true });
+      if (usable(stream)) return { stream, reused: true };
       stream.destroy();
     }
     stream = this.#takePrewarmed();
-    if (stream !== undefined) return Promise.resolve({ stream, reused: true });
-    return this.dial(signal).then((s) => ({ stream: s, reused: false }));
+    return stream === undefined ? undefined : { stream, reused: true };
   }
 
   /**
