@@ -199,13 +199,15 @@ export class ArcArm {
   }
 
   async getCluster(ref: ClusterRef): Promise<ConnectedClusterInfo> {
-    const body = objectOf(await this.#call(ref, 'read', 'GET', this.#clusterPath(ref)));
+    const path = this.#clusterPath(ref);
+    const body = objectOf(await this.#call(ref, 'read', 'GET', path));
     if (!body) throw explainArmError(unreadable('a connected cluster'), ref, 'read');
     const properties = objectOf(body.properties) ?? {};
     const agentVersion = stringOf(properties.agentVersion);
     const distribution = stringOf(properties.distribution);
     return {
-      id: stringOf(body.id) ?? '',
+      // The id as ARM spells it (a PoP token names it); the path asked for if ARM left it out.
+      id: stringOf(body.id) ?? path,
       location: stringOf(body.location) ?? '',
       connectivityStatus: stringOf(properties.connectivityStatus) ?? 'Unknown',
       ...(agentVersion ? { agentVersion } : {}),

@@ -125,15 +125,13 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
 
     report.stage('Fetching relay credentials');
     const method = opts.token ? 'Token' : 'AAD';
-    const clusterArmId =
-      cluster.id || `/subscriptions/${subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.Kubernetes/connectedClusters/${ref.name}`;
     const arcAuthReady = entra
       ? arcServerAuth({
           choice: authScheme,
           bearer: credential,
           popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
           key: () => popKey ?? takePopKey(),
-          clusterArmId,
+          clusterArmId: cluster.id,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
           onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
         })
