@@ -70,9 +70,15 @@ export function parseClientCertificate(pem: string, password?: string): ClientCe
     }
   }
   if (!certificate) throw certificateError('has no certificate that belongs to its private key: the key and certificate are from different pairs.');
+  return { certificate, privateKey, ...certificateThumbprints(certificate) };
+}
+
+/**
+ * base64url SHA-1 and SHA-256 of a certificate's DER: the `x5t` and `x5t#S256` an assertion names
+ * it by. The emulated Entra checks assertions with this same function, so both ends agree.
+ */
+export function certificateThumbprints(certificate: X509Certificate): { x5t: string; x5tS256: string } {
   return {
-    certificate,
-    privateKey,
     x5t: createHash('sha1').update(certificate.raw).digest('base64url'),
     x5tS256: createHash('sha256').update(certificate.raw).digest('base64url'),
   };

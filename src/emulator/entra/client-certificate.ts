@@ -32,15 +32,6 @@ export function isSelfIssuedAssertion(assertion: string): boolean {
   }
 }
 
-/** base64url SHA-1 and SHA-256 of the certificate's DER: the `x5t` and `x5t#S256` it is named by. */
-export function certificateThumbprints(pem: string): { x5t: string; x5tS256: string } {
-  const der = new X509Certificate(pem).raw;
-  return {
-    x5t: createHash('sha1').update(der).digest('base64url'),
-    x5tS256: createHash('sha256').update(der).digest('base64url'),
-  };
-}
-
 export interface CertificateAssertionContext {
   clientId: string;
   /** The token endpoint URLs the assertion may be addressed to (as the client reached us). */

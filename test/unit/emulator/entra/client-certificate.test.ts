@@ -7,7 +7,8 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../../src/azure/cloud.js';
 import { createPopKey, reqCnf } from '../../../../src/azure/pop/pop-key.js';
-import { certificateThumbprints } from '../../../../src/emulator/entra/client-certificate.js';
+import { X509Certificate } from 'node:crypto';
+import { certificateThumbprints } from '../../../../src/azure/pop/client-certificate.js';
 import { createEntraEmulator, type EntraEmulator } from '../../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal, type Seed } from '../../../../src/emulator/seed.js';
 import { certificateAssertion, makeRsaCertificate, type AssertionOptions, type TestCertificate } from './cert-fixture.js';
@@ -53,7 +54,7 @@ describe('Entra emulator: certificate credentials', () => {
     );
 
   it('certificateThumbprints gives the x5t and x5t#S256 of the DER', () => {
-    expect(certificateThumbprints(cert.certPem)).toEqual({ x5t: cert.x5t, x5tS256: cert.x5tS256 });
+    expect(certificateThumbprints(new X509Certificate(cert.certPem))).toEqual({ x5t: cert.x5t, x5tS256: cert.x5tS256 });
   });
 
   it('accepts an RS256 assertion naming the certificate by x5t#S256 and issues a token for the principal', async () => {
