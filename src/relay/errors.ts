@@ -46,7 +46,10 @@ export class RelayError extends ArcproxyError {
   }
 }
 
-/** Close codes that end a relay stream cleanly (normal, going away, no status sent). */
+/**
+ * Close codes that end a relay connection cleanly: normal closure, or no status sent. Not 1001: in
+ * the Relay protocol it means the hybrid connection was deleted or disabled.
+ */
 export function isCleanCloseCode(code: number): boolean {
-  return code === 1000 || code === 1001 || code === 1005;
+  return code === 1000 || code === 1005;
 }

@@ -151,7 +151,7 @@ class WebSocketStream extends Duplex {
     this.#peerClosed = true;
     this.#cancelFlush();
     this.#stopKeepAlive();
-    if (isCleanCloseCode(code) && code !== HYBRID_CONNECTION_GONE) {
+    if (isCleanCloseCode(code)) {
       this.push(null);
       // A writer waiting for drain would otherwise wait forever.
       this.#releaseHeld(this.#pending.length > 0 ? this.#closedError(code, reason) : null);
