@@ -12,6 +12,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Duplex } from 'node:stream';
 import { ArcproxyError, type ErrorCode } from '../../../src/errors/index.js';
 import type { StreamDialer } from '../../../src/tunnel/dialer.js';
@@ -235,4 +236,24 @@ export function startHeadersFirstUpstream(body: Promise<void>): Promise<Upstream
     res.flushHeaders();
     void body.then(() => res.end('line\n'));
   });
+}
+
+/** A raw HTTP/1.1 client over TLS with the session's client certificate, for bytes no HTTP client would send. */
+export async function rawTlsClient(pki: SessionPki, port: number): Promise<{ socket: TLSSocket; received: () => string }> {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port,
+    ca: pki.caCert,
+    cert: pki.client.cert,
+    key: pki.client.key,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  return { socket, received: () => received };
 }

@@ -3,12 +3,11 @@
  * leave a relay connection being opened for nobody: a quota problem against Azure Relay), and a
  * request with two Host headers (RFC 9112 §3.2: 400).
  */
-import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { constants as h2 } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StreamDialer } from '../../../src/tunnel/dialer.js';
-import { PREFIX, h2connect, sharedPki, startProxy } from './helpers.js';
+import { PREFIX, h2connect, sharedPki, startProxy, rawTlsClient } from './helpers.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -50,23 +49,12 @@ describe('proxy server: abuse', () => {
     const dialer = hangingDialer();
     const proxy = await startProxy(pki, dialer);
     cleanups.push(() => proxy.close(0));
-    const socket = tlsConnect({
-      host: '127.0.0.1',
-      port: proxy.port,
-      ca: pki.caCert,
-      cert: pki.client.cert,
-      key: pki.client.key,
-      servername: 'localhost',
-      ALPNProtocols: ['http/1.1'],
-    });
+    const { socket, received } = await rawTlsClient(pki, proxy.port);
     cleanups.push(() => socket.destroy());
-    await new Promise((r) => socket.once('secureConnect', r));
-    let answer = '';
-    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
     socket.write(`GET ${PREFIX}/api HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n`);
-    await expect.poll(() => answer).toMatch(/\r\n\r\n.*\}$/s);
-    expect(answer.startsWith('HTTP/1.1 400')).toBe(true);
-    expect(answer).toContain('more than one Host header');
+    await expect.poll(received).toMatch(/\r\n\r\n.*\}$/s);
+    expect(received().startsWith('HTTP/1.1 400')).toBe(true);
+    expect(received()).toContain('more than one Host header');
     expect(dialer.signals).toHaveLength(0);
   });
 });

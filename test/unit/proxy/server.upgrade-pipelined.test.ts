@@ -3,11 +3,10 @@
  * must not reach the agent ahead of the 101: they could be a second request carrying the
  * client's own Authorization or Impersonate-* headers, which header rewriting never saw.
  */
-import { connect as tlsConnect } from 'node:tls';
 import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PREFIX, netDialer, sharedPki, startProxy } from './helpers.js';
+import { PREFIX, netDialer, sharedPki, startProxy, rawTlsClient } from './helpers.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -41,28 +40,16 @@ async function rawAgent(answer: string): Promise<{ port: number; received: () =>
 const SMUGGLED = 'GET /api/v1/secrets HTTP/1.1\r\nHost: x\r\nImpersonate-User: system:admin\r\n\r\n';
 
 async function sendPipelined(proxyPort: number): Promise<string> {
-  const pki = await sharedPki();
-  const socket = tlsConnect({
-    host: '127.0.0.1',
-    port: proxyPort,
-    ca: pki.caCert,
-    cert: pki.client.cert,
-    key: pki.client.key,
-    servername: 'localhost',
-    ALPNProtocols: ['http/1.1'],
-  });
+  const { socket, received } = await rawTlsClient(await sharedPki(), proxyPort);
   cleanups.push(() => socket.destroy());
-  await new Promise((r) => socket.once('secureConnect', r));
-  let answer = '';
-  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
   socket.write(`GET ${PREFIX}/api/v1/namespaces/d/pods/p/exec HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n${SMUGGLED}`);
   await new Promise<void>((resolve) => {
     const check = (): void => {
-      if (answer.includes('\r\n\r\n')) resolve();
+      if (received().includes('\r\n\r\n')) resolve();
     };
     socket.on('data', check);
   });
-  return answer;
+  return received();
 }
 
 describe('proxy server: bytes pipelined after an upgrade request', () => {
