@@ -13,7 +13,8 @@ import { Identities, type RequestAttributes } from './identity.js';
 import { ObjectStore } from './store.js';
 import { apiVersions, coreResourceList, group, groupList, groupResourceList, versionInfo } from './discovery.js';
 import { sendStatus } from './status.js';
-import { readBody, sendJson, truthy } from './http.js';
+import { readBody, sendJson } from './http.js';
+import { LIST_INTS, QueryError, queryBool, queryInts } from './query.js';
 import { parseApiPath, resourceTarget } from './paths.js';
 import { ResourceHandlers } from './resources.js';
 import { servePodLog } from './logs.js';
@@ -144,7 +145,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       if (!authenticate(req, res)) return;
       return sendStatus(res, 404, 'NotFound', NOT_FOUND, {});
     }
-    const watching = target.watchPath === true || (!target.subresource && truthy(query.get('watch')));
+    const watching = target.watchPath === true || (!target.subresource && queryBool(query, 'watch'));
     const verb =
       target.subresource === 'log'
         ? 'get'
@@ -155,6 +156,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     // namespaces and namespaces/{name}
     if (target.resource === 'namespaces') {
       if (!authorize(req, res, { verb, group: '', resource: 'namespaces', ...(target.name ? { name: target.name } : {}) })) return;
+      if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
       if (verb === 'watch') return resources.watch(req, trackOpen(res), { kind: 'Namespace', ...(target.name ? { name: target.name } : {}) }, query);
       if (verb === 'list') return resources.list(req, res, { kind: 'Namespace' }, query);
       if (verb === 'get') return resources.get(req, res, 'Namespace', undefined, target.name!, query);
@@ -171,6 +173,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ...(target.name ? { name: target.name } : {}),
     };
     if (!authorize(req, res, attrs)) return;
+    if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
     const scope = { kind: 'Pod' as const, ...(target.namespace ? { namespace: target.namespace } : {}), ...(target.name ? { name: target.name } : {}) };
     if (verb === 'watch') return resources.watch(req, trackOpen(res), scope, query);
     if (!target.name) {
@@ -204,7 +207,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ['http/1.1'] }, (req, res) => {
     handle(req, res).catch((err: Error) => {
-      if (!res.headersSent) sendStatus(res, 500, 'InternalError', `emulator error: ${err.message}`);
+      // A query parameter the parameter codec cannot decode (query.ts): the apiserver's 400.
+      if (err instanceof QueryError && !res.headersSent) sendStatus(res, 400, 'BadRequest', err.message);
+      else if (!res.headersSent) sendStatus(res, 500, 'InternalError', `emulator error: ${err.message}`);
       else res.destroy();
     });
   });
