@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SeedKubernetes } from '../seed.js';
 import type { StreamingHandlers, UserInfo } from './types.js';
 import { Identities, type RequestAttributes } from './identity.js';
@@ -21,6 +22,7 @@ import { servePodLog } from './logs.js';
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from './reviews.js';
 import { decodeRulesReviewNamespace, unwrapEnvelope } from './protobuf.js';
 import { createUpgradeHandler, UPGRADE_SUBRESOURCES } from './upgrades.js';
+import { RequestLog, type LogSink } from '../request-log.js';
 
 export interface ApiServerOptions {
   kubernetes: SeedKubernetes;
@@ -29,6 +31,8 @@ export interface ApiServerOptions {
   port?: number;
   streaming?: StreamingHandlers;
   now?: () => number;
+  /** Where `arcproxy emulator --log` lines go (request-log.ts); none: no log. */
+  requestLog?: LogSink;
 }
 
 export interface ApiServer {
@@ -205,7 +209,15 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     return res;
   }
 
+  const log = opts.requestLog ? new RequestLog(opts.requestLog, 'apiserver') : undefined;
+  /** The user name the request acts as (impersonated, for the agent), for the log. */
+  const userOf = (req: IncomingMessage): string => {
+    const auth = identities.authenticate(req);
+    return auth.ok ? auth.user.username : '-';
+  };
+
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    log?.request(req, res, () => userOf(req));
     handle(req, res).catch((err: Error) => {
       // A query parameter the parameter codec cannot decode (query.ts): the apiserver's 400.
       if (err instanceof QueryError && !res.headersSent) sendStatus(res, 400, 'BadRequest', err.message);
@@ -213,7 +225,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       else res.destroy();
     });
   });
-  server.on('upgrade', createUpgradeHandler(identities, store, opts.streaming));
+  const onUpgrade = createUpgradeHandler(identities, store, opts.streaming);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    log?.upgrade(req, socket, () => userOf(req));
+    onUpgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
