@@ -63,18 +63,25 @@ export class RequestLog {
     res.once('close', () => this.#write(started, req, identity(), res.headersSent ? res.statusCode : '-'));
   }
 
-  /** Logs an upgrade once its socket has closed, with the status the server answered first. */
+  /** Logs an upgrade once its socket has ended or closed, with the status the server answered first. */
   upgrade(req: IncomingMessage, socket: Duplex, identity: () => string): void {
     const started = this.#now();
     let status: number | undefined;
+    let sniffed = false;
+    // The first bytes written back are the answer's status line; later writes are not looked at.
+    const sniff = (chunk: unknown): void => {
+      if (sniffed || typeof chunk === 'function' || chunk === undefined) return;
+      sniffed = true;
+      status = statusOfHead(chunk);
+    };
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
     socket.write = ((...args: unknown[]) => {
-      status ??= statusOfHead(args[0]);
+      sniff(args[0]);
       return write(...args);
     }) as typeof socket.write;
     const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
     socket.end = ((...args: unknown[]) => {
-      if (typeof args[0] !== 'function') status ??= statusOfHead(args[0]);
+      sniff(args[0]);
       return end(...args);
     }) as typeof socket.end;
     // A relay stream may stay half-open after the server side has ended: its 'finish' is the end too.

@@ -149,8 +149,7 @@ describe('the Python kubernetes client through arcproxy', () => {
       return;
     }
     const r = await run(PYTHON, [join(ROOT, 'test/e2e/clients/python-client.py'), kubeconfig], 45_000);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const seen = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(seen.watch).toEqual(['ADDED', expect.stringMatching(/^hello-\d$/)]);
     expect(seen.log).toMatch(/^hello from hello-0: line \d+$/);
