@@ -10,6 +10,8 @@ export interface EmulatorFlags {
   seed?: string;
   envFile?: string;
   stateDir?: string;
+  /** One line per request at the apiserver and the agent, on stderr. */
+  log?: boolean;
 }
 
 export async function runEmulatorCommand(flags: EmulatorFlags, io: CliIo): Promise<number> {
@@ -18,6 +20,7 @@ export async function runEmulatorCommand(flags: EmulatorFlags, io: CliIo): Promi
     seed,
     ...(flags.port !== undefined ? { basePort: flags.port } : {}),
     ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+    ...(flags.log ? { requestLog: (line: string) => void io.stderr.write(line) } : {}),
   });
   const stop = new Promise<NodeJS.Signals>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) io.signals.once(sig, () => resolve(sig));

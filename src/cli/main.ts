@@ -141,7 +141,11 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .option('--seed <file>', 'YAML seed describing tenants, principals, clusters and pods (default: built-in).')
     .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
     .option('--state-dir <dir>', 'Where to write the cloud profile, created if missing (default: a temporary directory, removed on stop).')
-    .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string }) => {
+    .option(
+      '--log',
+      'Print one line per request at the emulated apiserver and agent on stderr: time, component, user name, method, path with query (credentials redacted), status, duration.',
+    )
+    .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string; log?: boolean }) => {
       const { runEmulatorCommand } = await import('./emulator-command.js');
       run.exitCode = await runEmulatorCommand(flags, io);
     });

@@ -20,6 +20,7 @@ import { createStreamingHandlers } from './apiserver/streaming/index.js';
 import { createClusterAgent, type ClusterAgent } from './agent/index.js';
 import { startAdminServer, type AdminServer } from './admin.js';
 import type { EmulatorFaults } from './faults.js';
+import type { LogSink } from './request-log.js';
 
 const EMULATOR_RELAY_SUFFIX = 'servicebus.arcproxy-emulator.test';
 const ARM_AUDIENCE = 'https://management.core.windows.net/';
@@ -31,6 +32,8 @@ export interface EmulatorOptions {
   basePort?: number;
   /** Where the cloud profile is written; default: a new temporary directory. */
   stateDir?: string;
+  /** Receives one line per request at each apiserver and agent (`arcproxy emulator --log`). */
+  requestLog?: LogSink;
 }
 
 export interface EmulatedCluster {
@@ -105,6 +108,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
           host: HOST,
           port: portAt(opts.basePort, offset++),
           streaming: createStreamingHandlers(),
+          ...(opts.requestLog ? { requestLog: opts.requestLog } : {}),
         });
         closers.push(() => apiserver.close());
         // The id ARM returns for this cluster (arm/inventory.ts builds it the same way).
@@ -121,6 +125,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
           apiserver: { url: apiserver.url, ca: ca.cert, token: apiserver.agentToken },
           entra: { tenantId: seed.tenantId, issuer: entra.issuer(seed.tenantId), jwks: entra.jwks() },
           cluster: { armId, enforcePoP: enforcesPoP(c) },
+          ...(opts.requestLog ? { requestLog: opts.requestLog } : {}),
         });
         agent.start();
         closers.push(() => agent.stop());

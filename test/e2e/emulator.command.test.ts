@@ -2,7 +2,6 @@
  * `arcproxy emulator` as a user runs it: through the launcher, with --env-file and --seed, fault
  * hooks over the admin endpoint, and a clean stop on SIGINT.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -10,48 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { defaultSeed } from '../../src/emulator/seed.js';
-import { BIN, assertBuilt, runArcproxy } from '../helpers/arcproxy.js';
+import { runArcproxy } from '../helpers/arcproxy.js';
+import { parseEnvFile, startEmulatorProcess } from '../helpers/emulator-process.js';
 import { availableKubectls } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
-
-function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Z_]+)='(.*)'$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.replace(/'\\''/g, "'");
-  }
-  return env;
-}
-
-interface Running {
-  proc: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts the emulator through the launcher itself (its shebang), as `arcproxy emulator` runs. */
-function startEmulatorProcess(args: string[]): Promise<Running> {
-  assertBuilt();
-  const proc = spawn(BIN, ['emulator', ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator not ready:\n${out}`)), 20_000);
-    proc.stdout!.on('data', () => {
-      if (out.includes('emulator ready')) {
-        clearTimeout(timer);
-        resolve({ proc, output: () => out, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`emulator exited ${code}:\n${out}`));
-    });
-  });
-}
 
 function postFault(env: Record<string, string>, ca: string, path: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,9 @@
 import type { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createEntraAuthenticator, type ClusterPolicy, type EntraTrust } from './entra-auth.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { createEntraAuthenticator, type AuthDecision, type Authenticator, type ClusterPolicy, type EntraTrust } from './entra-auth.js';
+import { RequestLog, type LogSink } from '../request-log.js';
 import { createRequestForwarder } from './http-forward.js';
 import { asHttpSocket } from './stream-socket.js';
 import { createUpgradeForwarder } from './upgrade-forward.js';
@@ -30,6 +32,8 @@ export interface ClusterAgentOptions {
   /** The cluster's ARM id (what a PoP token must name) and whether it enforces PoP. */
   cluster: ClusterPolicy;
   now?: () => number;
+  /** Where `arcproxy emulator --log` lines go (request-log.ts); none: no log. */
+  requestLog?: LogSink;
 }
 
 export interface ClusterAgent {
@@ -45,8 +49,28 @@ export interface ClusterAgent {
 
 export async function createClusterAgent(opts: ClusterAgentOptions): Promise<ClusterAgent> {
   const upstream = new Upstream(opts.apiserver);
-  const authenticate = createEntraAuthenticator(opts.entra, opts.cluster, opts.now);
+  const entra = createEntraAuthenticator(opts.entra, opts.cluster, opts.now);
+  const log = opts.requestLog ? new RequestLog(opts.requestLog, 'agent') : undefined;
+  // With the log on, each request's decision is kept (by its headers object) to name the caller.
+  const decisions = new WeakMap<IncomingHttpHeaders, AuthDecision>();
+  const authenticate: Authenticator = log
+    ? async (headers) => {
+        const decision = await entra(headers);
+        decisions.set(headers, decision);
+        return decision;
+      }
+    : entra;
+  const callerOf = (req: IncomingMessage): string => {
+    const decision = decisions.get(req.headers);
+    if (decision?.mode === 'entra') return decision.user;
+    return decision?.mode === 'passthrough' ? '(passthrough)' : '-';
+  };
   const http = createHttpServer(createRequestForwarder(upstream, authenticate), createUpgradeForwarder(upstream, authenticate));
+  if (log) {
+    // Registered first, so they see every request before the forwarders answer it.
+    http.prependListener('request', (req: IncomingMessage, res: ServerResponse) => log.request(req, res, () => callerOf(req)));
+    http.prependListener('upgrade', (req: IncomingMessage, socket: Duplex) => log.upgrade(req, socket, () => callerOf(req)));
+  }
   const streams = new Set<Duplex>();
   let source: StreamSource | undefined;
   let stopped = false;

@@ -31,6 +31,3 @@ export function startStream(res: ServerResponse, contentType: string): void {
   res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
   res.flushHeaders();
 }
-
-/** Query flags as the apiserver reads them. */
-export const truthy = (v: string | null): boolean => v === 'true' || v === '1';

@@ -7,19 +7,22 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SeedKubernetes } from '../seed.js';
 import type { StreamingHandlers, UserInfo } from './types.js';
 import { Identities, type RequestAttributes } from './identity.js';
 import { ObjectStore } from './store.js';
 import { apiVersions, coreResourceList, group, groupList, groupResourceList, versionInfo } from './discovery.js';
 import { sendStatus } from './status.js';
-import { readBody, sendJson, truthy } from './http.js';
+import { readBody, sendJson } from './http.js';
+import { LIST_INTS, QueryError, queryBool, queryInts } from './query.js';
 import { parseApiPath, resourceTarget } from './paths.js';
 import { ResourceHandlers } from './resources.js';
 import { servePodLog } from './logs.js';
 import { selfSubjectAccessReview, selfSubjectReview, selfSubjectRulesReview } from './reviews.js';
 import { decodeRulesReviewNamespace, unwrapEnvelope } from './protobuf.js';
 import { createUpgradeHandler, UPGRADE_SUBRESOURCES } from './upgrades.js';
+import { RequestLog, type LogSink } from '../request-log.js';
 
 export interface ApiServerOptions {
   kubernetes: SeedKubernetes;
@@ -28,6 +31,8 @@ export interface ApiServerOptions {
   port?: number;
   streaming?: StreamingHandlers;
   now?: () => number;
+  /** Where `arcproxy emulator --log` lines go (request-log.ts); none: no log. */
+  requestLog?: LogSink;
 }
 
 export interface ApiServer {
@@ -144,7 +149,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       if (!authenticate(req, res)) return;
       return sendStatus(res, 404, 'NotFound', NOT_FOUND, {});
     }
-    const watching = target.watchPath === true || (!target.subresource && truthy(query.get('watch')));
+    const watching = target.watchPath === true || (!target.subresource && queryBool(query, 'watch'));
     const verb =
       target.subresource === 'log'
         ? 'get'
@@ -155,6 +160,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     // namespaces and namespaces/{name}
     if (target.resource === 'namespaces') {
       if (!authorize(req, res, { verb, group: '', resource: 'namespaces', ...(target.name ? { name: target.name } : {}) })) return;
+      if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
       if (verb === 'watch') return resources.watch(req, trackOpen(res), { kind: 'Namespace', ...(target.name ? { name: target.name } : {}) }, query);
       if (verb === 'list') return resources.list(req, res, { kind: 'Namespace' }, query);
       if (verb === 'get') return resources.get(req, res, 'Namespace', undefined, target.name!, query);
@@ -171,6 +177,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       ...(target.name ? { name: target.name } : {}),
     };
     if (!authorize(req, res, attrs)) return;
+    if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
     const scope = { kind: 'Pod' as const, ...(target.namespace ? { namespace: target.namespace } : {}), ...(target.name ? { name: target.name } : {}) };
     if (verb === 'watch') return resources.watch(req, trackOpen(res), scope, query);
     if (!target.name) {
@@ -202,13 +209,27 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     return res;
   }
 
+  const log = opts.requestLog ? new RequestLog(opts.requestLog, 'apiserver') : undefined;
+  /** The user name the request acts as (impersonated, for the agent), for the log. */
+  const userOf = (req: IncomingMessage): string => {
+    const auth = identities.authenticate(req);
+    return auth.ok ? auth.user.username : '-';
+  };
+
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+    log?.request(req, res, () => userOf(req));
     handle(req, res).catch((err: Error) => {
-      if (!res.headersSent) sendStatus(res, 500, 'InternalError', `emulator error: ${err.message}`);
+      // A query parameter the parameter codec cannot decode (query.ts): the apiserver's 400.
+      if (err instanceof QueryError && !res.headersSent) sendStatus(res, 400, 'BadRequest', err.message);
+      else if (!res.headersSent) sendStatus(res, 500, 'InternalError', `emulator error: ${err.message}`);
       else res.destroy();
     });
   });
-  server.on('upgrade', createUpgradeHandler(identities, store, opts.streaming));
+  const onUpgrade = createUpgradeHandler(identities, store, opts.streaming);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    log?.upgrade(req, socket, () => userOf(req));
+    onUpgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {

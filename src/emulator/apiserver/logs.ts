@@ -7,39 +7,35 @@
 import type { ServerResponse } from 'node:http';
 import type { EmulatedPod, LogLine } from './pod-runtime.js';
 import { sendStatus } from './status.js';
-import { startStream, truthy } from './http.js';
+import { startStream } from './http.js';
+import { LOG_INTS, queryBool, queryInts } from './query.js';
 import { generatedLineCount, generatedLogChunks } from './generated-log.js';
 import { LogOutput } from './log-output.js';
 
-interface LogLimits {
-  tailLines?: number;
-  limitBytes?: number;
-}
-
+/** ValidatePodLogOptions' order; the first broken rule is reported. */
 const LIMIT_RULES = [
   { name: 'tailLines', min: 0, rule: 'must be greater than or equal to 0' },
   { name: 'limitBytes', min: 1, rule: 'must be greater than 0' },
+  { name: 'sinceSeconds', min: 1, rule: 'must be greater than 0' },
 ] as const;
 
-/** tailLines and limitBytes as the apiserver checks them: not an integer 400, out of range 422 Invalid. */
+type LogLimits = Partial<Record<(typeof LOG_INTS)[number], number>>;
+
+/**
+ * The integers of PodLogOptions as the apiserver decodes them (not an integer: QueryError, a 400),
+ * then validates them (out of range: 422 Invalid, sent here; undefined is returned).
+ */
 function readLimits(res: ServerResponse, query: URLSearchParams, podName: string): LogLimits | undefined {
-  const limits: LogLimits = {};
+  const limits: LogLimits = queryInts(query, LOG_INTS);
   for (const { name, min, rule } of LIMIT_RULES) {
-    const raw = query.get(name);
-    if (raw === null || raw === '') continue;
-    if (!/^-?\d+$/.test(raw)) {
-      sendStatus(res, 400, 'BadRequest', `${name}: invalid value "${raw}": not an integer`);
-      return undefined;
-    }
-    const value = Number(raw);
-    if (value < min) {
+    const value = limits[name];
+    if (value !== undefined && value < min) {
       sendStatus(res, 422, 'Invalid', `PodLogOptions "${podName}" is invalid: ${name}: Invalid value: ${value}: ${rule}`, {
         name: podName,
         kind: 'PodLogOptions',
       });
       return undefined;
     }
-    limits[name] = value;
   }
   return limits;
 }
@@ -54,8 +50,8 @@ export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSea
   }
   const limits = readLimits(res, query, pod.name);
   if (!limits) return;
-  const timestamps = truthy(query.get('timestamps'));
-  const follow = truthy(query.get('follow'));
+  const timestamps = queryBool(query, 'timestamps');
+  const follow = queryBool(query, 'follow');
   const format = (l: LogLine) => `${timestamps ? `${l.time.toISOString()} ` : ''}${l.text}\n`;
 
   // A copy: lines written while the generated part streams arrive through 'log' instead.

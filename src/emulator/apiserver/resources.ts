@@ -7,7 +7,8 @@ import type { ObjectStore, StoredObject } from './store.js';
 import { parseSelectors } from './selectors.js';
 import { toTable, wantsTable } from './table.js';
 import { sendStatus } from './status.js';
-import { readBody, sendJson, truthy } from './http.js';
+import { readBody, sendJson } from './http.js';
+import { queryBool } from './query.js';
 import { serveWatch } from './watch.js';
 import type { KubeObject } from './types.js';
 
@@ -60,7 +61,7 @@ export class ResourceHandlers {
       includeObject: query.get('includeObject') ?? 'Metadata',
       resourceVersion: query.get('resourceVersion'),
       timeoutSeconds: Number(query.get('timeoutSeconds') ?? '0') || 0,
-      sendInitialEvents: truthy(query.get('sendInitialEvents')),
+      sendInitialEvents: queryBool(query, 'sendInitialEvents'),
       now: this.#now,
     });
   }

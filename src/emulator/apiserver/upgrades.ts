@@ -10,7 +10,7 @@ import { Identities, type RequestAttributes } from './identity.js';
 import type { ObjectStore } from './store.js';
 import { parseApiPath, resourceTarget } from './paths.js';
 import { writeRawStatus } from './status.js';
-import { truthy } from './http.js';
+import { QueryError, queryBool, queryPorts } from './query.js';
 
 export const UPGRADE_SUBRESOURCES: ReadonlySet<string> = new Set(['exec', 'attach', 'portforward']);
 
@@ -44,18 +44,19 @@ export function createUpgradeHandler(identities: Identities, store: ObjectStore,
     if (!identities.allowed(auth.user, attrs)) {
       return writeRawStatus(socket, 403, 'Forbidden', Identities.forbiddenMessage(auth.user, attrs), { name: target.name, kind: 'pods' });
     }
+    // The options are decoded before the pod is looked up, as the apiserver's connect handler does.
+    const q = url.searchParams;
+    let ports: number[] = [];
+    try {
+      if (target.subresource === 'portforward') ports = queryPorts(q);
+    } catch (err) {
+      if (err instanceof QueryError) return writeRawStatus(socket, 400, 'BadRequest', err.message);
+      throw err;
+    }
     const pod = store.runtime(target.namespace, target.name);
     if (!pod) return writeRawStatus(socket, 404, 'NotFound', `pods "${target.name}" not found`, { name: target.name, kind: 'pods' });
     if (!streaming) return writeRawStatus(socket, 501, 'NotImplemented', 'this apiserver has no streaming handlers');
-    const q = url.searchParams;
-    if (target.subresource === 'portforward') {
-      const ports = q
-        .getAll('ports')
-        .flatMap((p) => p.split(','))
-        .map(Number)
-        .filter((n) => Number.isInteger(n) && n > 0 && n < 65536);
-      return streaming.portForward(req, socket, head, { pod, ports });
-    }
+    if (target.subresource === 'portforward') return streaming.portForward(req, socket, head, { pod, ports });
     const container = q.get('container') ?? pod.containers[0] ?? '';
     if (!pod.containers.includes(container)) {
       return writeRawStatus(socket, 400, 'BadRequest', `container ${container} is not valid for pod ${target.name}`);
@@ -64,10 +65,10 @@ export function createUpgradeHandler(identities: Identities, store: ObjectStore,
       pod,
       container,
       command: q.getAll('command'),
-      stdin: truthy(q.get('stdin')),
-      stdout: truthy(q.get('stdout')),
-      stderr: truthy(q.get('stderr')),
-      tty: truthy(q.get('tty')),
+      stdin: queryBool(q, 'stdin'),
+      stdout: queryBool(q, 'stdout'),
+      stderr: queryBool(q, 'stderr'),
+      tty: queryBool(q, 'tty'),
     });
   };
 }

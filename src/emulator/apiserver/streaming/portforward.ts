@@ -1,6 +1,7 @@
 /**
- * kubectl port-forward: a SPDY/3.1 session (plain, or tunnelled in WebSocket binary messages under
- * the "SPDY/3.1+portforward.k8s.io" subprotocol). For every local connection kubectl opens an
+ * Port-forward. kubectl: a SPDY/3.1 session (plain, or tunnelled in WebSocket binary messages under
+ * the "SPDY/3.1+portforward.k8s.io" subprotocol). Other WebSocket clients: kubelet's channel
+ * protocols (portforward-channels.ts). For every local connection kubectl opens an
  * error stream and a data stream sharing a requestid; the data stream is joined to the pod's
  * port, and failures are reported as text on the error stream, as kubelet does.
  */
@@ -15,11 +16,11 @@ import {
   isSpdyUpgrade,
   isWebSocketUpgrade,
   negotiateStreamProtocol,
-  negotiateWebSocketProtocol,
   offeredStreamProtocols,
   offeredWebSocketProtocols,
   rejectUpgrade,
 } from './upgrade.js';
+import { PORT_FORWARD_CHANNEL_PROTOCOLS, servePortForwardChannels } from './portforward-channels.js';
 
 const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 const PORT_FORWARD_WS_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
@@ -29,17 +30,11 @@ const PAIR_TIMEOUT_MS = 30_000;
 export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, request: PortForwardRequest): void {
   socket.on('error', () => socket.destroy());
   if (isWebSocketUpgrade(req)) {
-    const protocol = negotiateWebSocketProtocol(req, [PORT_FORWARD_WS_PROTOCOL]);
-    if (!protocol) {
-      rejectUpgrade(
-        socket,
-        400,
-        'Bad Request',
-        `unable to negotiate protocol: client supports ${JSON.stringify(offeredWebSocketProtocols(req))}, server supports ["${PORT_FORWARD_WS_PROTOCOL}"]`,
-      );
-      return;
-    }
-    const ws = acceptWebSocket(req, socket, head, protocol);
+    const offered = offeredWebSocketProtocols(req);
+    // SPDY tunnelled in WebSocket (kubectl 1.31+) is the apiserver's own translation; anything
+    // else goes to kubelet's channel protocols (client-node, the Python client).
+    if (!offered.includes(PORT_FORWARD_WS_PROTOCOL)) return portForwardOverChannels(req, socket, head, request);
+    const ws = acceptWebSocket(req, socket, head, PORT_FORWARD_WS_PROTOCOL);
     if (!ws) return;
     // SPDY bytes ride in binary messages; the Duplex hides the message boundaries (and keeps backpressure).
     const tunnel = createWebSocketStream(ws);
@@ -63,6 +58,23 @@ export function handlePortForward(req: IncomingMessage, socket: Duplex, head: Bu
     return;
   }
   rejectUpgrade(socket, 400, 'Bad Request', 'port-forward needs an Upgrade to websocket or SPDY/3.1');
+}
+
+/**
+ * kubelet's WebSocket port-forward: the ports come from the query (required, each > 0), the
+ * subprotocol is the first the client offers that kubelet serves (none offered: binary).
+ */
+function portForwardOverChannels(req: IncomingMessage, socket: Duplex, head: Buffer, request: PortForwardRequest): void {
+  if (request.ports.length === 0) return rejectUpgrade(socket, 400, 'Bad Request', 'query parameter "port" is required');
+  if (request.ports.includes(0)) return rejectUpgrade(socket, 400, 'Bad Request', 'port "0" must be > 0');
+  const offered = offeredWebSocketProtocols(req);
+  const protocol = offered.length === 0 ? '' : offered.find((p) => (PORT_FORWARD_CHANNEL_PROTOCOLS as readonly string[]).includes(p));
+  if (protocol === undefined) {
+    const supported = PORT_FORWARD_CHANNEL_PROTOCOLS.filter((p) => p !== '');
+    return rejectUpgrade(socket, 403, 'Forbidden', `requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${supported.join(' ')}]`);
+  }
+  const ws = acceptWebSocket(req, socket, head, protocol);
+  if (ws) servePortForwardChannels(ws, protocol, request.pod, request.ports);
 }
 
 interface Pair {

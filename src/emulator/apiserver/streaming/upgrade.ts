@@ -73,7 +73,7 @@ interface ServerSideWebSocket {
 }
 
 /**
- * Completes a WebSocket handshake with the given subprotocol and returns the open socket, or
+ * Completes a WebSocket handshake with the given subprotocol ("" names none) and returns the open socket, or
  * rejects the upgrade (400) and returns undefined when the request is not a valid handshake.
  */
 export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string): WebSocket | undefined {
@@ -88,7 +88,7 @@ export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buff
     .digest('base64');
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+      `Sec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
   );
   // ws builds a server-side socket from `new WebSocket(null)` + setSocket(): the same path its own
   // WebSocketServer takes once it has written the 101.
