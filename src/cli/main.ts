@@ -147,6 +147,7 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
       'Check each step of reaching the cluster (sign-in, ARM, the relay, GET /version through the tunnel) against Azure and print a report to paste into an issue, secrets redacted. Opens no port, writes no kubeconfig.',
     );
   for (const option of program.options) if (DIAGNOSE_OPTIONS.has(option.long ?? '')) diagnose.addOption(option);
+  diagnose.addHelpText('after', "\nWith -o json the report is one JSON document. Exit code: 0 when every step passed, else the first failing step's.");
   diagnose.action(async (flags: Omit<ProxyFlags, 'port'>) => {
     if (!flags.name || !flags.resourceGroup) {
       throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy diagnose --help).', 'ARCPROXY_MISSING_ARGUMENT');
