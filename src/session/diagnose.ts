@@ -136,7 +136,12 @@ export async function diagnose(opts: DiagnoseOptions, io: SessionIo, hooks: Diag
   // listener for that. Here nothing else would, and Node would exit in mid-wait.
   const hold = setInterval(() => undefined, 60_000);
   try {
-    return await runStages(opts, io, hooks);
+    // Secrets arcproxy was given that need not look like one (a service-account token need not be
+    // a JWT): whatever echoed them (an agent's message, a header) has them cut out.
+    const given = [opts.token, io.env.AZURE_CLIENT_SECRET, io.env.AZURE_CLIENT_CERTIFICATE_PASSWORD].filter(
+      (v): v is string => typeof v === 'string' && v.length >= 8,
+    );
+    return scrub(await runStages(opts, io, hooks), given);
   } finally {
     clearInterval(hold);
   }
@@ -292,6 +297,18 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
     stages: stages.list,
     exitCode: failed?.error?.exitCode ?? ExitCode.ok,
   };
+}
+
+/** A copy of `value` with each of `secrets` replaced in every string. */
+function scrub<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
 }
 
 function relayCredentialDetails(c: RelayCredential, relaySuffix: string): Record<string, unknown> {
