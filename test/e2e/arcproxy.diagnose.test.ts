@@ -115,6 +115,16 @@ describe('arcproxy diagnose', () => {
     }
   }, 60_000);
 
+  it('asks for -n and -g like the proxy (exit 2), and --help names the shared options', async () => {
+    const r = await diagnose(healthy, ['-n', 'demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the following arguments are required: --name/-n, --resource-group/-g');
+    const help = await diagnose(healthy, ['--help']);
+    for (const flag of ['--name', '--resource-group', '--subscription', '--token', '--auth-scheme', '--cloud', '--output']) expect(help.stdout).toContain(flag);
+    expect(help.stdout).not.toContain('--port');
+    expect(help.code).toBe(0);
+  });
+
   it('stops at ARM for a cluster ARM reports Offline, as start-up would (exit 6)', async () => {
     const r = await diagnose(healthy, ['-n', 'offline', '-g', 'demo-rg', '-o', 'json']);
     const report = JSON.parse(r.stdout) as Report;
