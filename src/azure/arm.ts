@@ -30,6 +30,7 @@ export interface ConnectedClusterInfo {
   id: string;
   location: string;
   connectivityStatus: string;
+  provisioningState?: string;
   agentVersion?: string;
   distribution?: string;
 }
@@ -205,11 +206,13 @@ export class ArcArm {
     const properties = objectOf(body.properties) ?? {};
     const agentVersion = stringOf(properties.agentVersion);
     const distribution = stringOf(properties.distribution);
+    const provisioningState = stringOf(properties.provisioningState);
     return {
       // The id as ARM spells it (a PoP token names it); the path asked for if ARM left it out.
       id: stringOf(body.id) ?? path,
       location: stringOf(body.location) ?? '',
       connectivityStatus: stringOf(properties.connectivityStatus) ?? 'Unknown',
+      ...(provisioningState ? { provisioningState } : {}),
       ...(agentVersion ? { agentVersion } : {}),
       ...(distribution ? { distribution } : {}),
     };

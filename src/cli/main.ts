@@ -25,6 +25,9 @@ Examples:
   Print the kubeconfig instead of merging it; pick a free port:
     $ arcproxy -n my-cluster -g my-rg -f - --port 0
 
+  When something is wrong: check each step against Azure and print a report for an issue
+    $ arcproxy diagnose -n my-cluster -g my-rg
+
   Try everything locally against the built-in emulator:
     $ arcproxy emulator --env-file /tmp/arc.env &   # then: . /tmp/arc.env
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
@@ -56,6 +59,9 @@ interface ProxyFlags {
   readyFile?: string;
   authScheme: 'auto' | 'pop' | 'bearer';
 }
+
+/** What `arcproxy diagnose` takes from the proxy's options. */
+const DIAGNOSE_OPTIONS = new Set(['--name', '--resource-group', '--subscription', '--token', '--auth-scheme', '--cloud', '--output']);
 
 function buildProgram(io: CliIo, run: { exitCode: number }): Command {
   const program = new Command('arcproxy');
@@ -133,6 +139,35 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
         io,
       );
     });
+
+  // The proxy's own sign-in, cluster and output options, the same Option objects: one definition.
+  const diagnose = program
+    .command('diagnose')
+    .description(
+      'Check each step of reaching the cluster (sign-in, ARM, the relay, GET /version through the tunnel) against Azure and print a report to paste into an issue, secrets redacted. Opens no port, writes no kubeconfig.',
+    );
+  for (const option of program.options) if (DIAGNOSE_OPTIONS.has(option.long ?? '')) diagnose.addOption(option);
+  diagnose.addHelpText('after', "\nWith -o json the report is one JSON document. Exit code: 0 when every step passed, else the first failing step's.");
+  diagnose.action(async (flags: Omit<ProxyFlags, 'port'>) => {
+    if (!flags.name || !flags.resourceGroup) {
+      throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy diagnose --help).', 'ARCPROXY_MISSING_ARGUMENT');
+    }
+    if (!flags.token && flags.authScheme !== 'bearer') prefetchPopKey();
+    const { runDiagnoseCommand } = await import('./diagnose-command.js');
+    run.exitCode = await runDiagnoseCommand(
+      {
+        name: flags.name,
+        resourceGroup: flags.resourceGroup,
+        version: version(),
+        output: flags.output,
+        authScheme: flags.authScheme,
+        ...(flags.subscription ? { subscription: flags.subscription } : {}),
+        ...(flags.token ? { token: flags.token } : {}),
+        ...(flags.cloud ? { cloud: flags.cloud } : {}),
+      },
+      io,
+    );
+  });
 
   program
     .command('emulator')

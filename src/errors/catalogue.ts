@@ -55,11 +55,14 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_NO_CREDENTIAL: { exitCode: ExitCode.authFailed },
   ARCPROXY_AUTH_FAILED: { exitCode: ExitCode.authFailed },
   ARCPROXY_ARM_UNAUTHORIZED: { exitCode: ExitCode.authFailed },
+  // `arcproxy diagnose`: the cluster refused its test request's token.
+  ARCPROXY_CLUSTER_UNAUTHORIZED: { exitCode: ExitCode.authFailed },
   // Not found.
   ARCPROXY_SUBSCRIPTION_NOT_FOUND: { exitCode: ExitCode.notFound },
   ARCPROXY_RESOURCE_GROUP_NOT_FOUND: { exitCode: ExitCode.notFound },
   ARCPROXY_CLUSTER_NOT_FOUND: { exitCode: ExitCode.notFound },
   ARCPROXY_FORBIDDEN: { exitCode: ExitCode.forbidden },
+  ARCPROXY_CLUSTER_FORBIDDEN: { exitCode: ExitCode.forbidden },
   ARCPROXY_CLUSTER_OFFLINE: { exitCode: ExitCode.clusterOffline },
   ARCPROXY_PORT_IN_USE: { exitCode: ExitCode.portInUse },
   // Azure Resource Manager and Azure Relay.
@@ -74,6 +77,7 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_RELAY_TIMEOUT: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_CLOSED: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_NOT_FOUND: { exitCode: ExitCode.serviceUnavailable },
+  ARCPROXY_CLUSTER_REQUEST_FAILED: { exitCode: ExitCode.serviceUnavailable },
   // Inside a running session: these become 503/502 Status answers and events, never an exit.
   ARCPROXY_TUNNEL_FAILED: { exitCode: ExitCode.serviceUnavailable, scope: 'session' },
   ARCPROXY_TUNNEL_CLOSED: { exitCode: ExitCode.serviceUnavailable, scope: 'session' },

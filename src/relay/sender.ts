@@ -33,6 +33,15 @@ export interface RelayConnectOptions {
    * connect headers to the listener, whose logs then name the session (docs/compatibility.md).
    */
   correlationId?: string;
+  /** Told the relay's answer to the handshake (the 101, or the refusal): `arcproxy diagnose` shows it. */
+  onHandshake?: (answer: HandshakeAnswer) => void;
+}
+
+/** The status line and headers of the relay's answer to a sender's handshake (never the SAS, which is only sent). */
+export interface HandshakeAnswer {
+  status: number;
+  statusMessage: string;
+  rawHeaders: string[];
 }
 
 /** Microsoft's tracing header: one id per session (docs/compatibility.md). */
@@ -130,6 +139,7 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
 
     function onUnexpectedResponse(req: ClientRequest, res: IncomingMessage): void {
       const description = res.statusMessage ?? '';
+      tell(res);
       res.resume();
       req.destroy();
       fail(handshakeError(res.statusCode ?? 0, description, where));
@@ -146,6 +156,11 @@ export async function connectToRelay(opts: RelayConnectOptions): Promise<RelayCo
       );
     }
 
+    function tell(res: IncomingMessage): void {
+      opts.onHandshake?.({ status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', rawHeaders: res.rawHeaders });
+    }
+
+    if (opts.onHandshake) ws.once('upgrade', tell);
     ws.on('open', onOpen);
     ws.on('unexpected-response', onUnexpectedResponse);
     ws.on('error', onHandshakeError);

@@ -8,13 +8,12 @@
 import { loadCloudProfile } from '../azure/cloud.js';
 import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
-import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { takePopKey } from '../azure/pop/pop-key.js';
-import { popSourceFor } from '../azure/pop/pop-source.js';
-import { arcServerAuth, DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
+import { DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
+import { clusterAuth, signInCredential } from './sign-in.js';
 import { composeDialer } from '../tunnel/compose.js';
 import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
@@ -66,12 +65,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
   preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
-  const credential = new ArcproxyCredential({
-    env: io.env,
-    interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty),
-    cloud,
-    prompt: (message) => report.prompt(message),
-  });
+  const credential = signInCredential(cloud, io, (message) => report.prompt(message));
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
   // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
@@ -126,10 +120,12 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     report.stage('Fetching relay credentials');
     const method = opts.token ? 'Token' : 'AAD';
     const arcAuthReady = entra
-      ? arcServerAuth({
+      ? clusterAuth({
           choice: authScheme,
-          bearer: credential,
-          popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
+          credential,
+          cloud,
+          io,
+          subscriptionId,
           key: () => popKey ?? takePopKey(),
           clusterArmId: cluster.id,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),

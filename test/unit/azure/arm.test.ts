@@ -98,6 +98,7 @@ describe('ArcArm against the emulated ARM', () => {
         id: clusterResourceId(SUB, 'demo-rg', 'demo'),
         location: 'eastus',
         connectivityStatus: 'Connected',
+        provisioningState: 'Succeeded',
         agentVersion: '1.21.10',
         distribution: 'k3s',
       });

@@ -59,6 +59,7 @@ describe("arcproxy's ARM client and @azure/identity through the cloud transport"
       id: clusterResourceId(SUB, 'demo-rg', 'demo'),
       location: 'eastus',
       connectivityStatus: 'Connected',
+      provisioningState: 'Succeeded',
       agentVersion: '1.21.10',
       distribution: 'k3s',
     });

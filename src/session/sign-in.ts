@@ -1,0 +1,44 @@
+/**
+ * Signing in, as start-up and `arcproxy diagnose` both do it: the credential chain for ARM, and
+ * the cluster's own authentication in Entra mode (a PoP SHR or a plain bearer token), built from
+ * the same sign-in source. One place, so the field check exercises what a session would.
+ */
+import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
+import type { PopKey } from '../azure/pop/pop-key.js';
+import { popSourceFor } from '../azure/pop/pop-source.js';
+import type { CloudProfile } from '../net/cloud-profile.js';
+import { arcServerAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
+import type { SessionIo } from './ports.js';
+
+/** The sign-in chain (service principal, workload identity, ..., device code on a terminal). */
+export function signInCredential(cloud: CloudProfile, io: SessionIo, prompt: (message: string) => void): ArcproxyCredential {
+  return new ArcproxyCredential({ env: io.env, interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty), cloud, prompt });
+}
+
+export interface ClusterAuthOptions {
+  choice: AuthSchemeChoice;
+  /** Signed in already: its kind decides where PoP tokens come from. */
+  credential: ArcproxyCredential;
+  cloud: CloudProfile;
+  io: SessionIo;
+  subscriptionId: string;
+  /** The connected cluster's ARM id, as ARM returned it. */
+  clusterArmId: string;
+  key: () => Promise<PopKey>;
+  onRefresh?: (expiresOnMs: number) => void;
+  onRefreshError?: (err: unknown, retryInMs: number) => void;
+}
+
+/** Entra mode's authentication to the cluster, from the credential the session signed in with. */
+export function clusterAuth(opts: ClusterAuthOptions): Promise<ArcAuth> {
+  const { credential, io, cloud, subscriptionId } = opts;
+  return arcServerAuth({
+    choice: opts.choice,
+    bearer: credential,
+    popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
+    key: opts.key,
+    clusterArmId: opts.clusterArmId,
+    onRefresh: opts.onRefresh ?? (() => undefined),
+    onRefreshError: opts.onRefreshError ?? (() => undefined),
+  });
+}
