@@ -7,6 +7,7 @@
  * or a spent budget ended the way the body says, and nothing left running once the client goes.
  */
 import type { ServerResponse } from 'node:http';
+import { errorCodeOf } from '../errors/index.js';
 import { ResumeBudget } from './resume-budget.js';
 import type { UpstreamResponse } from './upstream-response.js';
 
@@ -118,20 +119,27 @@ export function relayResumable(first: UpstreamResponse, res: ServerResponse, opt
   const tryOnce = (): void => {
     const path = body.resumePath();
     if (res.destroyed || path === undefined) return;
-    answerWithin(opts.reopen(path), opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS).then((next) => {
-      if (res.destroyed) {
-        next.destroy();
-      } else if (next.statusCode === 200) {
-        budget.up();
-        attach(next);
-      } else if (next.statusCode === 429 || next.statusCode >= 500) {
-        // The agent or the apiserver behind it is not ready yet: part of the outage.
-        next.destroy();
-        lost();
-      } else {
-        void readSome(next).then((refusal) => finish(body.refused(next.statusCode, refusal)));
-      }
-    }, lost);
+    answerWithin(opts.reopen(path), opts.answerTimeoutMs ?? ANSWER_TIMEOUT_MS).then(
+      (next) => {
+        if (res.destroyed) {
+          next.destroy();
+        } else if (next.statusCode === 200) {
+          budget.up();
+          attach(next);
+        } else if (next.statusCode === 429 || next.statusCode >= 500) {
+          // The agent or the apiserver behind it is not ready yet: part of the outage.
+          next.destroy();
+          lost();
+        } else {
+          void readSome(next).then((refusal) => finish(body.refused(next.statusCode, refusal)));
+        }
+      },
+      (err: unknown) => {
+        // arcproxy is stopping: no stream will come, and the client is told at once.
+        if (errorCodeOf(err) === 'ARCPROXY_SHUTTING_DOWN') res.destroy();
+        else lost();
+      },
+    );
   };
 
   attach(first);

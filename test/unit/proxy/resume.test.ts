@@ -11,6 +11,7 @@ import { DEFAULT_RESUME_POLICY, ResumeBudget, type ResumePolicy } from '../../..
 import { relayResumable, type ResumableBody } from '../../../src/proxy/resumable-relay.js';
 import { UpstreamResponse } from '../../../src/proxy/upstream-response.js';
 import { WATCH_GAVE_UP_MESSAGE, errorEvent, watchBody } from '../../../src/proxy/watch-resume.js';
+import { ArcproxyError } from '../../../src/errors/index.js';
 import { isResumableLog, logBody, timestampInstant, timestampedLogPath } from '../../../src/proxy/log-resume.js';
 
 describe('ResumeBudget', () => {
@@ -293,6 +294,17 @@ describe('resumable relay of a watch', () => {
     // Backoff: far fewer tries than a tight loop would make in 300 ms.
     expect(r.reopened.length).toBeGreaterThan(2);
     expect(r.reopened.length).toBeLessThan(20);
+  });
+
+  it('cuts at once, without retrying, when arcproxy is shutting down', async () => {
+    const r = await run(watchBody('/api/v1/pods?watch=true'), async () => {
+      throw new ArcproxyError('ARCPROXY_SHUTTING_DOWN', 'arcproxy is shutting down');
+    });
+    r.first.send(ev('ADDED', 'a', '5'));
+    await expect.poll(r.body).not.toBe('');
+    r.first.cut();
+    expect(await r.result).toEqual({ body: ev('ADDED', 'a', '5'), ended: 'cut' });
+    expect(r.reopened).toHaveLength(1);
   });
 
   it('stops trying once the client goes away', async () => {
