@@ -40,17 +40,31 @@ export function resumePath(path: string, resourceVersion: string): string {
   return `${url.pathname}${url.search}`;
 }
 
-/** The resourceVersion an event line carries (objects, Tables, bookmarks), if any. */
-export function eventResourceVersion(line: string): string | undefined {
-  let event: { type?: unknown; object?: { metadata?: { resourceVersion?: unknown }; rows?: { object?: { metadata?: { resourceVersion?: unknown } } }[] } };
+interface EventMeta {
+  resourceVersion?: unknown;
+  annotations?: Record<string, unknown>;
+}
+
+/** What a resume needs of an event line: its resourceVersion, and whether it ends the initial events. */
+function readEvent(line: string): { resourceVersion: string | undefined; initialEventsEnd: boolean } {
+  let event: { type?: unknown; object?: { metadata?: EventMeta; rows?: { object?: { metadata?: EventMeta } }[] } };
   try {
     event = JSON.parse(line) as typeof event;
   } catch {
-    return undefined;
+    return { resourceVersion: undefined, initialEventsEnd: false };
   }
-  if (event.type === 'ERROR') return undefined;
-  const rv = event.object?.metadata?.resourceVersion ?? event.object?.rows?.[0]?.object?.metadata?.resourceVersion;
-  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+  if (event.type === 'ERROR') return { resourceVersion: undefined, initialEventsEnd: false };
+  const meta = event.object?.metadata;
+  const rv = meta?.resourceVersion ?? event.object?.rows?.[0]?.object?.metadata?.resourceVersion;
+  return {
+    resourceVersion: typeof rv === 'string' && rv !== '' ? rv : undefined,
+    initialEventsEnd: event.type === 'BOOKMARK' && meta?.annotations?.['k8s.io/initial-events-end'] === 'true',
+  };
+}
+
+/** The resourceVersion an event line carries (objects, Tables, bookmarks), if any. */
+export function eventResourceVersion(line: string): string | undefined {
+  return readEvent(line).resourceVersion;
 }
 
 /** The Status a refusal carried, else one made from its status code. */
@@ -81,6 +95,9 @@ export const WATCH_GAVE_UP_MESSAGE =
  * kubectl prints it and a reflector relists. A spent budget ends the same way with a 503 Status.
  */
 export function watchBody(path: string): ResumableBody {
+  // A watch-list (sendInitialEvents=true) sends the current objects first, in no resourceVersion
+  // order, until a BOOKMARK marks their end: cut before it, there is no safe place to resume from.
+  let initialEvents = new URL(path, 'http://x').searchParams.get('sendInitialEvents') === 'true';
   let lastRv: string | undefined;
   let sawEvent = false;
   return {
@@ -88,15 +105,19 @@ export function watchBody(path: string): ResumableBody {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue;
         sawEvent = true;
-        lastRv = eventResourceVersion(line) ?? lastRv;
+        const event = readEvent(line);
+        lastRv = event.resourceVersion ?? lastRv;
+        if (event.initialEventsEnd) initialEvents = false;
       }
       return chunk;
     },
     resumePath() {
-      if (lastRv !== undefined) return resumePath(path, lastRv);
-      // Nothing seen yet: the same watch again loses nothing. Events without a resourceVersion
-      // leave no safe place to resume from.
-      return sawEvent ? undefined : path;
+      // Nothing seen yet: the same watch again loses nothing.
+      if (!sawEvent) return path;
+      // Cut among the initial events, or after events without a resourceVersion: the client
+      // starts over (a cut response; reflectors do exactly that).
+      if (initialEvents || lastRv === undefined) return undefined;
+      return resumePath(path, lastRv);
     },
     refused: (statusCode, body) => errorEvent(refusalStatus(statusCode, body)),
     gaveUp: () => errorEvent(statusObject(503, 'ServiceUnavailable', WATCH_GAVE_UP_MESSAGE)),

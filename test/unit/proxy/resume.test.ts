@@ -222,6 +222,31 @@ async function run(body: ResumableBody, next: (path: string, n: number) => Promi
 
 const ev = (type: string, name: string, rv: string) => `${JSON.stringify({ type, object: { metadata: { name, resourceVersion: rv } } })}\n`;
 
+describe('watchBody', () => {
+  const line = (o: object) => Buffer.from(`${JSON.stringify(o)}\n`);
+  it('does not resume a watch-list cut among its initial events; after their closing bookmark it resumes from it', () => {
+    const path = '/api/v1/pods?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true';
+    const body = watchBody(path);
+    expect(body.resumePath()).toBe(path);
+    body.lines(line({ type: 'ADDED', object: { metadata: { name: 'b', resourceVersion: '9' } } }));
+    body.lines(line({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '3' } } }));
+    expect(body.resumePath()).toBeUndefined();
+    body.lines(line({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '12', annotations: { 'k8s.io/initial-events-end': 'true' } } } }));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=12');
+  });
+
+  it('turns a refusal into an ERROR event, keeping the Status the cluster sent or making one', () => {
+    const body = watchBody('/api/v1/pods?watch=1');
+    const status = { kind: 'Status', code: 403, reason: 'Forbidden', message: 'pods is forbidden' };
+    const refused = (code: number, text: string) => JSON.parse(body.refused(code, Buffer.from(text))!.toString()) as unknown;
+    expect(refused(403, JSON.stringify(status))).toEqual({ type: 'ERROR', object: status });
+    expect(refused(410, '<html>')).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', code: 410, reason: 'Expired' },
+    });
+  });
+});
+
 describe('resumable relay of a watch', () => {
   it('rides through failed tries and resumes from the last resourceVersion, a bookmark included: each event once', async () => {
     const later = new FakeUpstream();
