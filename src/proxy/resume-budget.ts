@@ -16,8 +16,11 @@ export interface ResumePolicy {
   stableMs: number;
 }
 
-/** 60 s of outage per gap: a relay drop, a credential renewal and an agent restart all fit. */
-export const DEFAULT_RESUME_POLICY: ResumePolicy = { outageBudgetMs: 60_000, backoff: { initialMs: 250, maxMs: 2_000 }, stableMs: 10_000 };
+/**
+ * 90 s of outage per gap: relay drops, credential renewals and an agent offline for a minute all
+ * fit, with room for the agent to reconnect and the next try to find it.
+ */
+export const DEFAULT_RESUME_POLICY: ResumePolicy = { outageBudgetMs: 90_000, backoff: { initialMs: 250, maxMs: 2_000 }, stableMs: 10_000 };
 
 export class ResumeBudget {
   readonly #policy: ResumePolicy;

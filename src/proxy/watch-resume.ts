@@ -85,7 +85,7 @@ export function errorEvent(status: object): Buffer {
 
 /** What kubectl reads when the tunnel stayed down longer than the resume budget. */
 export const WATCH_GAVE_UP_MESSAGE =
-  'arcproxy: the watch was cut and could not be resumed for 60 s (the tunnel to the cluster or the sign-in stayed unavailable); watch again (a client library re-watches by itself)';
+  'arcproxy: the watch was cut and could not be resumed for 90 s (the tunnel to the cluster or the sign-in stayed unavailable); watch again (a client library re-watches by itself)';
 
 /**
  * A JSON watch as a resumable body: events pass whole and unchanged, each one's resourceVersion

@@ -4,10 +4,10 @@
  * second, while relay credentials that live 10 s are renewed from ARM and the emulator drops every
  * relay connection, expires the relay credentials and takes the agent offline for 15 s. The real binary, the real kubectl, counts asserted:
  *  - no command hangs (each ends well within its timeout);
- *  - `get` fails only while the agent is offline (a 503 at once, by design) or just reconnecting:
- *    across relay drops and the credential expiry every `get` succeeds (a request that got no
- *    answer is sent again on a fresh stream; only a response already streaming when the relay
- *    drops is cut, and the small ones here come in one piece);
+ *  - `get` fails only while the agent is offline (a 503 at once, by design) or just reconnecting,
+ *    or when it was in flight as the relay dropped: a request that got no answer is sent once
+ *    more on a fresh stream, and fails (503) only if the drop catches that one too. So at most one
+ *    failed `get` per client per drop, within a few seconds of it;
  *  - the watch is still running and printed every pod created during the run exactly once;
  *  - `logs -f` is still running and its lines are consecutive: none lost, none repeated.
  */
@@ -26,6 +26,9 @@ const LOAD_MS = 60_000;
 const HUNG_MS = 29_000;
 /** Once the agent is back online, its listener needs a moment to reach the relay. */
 const AGENT_BACK_GRACE_MS = 5_000;
+/** A request caught by a relay drop fails (if it does) within this long of it. */
+const DROP_WINDOW_MS = 3_000;
+const GET_CLIENTS = 3;
 
 let emulator: Emulator;
 let home: { dir: string; cleanup: () => Promise<void> } | undefined;
@@ -56,7 +59,7 @@ type Window = [number, number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(kubectl)('a minute of load and faults', () => {
-  it('no hung command, get fails only while the agent is offline, the watch and logs -f ride through with nothing lost or repeated', async () => {
+  it('no hung command, get fails only while the agent is offline or at a relay drop, the watch and logs -f ride through with nothing lost or repeated', async () => {
     // Relay credentials that live 10 s: arcproxy renews them from ARM all through the run.
     emulator.faults.setRelayTokenLifetime(10);
     home = await tempHome();
@@ -104,6 +107,8 @@ describe.runIf(kubectl)('a minute of load and faults', () => {
     };
 
     const pulled: number[] = [];
+    /** When the relay dropped every connection, or the relay credentials expired. */
+    const drops: Window[] = [];
     let agentOffline: Window = [Infinity, Infinity];
     const faults = async () => {
       const fault = async (atMs: number, pull: () => unknown) => {
@@ -111,28 +116,35 @@ describe.runIf(kubectl)('a minute of load and faults', () => {
         pulled.push(at());
         await pull();
       };
-      await fault(6_000, () => emulator.faults.dropRelayConnections());
-      await fault(12_000, () => emulator.faults.dropRelayConnections());
-      await fault(18_000, () => emulator.faults.expireRelayTokens());
+      const drop = async (atMs: number, pull: () => unknown) => {
+        await fault(atMs, pull);
+        drops.push([pulled.at(-1)!, pulled.at(-1)! + DROP_WINDOW_MS]);
+      };
+      await drop(6_000, () => emulator.faults.dropRelayConnections());
+      await drop(12_000, () => emulator.faults.dropRelayConnections());
+      await drop(18_000, () => emulator.faults.expireRelayTokens());
       // The agent offline for 15 s.
       await fault(24_000, () => emulator.faults.setAgentOnline('demo', false));
       const offlineFrom = at();
       await fault(39_000, () => emulator.faults.setAgentOnline('demo', true));
       agentOffline = [offlineFrom, at() + AGENT_BACK_GRACE_MS];
-      await fault(45_000, () => emulator.faults.dropRelayConnections());
-      await fault(52_000, () => emulator.faults.dropRelayConnections());
+      await drop(45_000, () => emulator.faults.dropRelayConnections());
+      await drop(52_000, () => emulator.faults.dropRelayConnections());
     };
 
-    await Promise.all([getLoop(), getLoop(), getLoop(), createLoop(), faults()]);
+    await Promise.all([...Array.from({ length: GET_CLIENTS }, getLoop), createLoop(), faults()]);
 
     // 0 hung: every command ended within its bound.
     const all = [...gets, ...creates];
     expect(all.filter((o) => o.endedAt - o.startedAt >= HUNG_MS)).toEqual([]);
-    // Failed gets: only those that overlapped the agent's outage.
-    const [from, to] = agentOffline;
+    // Failed gets: only those that overlapped the agent's outage, or were in flight at a drop
+    // (at most one per client per drop).
+    const overlaps = (o: Outcome, [from, to]: Window) => o.endedAt >= from && o.startedAt <= to;
     const failed = gets.filter((o) => o.code !== 0);
-    expect(failed.filter((o) => o.endedAt < from || o.startedAt > to)).toEqual([]);
-    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.filter((o) => !overlaps(o, agentOffline) && !drops.some((w) => overlaps(o, w)))).toEqual([]);
+    for (const w of drops) expect(failed.filter((o) => !overlaps(o, agentOffline) && overlaps(o, w)).length).toBeLessThanOrEqual(GET_CLIENTS);
+    // The outage did fail requests (a 503 at once, not a hang).
+    expect(failed.filter((o) => overlaps(o, agentOffline)).length).toBeGreaterThan(0);
     // And there was load outside the faults: most gets succeeded.
     expect(gets.filter((o) => o.code === 0).length).toBeGreaterThan(50);
     expect(created.length).toBeGreaterThan(10);
@@ -158,7 +170,7 @@ describe.runIf(kubectl)('a minute of load and faults', () => {
     expect(exited).toBe(false);
     // A record for whoever reads the log of this run.
     console.log(
-      `ride-through: ${gets.length} gets (${failed.length} failed, all while the agent was offline), ${created.length} pods created, ` +
+      `ride-through: ${gets.length} gets (${failed.length} failed: ${failed.filter((o) => !overlaps(o, agentOffline)).length} at relay drops, the rest while the agent was offline), ${created.length} pods created, ` +
         `${seen.length} log lines, faults at ${pulled.map((f) => `${Math.round(f / 1000)}s`).join(' ')}`,
     );
   }, 150_000);

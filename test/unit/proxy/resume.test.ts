@@ -84,8 +84,8 @@ describe('ResumeBudget', () => {
     expect(budget.down()).toBeDefined();
   });
 
-  it('defaults to a minute of outage per gap', () => {
-    expect(DEFAULT_RESUME_POLICY.outageBudgetMs).toBe(60_000);
+  it('defaults to 90 s of outage per gap: an agent offline for a minute fits', () => {
+    expect(DEFAULT_RESUME_POLICY.outageBudgetMs).toBe(90_000);
   });
 });
 
