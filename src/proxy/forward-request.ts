@@ -19,7 +19,9 @@ import { sendStatus, tokenFailureMessage } from './status.js';
 import type { StreamPool, TakenStream } from './stream-pool.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 import type { UpstreamResponse } from './upstream-response.js';
-import { isResumableWatch, relayWatch } from './watch-resume.js';
+import { isResumableLog, logBody, timestampedLogPath } from './log-resume.js';
+import { relayResumable, type ResumableBody } from './resumable-relay.js';
+import { isResumableWatch, watchBody } from './watch-resume.js';
 
 export interface ForwardRequestDeps {
   pool: StreamPool;
@@ -43,6 +45,9 @@ class ForwardedRequest {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #path: string;
+  /** The path sent upstream: a followed log asks for timestamps, to resume from (log-resume.ts). */
+  readonly #upstreamPath: string;
+  readonly #resumableLog: boolean;
   readonly #logPath: string;
   readonly #deps: ForwardRequestDeps;
   readonly #method: string;
@@ -59,6 +64,8 @@ class ForwardedRequest {
     this.#req = req;
     this.#res = res;
     this.#path = path;
+    this.#resumableLog = isResumableLog(req.method, path);
+    this.#upstreamPath = this.#resumableLog ? timestampedLogPath(path) : path;
     this.#logPath = logPath;
     this.#deps = deps;
     this.#method = req.method ?? 'GET';
@@ -70,7 +77,11 @@ class ForwardedRequest {
   /** Gets the token (Entra mode), rewrites the request and sends it. */
   start(): void {
     this.#withToken((token) => {
-      const request = prepareUpstreamRequest(this.#method, this.#path, this.#req.rawHeaders, { bearerToken: token, upgrade: false, trace: this.#trace });
+      const request = prepareUpstreamRequest(this.#method, this.#upstreamPath, this.#req.rawHeaders, {
+        bearerToken: token,
+        upgrade: false,
+        trace: this.#trace,
+      });
       if ('problem' in request) {
         sendStatus(this.#res, 400, 'BadRequest', `arcproxy: cannot forward this request: ${request.problem}`);
         return;
@@ -152,7 +163,7 @@ class ForwardedRequest {
       stream,
       {
         method: this.#method,
-        head: request.head(this.#path, pooled ? 'keep-alive' : 'close'),
+        head: request.head(this.#upstreamPath, pooled ? 'keep-alive' : 'close'),
         body: request.hasBody ? { req: this.#req, framing: request.bodyFraming, onBytes } : undefined,
       },
       {
@@ -206,8 +217,9 @@ class ForwardedRequest {
       bodyStarted = true;
       this.#bytesOut += n;
     };
-    if (isResumableWatch(this.#method, this.#path, up)) {
-      relayWatch(up, res, { path: this.#path, reopen: (resume) => this.#reopen(resume), onBytes });
+    const resumable = this.#resumableBody(up);
+    if (resumable !== undefined) {
+      relayResumable(up, res, { body: resumable, reopen: (resume) => this.#reopen(resume), onBytes });
     } else {
       relayBody(up, res, onBytes);
     }
@@ -218,14 +230,24 @@ class ForwardedRequest {
     });
   }
 
-  /** The watch again from where kubectl is, on a fresh stream (watch-resume.ts). */
+  /** A JSON watch or a followed log answered 200 is resumed when cut; anything else is not. */
+  #resumableBody(up: UpstreamResponse): ResumableBody | undefined {
+    if (this.#resumableLog) return up.statusCode === 200 ? logBody(this.#path) : undefined;
+    return isResumableWatch(this.#method, this.#path, up) ? watchBody(this.#path) : undefined;
+  }
+
+  /** The watch or log again from where kubectl is, on a fresh stream (resumable-relay.ts). */
   async #reopen(resumePath: string): Promise<UpstreamResponse> {
     const auth = this.#deps.auth;
     const token = auth.kind === 'entra' ? await auth.getToken() : undefined;
     if (this.#res.destroyed) throw new Error('the client went away');
     const request = prepareUpstreamRequest('GET', resumePath, this.#req.rawHeaders, { bearerToken: token, upgrade: false, trace: this.#trace });
     if ('problem' in request) throw new Error(request.problem);
-    const stream = await this.#deps.pool.dial();
+    const dialing = new AbortController();
+    this.#dialing = dialing;
+    const stream = await this.#deps.pool.dial(dialing.signal).finally(() => {
+      if (this.#dialing === dialing) this.#dialing = undefined;
+    });
     if (this.#res.destroyed) {
       stream.destroy();
       throw new Error('the client went away');

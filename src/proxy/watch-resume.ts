@@ -1,25 +1,19 @@
 /**
- * Keeps a JSON watch alive across a relay drop. A watch is a stream of newline-delimited events,
- * each carrying a resourceVersion; when the stream under it dies mid-response, the same watch is
- * sent again from the last resourceVersion kubectl has seen and the new events continue the same
- * response. That is exactly what a reflector would do after re-watching, so nothing is lost or
- * repeated; kubectl `get -w`, which never re-watches by itself, keeps working.
+ * Keeps a JSON watch alive across relay drops, credential renewals and agent restarts. A watch is
+ * a stream of newline-delimited events, each carrying a resourceVersion; when the stream under it
+ * dies mid-response, the same watch is sent again from the last resourceVersion the client has
+ * seen (a BOOKMARK's too) and the new events continue the same response (resumable-relay.ts, with
+ * backoff and an outage budget, resume-budget.ts). That is exactly what a reflector does after
+ * re-watching, so nothing is lost or repeated; kubectl `get -w`, which never re-watches by itself,
+ * keeps working.
  *
- * Events are forwarded whole, as soon as their newline arrives (the apiserver writes one event per
- * write, so this adds no delay): a cut can then never leave half an event in front of the resumed
- * ones. Anything else (protobuf or CBOR watches, an event over MAX_EVENT_BYTES, a resume that is
- * refused, too many resumes without progress) falls back to ending the response abruptly, so the
- * client sees the failure and re-lists.
+ * JSON only (Table watches included: kubectl `get -w` asks for those). Protobuf or CBOR watches
+ * are cut as they were: the client libraries that ask for them re-watch by themselves.
  */
-import type { ServerResponse } from 'node:http';
+import { statusObject } from '../net/k8s-status.js';
 import { headerValue } from './headers.js';
+import type { ResumableBody } from './resumable-relay.js';
 import type { UpstreamResponse } from './upstream-response.js';
-
-/** Largest event held while waiting for its newline; a bigger one turns resumption off. */
-const MAX_EVENT_BYTES = 16 * 1024 * 1024;
-/** Resumes in a row without a new event before giving up. */
-const MAX_RESUMES_WITHOUT_PROGRESS = 4;
-const RESUME_DELAYS_MS = [0, 100, 300, 1_000];
 
 /** What a watch check needs of a response. */
 export type ResponseStatus = Pick<UpstreamResponse, 'statusCode' | 'rawHeaders'>;
@@ -46,128 +40,86 @@ export function resumePath(path: string, resourceVersion: string): string {
   return `${url.pathname}${url.search}`;
 }
 
-/** The resourceVersion an event line carries (objects, Tables, bookmarks), if any. */
-export function eventResourceVersion(line: string): string | undefined {
-  let event: { type?: unknown; object?: { metadata?: { resourceVersion?: unknown }; rows?: { object?: { metadata?: { resourceVersion?: unknown } } }[] } };
+interface EventMeta {
+  resourceVersion?: unknown;
+  annotations?: Record<string, unknown>;
+}
+
+/** What a resume needs of an event line: its resourceVersion, and whether it ends the initial events. */
+function readEvent(line: string): { resourceVersion: string | undefined; initialEventsEnd: boolean } {
+  let event: { type?: unknown; object?: { metadata?: EventMeta; rows?: { object?: { metadata?: EventMeta } }[] } };
   try {
     event = JSON.parse(line) as typeof event;
   } catch {
-    return undefined;
+    return { resourceVersion: undefined, initialEventsEnd: false };
   }
-  if (event.type === 'ERROR') return undefined;
-  const rv = event.object?.metadata?.resourceVersion ?? event.object?.rows?.[0]?.object?.metadata?.resourceVersion;
-  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+  if (event.type === 'ERROR') return { resourceVersion: undefined, initialEventsEnd: false };
+  const meta = event.object?.metadata;
+  const rv = meta?.resourceVersion ?? event.object?.rows?.[0]?.object?.metadata?.resourceVersion;
+  return {
+    resourceVersion: typeof rv === 'string' && rv !== '' ? rv : undefined,
+    initialEventsEnd: event.type === 'BOOKMARK' && meta?.annotations?.['k8s.io/initial-events-end'] === 'true',
+  };
 }
 
-export interface WatchRelayOptions {
-  /** The original upstream path (prefix already stripped). */
-  path: string;
-  /** Sends the watch again on a fresh stream; resolves with its response (body paused). */
-  reopen: (path: string) => Promise<UpstreamResponse>;
-  onBytes?: (n: number) => void;
+/** The resourceVersion an event line carries (objects, Tables, bookmarks), if any. */
+export function eventResourceVersion(line: string): string | undefined {
+  return readEvent(line).resourceVersion;
 }
 
-/** Relays `first`'s body into `res` (headers already written), resuming when it is cut. */
-export function relayWatch(first: UpstreamResponse, res: ServerResponse, opts: WatchRelayOptions): void {
-  const initial = new URL(opts.path, 'http://x').searchParams.get('resourceVersion');
+/** The Status a refusal carried, else one made from its status code. */
+function refusalStatus(statusCode: number, body: Buffer): object {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { kind?: unknown };
+    if (parsed.kind === 'Status') return parsed;
+  } catch {
+    // Not JSON: described below instead.
+  }
+  return statusObject(statusCode, statusCode === 410 ? 'Expired' : 'Unknown', `the watch could not be resumed (HTTP ${statusCode})`);
+}
+
+/** An ERROR watch event, as the apiserver ends a watch it cannot continue. */
+export function errorEvent(status: object): Buffer {
+  return Buffer.from(`${JSON.stringify({ type: 'ERROR', object: status })}\n`, 'utf8');
+}
+
+/** What kubectl reads when the tunnel stayed down longer than the resume budget. */
+export const WATCH_GAVE_UP_MESSAGE =
+  'arcproxy: the watch was cut and could not be resumed for 90 s (the tunnel to the cluster or the sign-in stayed unavailable); watch again (a client library re-watches by itself)';
+
+/**
+ * A JSON watch as a resumable body: events pass whole and unchanged, each one's resourceVersion
+ * is noted, and a resume asks for the watch from the last one (bookmarks included). A refusal
+ * (410 Gone: that resourceVersion is too old; 403 after a role change...) reaches the client as
+ * the apiserver would send it mid-watch: an ERROR event with the Status, then a clean end, so
+ * kubectl prints it and a reflector relists. A spent budget ends the same way with a 503 Status.
+ */
+export function watchBody(path: string): ResumableBody {
+  // A watch-list (sendInitialEvents=true) sends the current objects first, in no resourceVersion
+  // order, until a BOOKMARK marks their end: cut before it, there is no safe place to resume from.
+  let initialEvents = new URL(path, 'http://x').searchParams.get('sendInitialEvents') === 'true';
   let lastRv: string | undefined;
   let sawEvent = false;
-  let resumable = true;
-  let resumesWithoutProgress = 0;
-
-  const attach = (upRes: UpstreamResponse): void => {
-    let partial: Buffer[] = [];
-    let partialBytes = 0;
-    const resumeUp = (): void => upRes.resume();
-    const write = (bytes: Buffer): void => {
-      if (res.destroyed) return;
-      if (!res.write(bytes)) {
-        upRes.pause();
-        res.once('drain', resumeUp);
-      }
-    };
-
-    upRes.on('data', (chunk: Buffer) => {
-      opts.onBytes?.(chunk.length);
-      if (!resumable) {
-        write(chunk);
-        return;
-      }
-      const nl = chunk.lastIndexOf(0x0a);
-      if (nl === -1) {
-        partial.push(chunk);
-        partialBytes += chunk.length;
-        if (partialBytes > MAX_EVENT_BYTES) {
-          // Too big to hold: pass it on and give up resuming this watch.
-          resumable = false;
-          write(Buffer.concat(partial, partialBytes));
-          partial = [];
-          partialBytes = 0;
-        }
-        return;
-      }
-      const complete = partialBytes > 0 ? Buffer.concat([...partial, chunk.subarray(0, nl + 1)]) : chunk.subarray(0, nl + 1);
-      const rest = chunk.subarray(nl + 1);
-      partial = rest.length > 0 ? [rest] : [];
-      partialBytes = rest.length;
-      for (const line of complete.toString('utf8').split('\n')) {
+  return {
+    lines(chunk) {
+      for (const line of chunk.toString('utf8').split('\n')) {
         if (line.trim() === '') continue;
         sawEvent = true;
-        const rv = eventResourceVersion(line);
-        if (rv !== undefined) {
-          lastRv = rv;
-          resumesWithoutProgress = 0;
-        }
+        const event = readEvent(line);
+        lastRv = event.resourceVersion ?? lastRv;
+        if (event.initialEventsEnd) initialEvents = false;
       }
-      write(complete);
-    });
-
-    upRes.on('end', () => {
-      if (partialBytes > 0) write(Buffer.concat(partial, partialBytes));
-      if (!res.destroyed) res.end();
-    });
-    upRes.on('close', () => {
-      if (upRes.complete || res.destroyed) return;
-      const from = lastRv ?? (sawEvent ? undefined : (initial ?? ''));
-      if (!resumable || from === undefined) {
-        res.destroy();
-        return;
-      }
-      resume(lastRv === undefined ? opts.path : resumePath(opts.path, lastRv));
-    });
-    upRes.resume();
+      return chunk;
+    },
+    resumePath() {
+      // Nothing seen yet: the same watch again loses nothing.
+      if (!sawEvent) return path;
+      // Cut among the initial events, or after events without a resourceVersion: the client
+      // starts over (a cut response; reflectors do exactly that).
+      if (initialEvents || lastRv === undefined) return undefined;
+      return resumePath(path, lastRv);
+    },
+    refused: (statusCode, body) => errorEvent(refusalStatus(statusCode, body)),
+    gaveUp: () => errorEvent(statusObject(503, 'ServiceUnavailable', WATCH_GAVE_UP_MESSAGE)),
   };
-
-  /** Sends the watch again; a failed try (the new stream was dropped too) is retried a few times. */
-  const resume = (path: string): void => {
-    if (resumesWithoutProgress >= MAX_RESUMES_WITHOUT_PROGRESS) {
-      res.destroy();
-      return;
-    }
-    // The first try waits one turn, so streams dropped with this one have reported their close.
-    const delay = RESUME_DELAYS_MS[resumesWithoutProgress] ?? 0;
-    resumesWithoutProgress++;
-    const timer = setTimeout(() => {
-      res.off('close', cancel);
-      if (res.destroyed) return;
-      opts.reopen(path).then(
-        (next) => {
-          if (res.destroyed) {
-            next.destroy();
-          } else if (next.statusCode === 200) {
-            attach(next);
-          } else {
-            // Refused (410 Gone, 403 after a role change...): the client must start over.
-            next.destroy();
-            res.destroy();
-          }
-        },
-        () => resume(path),
-      );
-    }, delay);
-    const cancel = (): void => clearTimeout(timer);
-    res.once('close', cancel);
-  };
-
-  attach(first);
 }

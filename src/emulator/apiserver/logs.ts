@@ -1,8 +1,12 @@
 /**
  * pods/log: the pod's generated log if it has one (streamed with backpressure), then its bounded
- * history of written lines (tailLines and limitBytes apply to the two as one log; timestamps),
- * then, with follow=true, each new line as it is written, until the client goes, the pod stops,
- * limitBytes is reached or the server ends the response.
+ * history of written lines (tailLines, sinceTime/sinceSeconds and limitBytes apply to the two as
+ * one log; timestamps), then, with follow=true, each new line as it is written, until the client
+ * goes, the pod stops, limitBytes is reached or the server ends the response.
+ *
+ * As a real cluster: timestamps are RFC3339Nano with all nine digits (the kubelet's
+ * RFC3339NanoFixed); sinceTime reaches the kubelet to the second (the apiserver formats it with
+ * RFC3339) and includes that second.
  */
 import type { ServerResponse } from 'node:http';
 import type { EmulatedPod, LogLine } from './pod-runtime.js';
@@ -40,7 +44,40 @@ function readLimits(res: ServerResponse, query: URLSearchParams, podName: string
   return limits;
 }
 
-export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSearchParams): void {
+/** A time as the kubelet writes it in front of a line: RFC3339Nano with nine digits. */
+export function logTimestamp(time: Date): string {
+  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+/** Go's time.Parse(time.RFC3339): a fraction is accepted though the layout has none. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The earliest time a line may have (sinceTime, cut to the second; or sinceSeconds before now), 0
+ * without either; undefined once a refusal has been sent.
+ */
+function readSince(res: ServerResponse, query: URLSearchParams, podName: string, sinceSeconds: number | undefined, now: number): number | undefined {
+  const sinceTime = query.get('sinceTime');
+  if (sinceTime && sinceSeconds !== undefined) {
+    sendStatus(res, 422, 'Invalid', `PodLogOptions "${podName}" is invalid: []: Forbidden: at most one of \`sinceTime\` or \`sinceSeconds\` may be specified`, {
+      name: podName,
+      kind: 'PodLogOptions',
+    });
+    return undefined;
+  }
+  if (sinceTime) {
+    const ms = RFC3339.test(sinceTime) ? Date.parse(sinceTime) : NaN;
+    if (Number.isNaN(ms)) {
+      sendStatus(res, 400, 'BadRequest', `parsing time "${sinceTime}" as "2006-01-02T15:04:05Z07:00": cannot parse "${sinceTime}" as RFC3339`);
+      return undefined;
+    }
+    return Math.floor(ms / 1000) * 1000;
+  }
+  // sinceSeconds was decoded and range-checked with the other limits.
+  return sinceSeconds === undefined ? 0 : now - sinceSeconds * 1000;
+}
+
+export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSearchParams, now: () => number = Date.now): void {
   const container = query.get('container');
   if (!container && pod.containers.length > 1) {
     return sendStatus(res, 400, 'BadRequest', `a container name must be specified for pod ${pod.name}, choose one of: [${pod.containers.join(' ')}]`);
@@ -50,9 +87,11 @@ export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSea
   }
   const limits = readLimits(res, query, pod.name);
   if (!limits) return;
+  const since = readSince(res, query, pod.name, limits.sinceSeconds, now());
+  if (since === undefined) return;
   const timestamps = queryBool(query, 'timestamps');
   const follow = queryBool(query, 'follow');
-  const format = (l: LogLine) => `${timestamps ? `${l.time.toISOString()} ` : ''}${l.text}\n`;
+  const format = (l: LogLine) => (l.time.getTime() < since ? '' : `${timestamps ? `${logTimestamp(l.time)} ` : ''}${l.text}\n`);
 
   // A copy: lines written while the generated part streams arrive through 'log' instead.
   let history = [...pod.logHistory()];
@@ -76,8 +115,10 @@ export function servePodLog(res: ServerResponse, pod: EmulatedPod, query: URLSea
       pod.off('stopped', onStop);
     });
   }
-  const prefix = timestamps ? `${pod.startedAt.toISOString()} ` : '';
-  out.pump(generatedLogChunks(pod.generatedLogBytes, firstGeneratedLine, prefix), () => {
+  const prefix = timestamps ? `${logTimestamp(pod.startedAt)} ` : '';
+  // Every generated line has the pod's start time: all of them are since `since`, or none.
+  const generated = pod.startedAt.getTime() < since ? 0 : pod.generatedLogBytes;
+  out.pump(generatedLogChunks(generated, firstGeneratedLine, prefix), () => {
     for (const l of history) out.write(format(l));
     if (!follow) {
       if (!out.closed) res.end();

@@ -1,7 +1,7 @@
 /**
  * Retry and resume in the proxy: an idempotent request whose fresh stream dies before answering
- * is sent once more; a JSON watch cut mid-stream resumes from the last resourceVersion; other
- * responses cut mid-stream reach kubectl cut short.
+ * is sent once more; a JSON watch cut mid-stream resumes from the last resourceVersion, a
+ * followed log from its last timestamp; other responses cut mid-stream reach kubectl cut short.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -121,8 +121,31 @@ describe('through the proxy', () => {
       }),
     );
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
-    const out = await stream(proxy.port, `${PREFIX}/api/v1/namespaces/default/pods/p/log?follow=true`, pki);
+    const out = await stream(proxy.port, `${PREFIX}/api/v1/namespaces/default/pods/p/log?tailLines=10`, pki);
     expect(out).toMatchObject({ status: 200, body: 'line 1\n', ended: 'cut' });
+  });
+
+  it('resumes a followed log cut mid-stream with sinceTime: each line once, without the timestamps kubectl did not ask for', async () => {
+    const pki = await sharedPki();
+    const T = (n: number) => `2026-01-02T03:04:05.${String(n).padStart(9, '0')}Z`;
+    const upstream = own(
+      await startUpstream((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        if (upstream.seen.length === 1) {
+          res.write(`${T(1)} line 1\n${T(2)} line 2\n${T(3)} li`, () => setTimeout(() => req.socket.destroy(), 20));
+        } else {
+          // The whole second again, as a real cluster answers sinceTime, then the rest.
+          res.end(`${T(1)} line 1\n${T(2)} line 2\n${T(3)} line 3\n`);
+        }
+      }),
+    );
+    const proxy = own(await startProxy(pki, netDialer(upstream.port)));
+    const out = await stream(proxy.port, `${PREFIX}/api/v1/namespaces/default/pods/p/log?follow=true`, pki);
+    expect(out).toMatchObject({ status: 200, body: 'line 1\nline 2\nline 3\n', ended: 'end' });
+    expect(upstream.seen.map((r) => r.url)).toEqual([
+      '/api/v1/namespaces/default/pods/p/log?follow=true&timestamps=true',
+      `/api/v1/namespaces/default/pods/p/log?follow=true&timestamps=true&sinceTime=${encodeURIComponent(T(2))}`,
+    ]);
   });
 
   it('keeps at most maxIdleStreams idle streams after a burst', async () => {

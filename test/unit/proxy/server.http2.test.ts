@@ -349,7 +349,7 @@ describe('HTTP/2 listener: cuts both ways', () => {
     );
     const proxy = own(await startProxy(pki, netDialer(upstream.port)));
     const s = await session(pki, proxy.port);
-    const { stream } = await openStream(s, `${PREFIX}/api/v1/namespaces/d/pods/p/log?follow=true`);
+    const { stream } = await openStream(s, `${PREFIX}/api/v1/namespaces/d/pods/p/log?tailLines=5`);
     const result = await h2Outcome(stream);
     expect(result.body).toBe('line 1\n');
     expect(result.ended).toBe(false);

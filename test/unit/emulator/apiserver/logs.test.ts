@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, demoKubernetes, startHarness, stream, type Harness, type LineStream } from './harness.js';
 import { expectedGeneratedLog } from '../../../helpers/generated-log.js';
 import { generatedLine } from '../../../../src/emulator/apiserver/generated-log.js';
+import { logTimestamp } from '../../../../src/emulator/apiserver/logs.js';
 
 const GENERATED_SIZE = 1024 * 1024 + 37;
 
@@ -32,7 +33,7 @@ describe('pods/log', () => {
     const tail = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?tailLines=1&timestamps=true', { token: h.admin });
     const lines = tail.text.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hello from hello-1: listening on 8080$/);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z hello from hello-1: listening on 8080$/);
   });
 
   it('cuts the log at limitBytes', async () => {
@@ -87,6 +88,39 @@ describe('pods/log', () => {
     expect(wrong.json().message).toBe('container nope is not valid for pod hello-1');
   });
 
+  it("writes timestamps as the kubelet does: RFC3339Nano with all nine digits (Go's RFC3339NanoFixed)", () => {
+    expect(logTimestamp(new Date('2026-01-02T03:04:05.678Z'))).toBe('2026-01-02T03:04:05.678000000Z');
+    expect(logTimestamp(new Date('2026-01-02T03:04:05Z'))).toBe('2026-01-02T03:04:05.000000000Z');
+  });
+
+  it('takes sinceTime to the second and includes that second, as the apiserver passes it to the kubelet', async () => {
+    const all = (await call(h, '/api/v1/namespaces/default/pods/hello-1/log?timestamps=true', { token: h.admin })).text.trimEnd().split('\n');
+    const last = all.at(-1)!;
+    const stamp = last.slice(0, last.indexOf(' '));
+    // A sinceTime later in the same second than the last line still gives that line.
+    const later = stamp.replace(/\.\d{9}Z$/, '.999999999Z');
+    const r = await call(h, `/api/v1/namespaces/default/pods/hello-1/log?timestamps=true&sinceTime=${encodeURIComponent(later)}`, { token: h.admin });
+    const got = r.text.trimEnd().split('\n');
+    expect(got).toContain(last);
+    // Only lines of that second or later, every one of them (a quiet pod: nothing new meanwhile).
+    const second = stamp.slice(0, 19);
+    expect(got.every((l) => l.slice(0, 19) >= second)).toBe(true);
+    expect(got).toEqual(all.filter((l) => l.slice(0, 19) >= second));
+    // A sinceTime after the last line's second gives nothing.
+    const next = new Date(Date.parse(stamp) + 1000).toISOString();
+    expect((await call(h, `/api/v1/namespaces/default/pods/hello-1/log?sinceTime=${encodeURIComponent(next)}`, { token: h.admin })).text).toBe('');
+  });
+
+  it('refuses a sinceTime that is not RFC 3339, and sinceTime with sinceSeconds', async () => {
+    const bad = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?sinceTime=yesterday', { token: h.admin });
+    expect(bad.status).toBe(400);
+    const both = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?sinceTime=2020-01-01T00:00:00Z&sinceSeconds=5', { token: h.admin });
+    expect(both.status).toBe(422);
+    const zero = await call(h, '/api/v1/namespaces/default/pods/hello-1/log?sinceSeconds=0', { token: h.admin });
+    expect(zero.status).toBe(422);
+    expect((await call(h, '/api/v1/namespaces/default/pods/hello-1/log?sinceSeconds=3600', { token: h.admin })).text).toContain('hello from hello-1: starting');
+  });
+
   it('404s the log of a missing pod', async () => {
     const r = await call(h, '/api/v1/namespaces/default/pods/ghost/log', { token: h.admin });
     expect(r.status).toBe(404);
@@ -124,7 +158,7 @@ describe('pods/log of a generated log (seed logBytes)', () => {
     const text = (await call(h, `${path}?tailLines=2&timestamps=true`, { token: h.admin })).text;
     const got = text.split('\n');
     expect(got).toHaveLength(3);
-    const stamp = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) /;
+    const stamp = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) /;
     expect(stamp.exec(got[0]!)?.[1]).toBe(stamp.exec(got[1]!)?.[1]);
     expect(got.slice(0, 2).map((l) => l.replace(stamp, '') + '\n')).toEqual(lines.slice(-2));
   });
