@@ -71,6 +71,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty),
     cloud,
     prompt: (message) => report.prompt(message),
+    warn: (message) => report.warn(message),
+    homeDir: io.homeDir,
+    subscription: opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID,
   });
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
@@ -129,7 +132,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       ? arcServerAuth({
           choice: authScheme,
           bearer: credential,
-          popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
+          popSource: (key) => popSourceFor(credential.kind, { env: io.env, cloud, userSignIn: credential.userSignIn }, key),
           key: () => popKey ?? takePopKey(),
           clusterArmId: cluster.id,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
@@ -144,7 +147,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (readyAuth.fallbackReason) {
         report.warn(
           `sending plain bearer tokens to the cluster: ${readyAuth.fallbackReason} A cluster that enforces proof-of-possession ` +
-            '(the default) will answer 401; sign in with a service principal, workload identity or az login to get PoP tokens.',
+            '(the default) will answer 401; sign in with a service principal, workload identity, az login or a device code to get PoP tokens.',
         );
       }
     }
@@ -172,7 +175,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
         report.warn(
           'the cluster refused the plain bearer token (401). Arc clusters enforce proof-of-possession tokens unless their ' +
-            'admin turned it off (kubeAADProxy.enforcePoP); use --auth-scheme pop with a service principal, workload identity or az login.',
+            'admin turned it off (kubeAADProxy.enforcePoP); use --auth-scheme pop with a service principal, workload identity, az login or a device code.',
         );
       }
       return probe.status >= 200 && probe.status < 300;
