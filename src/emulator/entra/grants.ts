@@ -75,6 +75,11 @@ function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | und
   return seed.principals.find((p) => p.kind === 'servicePrincipal' && p.clientId?.toLowerCase() === clientId.toLowerCase());
 }
 
+/** Entra hands out a refresh token only to a sign-in that asked for offline_access. */
+function asksForRefreshToken(scope: string): boolean {
+  return scope.split(/\s+/).some((s) => s.toLowerCase() === 'offline_access');
+}
+
 /** The user a device-code sign-in approves: the seed's first user. */
 function deviceCodeUser(seed: Seed): SeedPrincipal | undefined {
   return seed.principals.find((p) => p.kind === 'user');
@@ -173,8 +178,8 @@ export class TokenGrants {
     if (!grant) throw oauthErrors.badDeviceCode();
     const user = deviceCodeUser(this.#env.seed);
     if (!user) throw oauthErrors.badDeviceCode();
-    const scope = params.get('scope') ?? grant.scope;
-    return this.#userTokenResponse(user, grant.clientId, scope, ctx, cnf);
+    // The scope is the one the sign-in started with: Entra ignores a scope sent with the poll.
+    return this.#userTokenResponse(user, grant.clientId, grant.scope, ctx, cnf, { refreshToken: asksForRefreshToken(grant.scope) });
   }
 
   /**
@@ -190,7 +195,8 @@ export class TokenGrants {
     if (!grant || grant.tenantId !== ctx.tenantId) throw oauthErrors.badRefreshToken();
     const user = this.#env.seed.principals.find((p) => p.objectId === grant.objectId);
     if (!user) throw oauthErrors.badRefreshToken();
-    return this.#userTokenResponse(user, clientId, scope, ctx, cnf);
+    // The grant behind a refresh token already holds offline_access: a new one comes back each time.
+    return this.#userTokenResponse(user, clientId, scope, ctx, cnf, { refreshToken: true });
   }
 
   async #accessTokenResponse(
@@ -220,6 +226,7 @@ export class TokenGrants {
     scope: string,
     ctx: TokenRequestContext,
     cnf: PopConfirmation | undefined,
+    opts: { refreshToken: boolean },
   ): Promise<TokenResponse> {
     const audience = audienceForRequest(scope);
     if (!audience) throw oauthErrors.invalidScope(scope);
@@ -232,7 +239,7 @@ export class TokenGrants {
     return {
       ...response,
       ...(granted.length > 0 ? { scope: granted.join(' ') } : {}),
-      refresh_token: this.#env.refreshTokens.issue(user.objectId, clientId, ctx.tenantId, this.#nowSeconds()),
+      ...(opts.refreshToken ? { refresh_token: this.#env.refreshTokens.issue(user.objectId, clientId, ctx.tenantId, this.#nowSeconds()) } : {}),
       id_token: idToken,
       client_info: clientInfo(user, ctx.tenantId),
     };

@@ -9,6 +9,7 @@ import { FEDERATION_AUDIENCE, TokenGrants, federatedSubject } from './grants.js'
 import { startHttpsServer } from './http.js';
 import { createSigningKey, publicJwks } from './keys.js';
 import { handleEntraRequest } from './routes.js';
+import { startManagedIdentityEndpoint } from './managed-identity.js';
 import { DeviceCodeStore, RefreshTokenStore } from './sessions.js';
 import { signJwt, verifyAccessTokenWith } from './signer.js';
 
@@ -20,6 +21,8 @@ export interface EntraEmulatorOptions {
   tls: { cert: string; key: string };
   host?: string;
   port?: number;
+  /** Port of the managed-identity endpoint (plain HTTP; default: any free port). */
+  identityPort?: number;
   now?: () => number;
   /** Polls each new device code answers authorization_pending before it is approved (default 0: the first). */
   deviceCodePendingPolls?: number;
@@ -38,6 +41,8 @@ export interface EntraEmulator {
   setTokenLifetime(seconds: number): void;
   /** How many polls device codes started from now on answer authorization_pending before approval. */
   setDeviceCodePendingPolls(polls: number): void;
+  /** The host identity endpoint for the seed's managed identities: IDENTITY_ENDPOINT and IDENTITY_HEADER (App Service). */
+  managedIdentity: { endpoint: string; header: string };
   /** A workload-identity federation token (aud api://AzureADTokenExchange) the token endpoint accepts for `clientId`. */
   mintFederatedToken(clientId: string, lifetimeSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -65,6 +70,21 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     handleEntraRequest({ seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now }, req, res),
   );
   baseUrl = server.url;
+  let identity;
+  try {
+    identity = await startManagedIdentityEndpoint({
+      seed: opts.seed,
+      signingKey,
+      issuer: () => `${server.url}/${opts.seed.tenantId}/v2.0`,
+      nowMs: now,
+      lifetimeSeconds: () => lifetimeSeconds,
+      host: opts.host ?? '127.0.0.1',
+      port: opts.identityPort ?? 0,
+    });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
 
   return {
     url: server.url,
@@ -89,7 +109,10 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
         exp: iat + lifetime,
       });
     },
-    close: () => server.close(),
+    managedIdentity: { endpoint: identity.url, header: identity.header },
+    close: async () => {
+      await Promise.all([server.close(), identity.close()]);
+    },
   };
 }
 

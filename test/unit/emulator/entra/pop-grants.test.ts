@@ -139,6 +139,17 @@ describe('Entra emulator: proof-of-possession tokens', () => {
       expectBearer(await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code }));
     });
 
+    it('gives a refresh token only to a sign-in that asked for offline_access, as Entra does', async () => {
+      expect((await deviceSignIn({}, ARM_SCOPE)).body.refresh_token).toBeUndefined();
+      expect((await deviceSignIn({}, `${ARM_SCOPE} offline_access`)).body.refresh_token).toEqual(expect.any(String));
+    });
+
+    it('a device-code poll gets the scope the sign-in started with, whatever scope the poll names', async () => {
+      const start = await post({ client_id: 'public-cli', scope: `${ARM_SCOPE} offline_access` }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
+      const res = await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, scope: ARC_SERVER_SCOPE });
+      expect(expectBearer(res).aud).toBe('https://management.core.windows.net/');
+    });
+
     it('a refresh token from an ARM sign-in is redeemed for the Arc server app, bound with PoP or Bearer', async () => {
       const signIn = expectBearer(await deviceSignIn());
       expect(signIn.aud).toBe('https://management.core.windows.net/');
