@@ -177,6 +177,8 @@ function emulatorFaults(parts: { relay: RelayEmulator; arm: ArmEmulator; entra: 
     armFailNext: (count, status, retryAfterSeconds) => parts.arm.faults.failNext(count, status, retryAfterSeconds),
     setTokenLifetime: (seconds) => parts.entra.setTokenLifetime(seconds),
     setRelayTokenLifetime: (seconds) => parts.arm.faults.setRelayTokenLifetime(seconds),
+    setDeviceCodeApproval: (approval, intervalSeconds) => parts.entra.setDeviceCodeApproval(approval, intervalSeconds),
+    approveDeviceCode: (userCode) => parts.entra.approveDeviceCode(userCode),
   };
 }
 

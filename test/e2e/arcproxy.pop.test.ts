@@ -41,6 +41,8 @@ function seed(): Seed {
 beforeAll(async () => {
   certificate = await makeRsaCertificate('arcproxy e2e ci');
   emulator = await startEmulator({ seed: seed() });
+  // Device codes wait for their user, who reads the code arcproxy prints (approveFromPrompt).
+  emulator.faults.setDeviceCodeApproval('manual', 1);
 }, 60_000);
 afterAll(async () => {
   await emulator?.close();
@@ -63,7 +65,19 @@ const jsonEvents = (text: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** What a device-code prompt says (Entra's message names the page and the code). */
-const PROMPT = /enter the code [A-Z0-9]+ to authenticate/g;
+const PROMPT = /enter the code ([A-Z0-9]+) to authenticate/g;
+
+/** The user at the browser: approves each code arcproxy prints, once, as soon as it is printed. */
+function approveFromPrompt(): (stderr: string) => void {
+  const approved = new Set<string>();
+  return (stderr) => {
+    for (const m of stderr.matchAll(PROMPT)) {
+      if (approved.has(m[1]!)) continue;
+      approved.add(m[1]!);
+      expect(emulator.faults.approveDeviceCode(m[1]!)).toBe(true);
+    }
+  };
+}
 
 /** The environment of a source: the emulator's, without its service principal secret unless kept. */
 const noSecret = { AZURE_CLIENT_SECRET: undefined };
@@ -74,6 +88,7 @@ async function writeAzLogin(dir: string): Promise<void> {
   const endpoint = { cloud: emulator.cloud, tenantId: emulator.seed.tenantId };
   // The refresh token az would hold: a device-code sign-in of the Azure CLI's client, as `az login --use-device-code` makes.
   const started = await startDeviceCode(endpoint, AZURE_CLI_CLIENT_ID, 'https://management.core.windows.net//.default');
+  emulator.faults.approveDeviceCode(started.userCode);
   const signIn = await pollDeviceCode(endpoint, AZURE_CLI_CLIENT_ID, started.deviceCode, 'https://management.core.windows.net//.default', {
     intervalSec: started.intervalSec,
     expiresInSec: started.expiresInSec,
@@ -167,7 +182,7 @@ describe.runIf(kubectl)('every PoP-capable sign-in source through a cluster that
   it.each(sources)('$name: get, exec, logs and whoami', async (source) => {
     const dir = await home();
     const env = arcproxyEnv(emulator, dir, await source.env(dir));
-    const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], env, 60_000);
+    const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], env, 60_000, approveFromPrompt());
     try {
       const kubeconfig = join(dir, '.kube/config');
       const kc = (args: string[]) => runKubectl(kubectl!, args, { kubeconfig, cacheDir: join(dir, 'kcache') });
@@ -192,7 +207,12 @@ describe.runIf(kubectl)('every PoP-capable sign-in source through a cluster that
     const dir = await home();
     const env = arcproxyEnv(emulator, dir, { ...noSecret, ARCPROXY_DEVICE_CODE: '1' });
     const getPods = () =>
-      runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', '--', kubectl!.path, 'get', 'pods', '-o', 'name'], env, 60_000);
+      runArcproxy(
+        ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', '--', kubectl!.path, 'get', 'pods', '-o', 'name'],
+        env,
+        60_000,
+        approveFromPrompt(),
+      );
     const first = await getPods();
     expect(first.stdout).toContain('pod/hello-0');
     expect([...first.stderr.matchAll(PROMPT)]).toHaveLength(1);

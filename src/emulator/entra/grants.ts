@@ -42,6 +42,8 @@ export interface GrantEnvironment {
   lifetimeSeconds: () => number;
   /** Polls a new device code answers authorization_pending before it is approved (default 0). */
   deviceCodePendingPolls?: () => number;
+  /** New device codes wait for approveDeviceCode() instead of being approved by themselves. */
+  deviceCodeManualApproval?: () => boolean;
 }
 
 export interface TokenRequestContext {
@@ -107,13 +109,25 @@ export class TokenGrants {
     return this.#refreshToken(params, ctx, cnf);
   }
 
-  /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls. */
+  /** The user approved the sign-in with this code (the device-login page); false for an unknown or expired code. */
+  approveDeviceCode(userCode: string): boolean {
+    return this.#env.deviceCodes.approve(userCode, this.#nowSeconds());
+  }
+
+  /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls, or by approveDeviceCode(). */
   startDeviceCode(params: URLSearchParams, tenantId: string): { deviceCode: string; userCode: string; expiresIn: number } {
     const clientId = required(params, 'client_id');
     const scope = required(params, 'scope');
     if (!audienceForRequest(scope)) throw oauthErrors.invalidScope(scope);
     const now = this.#nowSeconds();
-    const { deviceCode, grant } = this.#env.deviceCodes.create(clientId, tenantId, scope, now, this.#env.deviceCodePendingPolls?.() ?? 0);
+    const { deviceCode, grant } = this.#env.deviceCodes.create(
+      clientId,
+      tenantId,
+      scope,
+      now,
+      this.#env.deviceCodePendingPolls?.() ?? 0,
+      this.#env.deviceCodeManualApproval?.() ?? false,
+    );
     return { deviceCode, userCode: grant.userCode, expiresIn: grant.expiresAt - now };
   }
 
