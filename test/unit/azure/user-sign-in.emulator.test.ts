@@ -74,7 +74,8 @@ describe('device-code sign-in with a persisted token cache', () => {
 
   it('asks once for ARM and the cluster, binds the cluster token to the key, and saves only the refresh token, 0600', async () => {
     const first = run();
-    const arm = await first.credential.getToken(ARM_SCOPE);
+    // As the ARM client asks: with CAE. The cluster's token is asked for without; still one sign-in.
+    const arm = await first.credential.getToken(ARM_SCOPE, { enableCae: true });
     expect(first.credential.kind).toBe('device-code');
     expect(decodeJwt(arm.token)).toMatchObject({ aud: 'https://management.core.windows.net/', upn: developer.upn });
     const cluster = await clusterToken(first.credential);
@@ -153,5 +154,44 @@ describe('device-code sign-in with a persisted token cache', () => {
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings[0]).toMatch(/token cache .*blocked.*ENOTDIR/);
     expect(r.warnings.join('\n')).not.toContain(arm.token);
+  });
+
+  it('an expired Azure CLI login is an absent one: device code signs in instead, or arcproxy says to run az login', async () => {
+    const azHome = await mkdtemp(join(tmpdir(), 'arcproxy-az-'));
+    try {
+      const environment = new URL(entra.url).host;
+      await mkdir(join(azHome, '.azure'));
+      const profile = { subscriptions: [{ id: 'sub', name: 'sub', tenantId: seed.tenantId, isDefault: true, user: { name: developer.upn, type: 'user' } }] };
+      const account = { home_account_id: 'u.t', environment, realm: seed.tenantId, username: developer.upn };
+      const rt = {
+        home_account_id: 'u.t',
+        environment,
+        client_id: '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
+        secret: 'expired-az-refresh-token',
+        credential_type: 'RefreshToken',
+      };
+      await writeFile(join(azHome, '.azure', 'azureProfile.json'), JSON.stringify(profile));
+      await writeFile(join(azHome, '.azure', 'msal_token_cache.json'), JSON.stringify({ Account: { a: account }, RefreshToken: { r: rt } }));
+      const env = { AZURE_TENANT_ID: seed.tenantId, ARCPROXY_TOKEN_CACHE: 'off' };
+      const prompts: string[] = [];
+      const withDeviceCode = new ArcproxyCredential({
+        env: { ...env, ARCPROXY_DEVICE_CODE: '1' },
+        interactive: false,
+        cloud,
+        homeDir: azHome,
+        prompt: (m) => prompts.push(m),
+      });
+      await withDeviceCode.getToken(ARM_SCOPE);
+      expect(withDeviceCode.kind).toBe('device-code');
+      expect(prompts).toHaveLength(1);
+
+      const without = new ArcproxyCredential({ env, interactive: false, cloud, homeDir: azHome, prompt: (m) => prompts.push(m) });
+      const err = (await without.getToken(ARM_SCOPE).catch((e: unknown) => e)) as Error & { code?: string };
+      expect(err.code).toBe('ARCPROXY_NO_CREDENTIAL');
+      expect(err.message).toMatch(/expired or was revoked; run az login again/);
+      expect(err.message).not.toContain('expired-az-refresh-token');
+    } finally {
+      await rm(azHome, { recursive: true, force: true });
+    }
   });
 });
