@@ -6,7 +6,7 @@
  * which arcproxy cannot read: it says so and falls back to a plain bearer token.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { AZURE_CLI_CLIENT_ID } from './credentials.js';
 
 export interface AzCliLogin {
@@ -48,6 +48,8 @@ export async function readAzCliLogin(
   homeDir: string,
   opts: { authorityHost: string; subscriptionId?: string },
 ): Promise<AzCliLogin | { unavailable: string }> {
+  // Without a home directory there is no ~/.azure (never look in the working directory).
+  if (!env.AZURE_CONFIG_DIR && !isAbsolute(homeDir)) return { unavailable: "there is no home directory to find the Azure CLI's files in." };
   const dir = env.AZURE_CONFIG_DIR || join(homeDir, '.azure');
   let subscriptions: ProfileSubscription[];
   try {

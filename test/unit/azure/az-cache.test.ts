@@ -87,6 +87,10 @@ describe("the Azure CLI's login", () => {
     });
   });
 
+  it('never looks in the working directory when there is no home directory', async () => {
+    expect(await readAzCliLogin({}, '', authority)).toMatchObject({ unavailable: expect.stringContaining('no home directory') });
+  });
+
   it('never puts a refresh token in what it says', async () => {
     const r = await readAzCliLogin({ AZURE_CONFIG_DIR: await azDir({ userType: 'servicePrincipal' }) }, '/x', authority);
     expect(JSON.stringify(r)).not.toContain('-rt');
