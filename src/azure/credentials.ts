@@ -1,8 +1,9 @@
 /**
  * Which Microsoft Entra credential arcproxy signs in with, in the order a user expects:
  * environment service principal (secret, then certificate), workload identity, managed identity,
- * the Azure CLI's login, and — only on an interactive terminal, or when ARCPROXY_DEVICE_CODE=1
- * asks for it — device-code sign-in. The Azure CLI's login and device-code sign-in are user
+ * the Azure CLI's login, and device-code sign-in (a sign-in saved in arcproxy's token cache
+ * anywhere; a new prompt only on an interactive terminal, or when ARCPROXY_DEVICE_CODE=1 asks for
+ * it). The Azure CLI's login and device-code sign-in are user
  * sign-ins (user-sign-in.ts): one refresh token serves ARM and the cluster.
  *
  * The plan (which credentials, in which order) is a pure function of the environment so it can be
@@ -17,7 +18,7 @@ import { credentialOptions } from './transport.js';
 import { loadIdentity } from './sdk.js';
 import { readAzCliLogin } from './az-cache.js';
 import { TokenCacheFile, tokenCachePath } from './token-cache.js';
-import { UserSignIn } from './user-sign-in.js';
+import { NoSavedSignInError, UserSignIn } from './user-sign-in.js';
 import { EntraTokenError } from './pop/token-http.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
@@ -47,7 +48,7 @@ export function isInteractive(env: NodeJS.ProcessEnv, stdinIsTty: boolean, stder
   return stdinIsTty && stderrIsTty && !has(env, 'CI');
 }
 
-export function credentialPlan(env: NodeJS.ProcessEnv, interactive: boolean): CredentialKind[] {
+export function credentialPlan(env: NodeJS.ProcessEnv): CredentialKind[] {
   const plan: CredentialKind[] = [];
   const spIdentity = has(env, 'AZURE_TENANT_ID') && has(env, 'AZURE_CLIENT_ID');
   if (spIdentity && has(env, 'AZURE_CLIENT_SECRET')) plan.push('environment-secret');
@@ -60,8 +61,9 @@ export function credentialPlan(env: NodeJS.ProcessEnv, interactive: boolean): Cr
   // The Azure CLI's login: read from az's token cache for any cloud whose authority az signed in
   // to (a custom cloud too: `az cloud register`); for Azure's own clouds, else through `az` itself.
   plan.push('azure-cli');
-  // Device code only where someone can answer it: a terminal, or an explicit ARCPROXY_DEVICE_CODE=1.
-  if (interactive || isOn(env.ARCPROXY_DEVICE_CODE)) plan.push('device-code');
+  // Device code last: a sign-in saved in arcproxy's token cache is used anywhere; a new one is
+  // asked for only where someone can answer (a terminal, or an explicit ARCPROXY_DEVICE_CODE=1).
+  plan.push('device-code');
   return plan;
 }
 
@@ -120,6 +122,11 @@ async function azureCliCredential(ctx: CredentialContext): Promise<BuiltCredenti
   return { credential: new identity.AzureCliCredential({ ...credentialOptions(ctx.cloud), ...(tenant ? { tenantId: tenant } : {}) }) };
 }
 
+/** True where a device-code prompt can be answered: a terminal, or ARCPROXY_DEVICE_CODE=1. */
+function mayPrompt(ctx: CredentialContext): boolean {
+  return ctx.interactive || isOn(ctx.env.ARCPROXY_DEVICE_CODE);
+}
+
 function deviceCodeSignIn(ctx: CredentialContext): BuiltCredential {
   const path = tokenCachePath(ctx.env, ctx.homeDir ?? '');
   const signIn = new UserSignIn({
@@ -127,9 +134,22 @@ function deviceCodeSignIn(ctx: CredentialContext): BuiltCredential {
     tenantId: ctx.env.AZURE_TENANT_ID || 'organizations',
     clientId: AZURE_CLI_CLIENT_ID,
     cache: path === undefined ? undefined : new TokenCacheFile(path, (message) => (ctx.warn ?? ctx.prompt)(message)),
-    prompt: ctx.prompt,
+    prompt: mayPrompt(ctx) ? ctx.prompt : undefined,
   });
-  return { credential: userSignInCredential(signIn), userSignIn: signIn };
+  const inner = userSignInCredential(signIn);
+  return {
+    credential: {
+      // Nothing saved and nobody to ask: an absent source, so the how-to-sign-in message follows.
+      getToken: (scopes, options) =>
+        inner.getToken(scopes, options).catch((err: unknown) => {
+          if (!(err instanceof NoSavedSignInError)) throw err;
+          throw new (loadIdentity().CredentialUnavailableError)(
+            "no device-code sign-in is saved in arcproxy's token cache, and without a terminal arcproxy does not ask for one",
+          );
+        }),
+    },
+    userSignIn: signIn,
+  };
 }
 
 /** Builds the credential for one kind. @azure/identity is loaded on first use: it is the heaviest module. */
@@ -179,7 +199,7 @@ function howToSignIn(interactive: boolean): string {
     .join('\n');
 }
 
-const MAY_BE_ABSENT = new Set<CredentialKind>(['managed-identity', 'azure-cli']);
+const MAY_BE_ABSENT = new Set<CredentialKind>(['managed-identity', 'azure-cli', 'device-code']);
 
 /** Walks an error's causes for the most specific reason (a TLS or network failure deep in MSAL). */
 function innermostReason(err: unknown): string | undefined {
@@ -203,7 +223,7 @@ export class ArcproxyCredential implements TokenCredential {
   readonly #plan: CredentialKind[];
   #chosen: ({ kind: CredentialKind } & BuiltCredential) | undefined;
 
-  constructor(ctx: CredentialContext, plan = credentialPlan(ctx.env, ctx.interactive)) {
+  constructor(ctx: CredentialContext, plan = credentialPlan(ctx.env)) {
     this.#ctx = ctx;
     this.#plan = plan;
   }

@@ -12,6 +12,15 @@
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { EntraTokenError, pollDeviceCode, requestToken, startDeviceCode, type PopRequest, type TokenResult } from './pop/token-request.js';
 import { signInKey, type TokenCacheFile } from './token-cache.js';
+import { AuthError } from './auth-error.js';
+
+/** No refresh token to sign in with, and this sign-in may not ask the user for one. */
+export class NoSavedSignInError extends AuthError {
+  constructor() {
+    super('ARCPROXY_NO_CREDENTIAL', "No sign-in is saved in arcproxy's token cache.");
+    this.name = 'NoSavedSignInError';
+  }
+}
 
 export interface UserSignInOptions {
   cloud: CloudProfile;
@@ -21,9 +30,9 @@ export interface UserSignInOptions {
   clientId: string;
   /** A refresh token to start from (az's login). Never persisted. */
   refreshToken?: string;
-  /** Where a device-code sign-in is saved and found again; undefined: nowhere. */
+  /** Where the sign-in is saved and found again; undefined: nowhere (az's login is never saved). */
   cache?: TokenCacheFile | undefined;
-  /** Shows device-code instructions; undefined: this sign-in may not prompt (az's login). */
+  /** Shows device-code instructions; undefined: this sign-in may not prompt (az's login, no terminal). */
   prompt?: ((message: string) => void) | undefined;
 }
 
@@ -61,14 +70,14 @@ export class UserSignIn {
         await this.#keep(result);
         return result;
       } catch (err) {
-        // An expired or revoked sign-in: forget it and sign in again, where this sign-in may prompt.
-        if (!(err instanceof EntraTokenError) || err.oauthError !== 'invalid_grant' || !this.#opts.prompt) throw err;
+        // An expired or revoked sign-in: forget it, and sign in again where this sign-in may prompt.
+        if (!(err instanceof EntraTokenError) || err.oauthError !== 'invalid_grant' || !cache) throw err;
         this.#refreshToken = undefined;
-        await cache?.set(this.#key, undefined);
+        await cache.set(this.#key, undefined);
       }
     }
     const prompt = this.#opts.prompt;
-    if (!prompt) throw new EntraTokenError('There is no refresh token to sign in with.');
+    if (!prompt) throw new NoSavedSignInError();
     const started = await startDeviceCode(endpoint, this.#opts.clientId, scope);
     prompt(started.message);
     const result = await pollDeviceCode(endpoint, this.#opts.clientId, started.deviceCode, scope, {
@@ -84,7 +93,7 @@ export class UserSignIn {
   async #keep(result: TokenResult): Promise<void> {
     if (!result.refreshToken || result.refreshToken === this.#refreshToken) return;
     this.#refreshToken = result.refreshToken;
-    if (!this.#opts.cache || !this.#opts.prompt) return;
+    if (!this.#opts.cache) return;
     const username = result.idTokenClaims?.preferred_username;
     await this.#opts.cache.set(this.#key, {
       refreshToken: result.refreshToken,

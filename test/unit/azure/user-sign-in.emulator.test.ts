@@ -106,6 +106,22 @@ describe('device-code sign-in with a persisted token cache', () => {
     expect(second.credential.kind).toBe('device-code');
   });
 
+  it('without a terminal the saved sign-in is used, and nothing is ever asked', async () => {
+    const prompts: string[] = [];
+    const ctx = { env: { AZURE_TENANT_ID: seed.tenantId, CI: 'true' }, interactive: false, cloud, prompt: (m: string) => prompts.push(m) };
+    const saved = new ArcproxyCredential({ ...ctx, homeDir: home });
+    await saved.getToken(ARM_SCOPE);
+    expect(saved.kind).toBe('device-code');
+    expect((await clusterToken(saved)).token).toBeTruthy();
+
+    const nothingSaved = new ArcproxyCredential({ ...ctx, homeDir: join(home, 'elsewhere') });
+    const err = (await nothingSaved.getToken(ARM_SCOPE).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err.code).toBe('ARCPROXY_NO_CREDENTIAL');
+    expect(err.message).toMatch(/no device-code sign-in is saved/);
+    expect(err.message).toMatch(/ARCPROXY_DEVICE_CODE=1/);
+    expect(prompts).toEqual([]);
+  });
+
   it('ARCPROXY_TOKEN_CACHE=off neither reads nor writes the cache', async () => {
     const before = await readFile(cacheFile(), 'utf8');
     const off = run({ ARCPROXY_TOKEN_CACHE: 'off' });
