@@ -6,7 +6,7 @@
  * which arcproxy cannot read: it says so and falls back to a plain bearer token.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { AZURE_CLI_CLIENT_ID } from './credentials.js';
 
 export interface AzCliLogin {
@@ -19,6 +19,7 @@ export interface AzCliLogin {
 
 interface ProfileSubscription {
   id?: string;
+  name?: string;
   tenantId?: string;
   isDefault?: boolean;
   user?: { name?: string; type?: string };
@@ -39,7 +40,7 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 /**
- * az's login for `subscriptionId` (or its default subscription) at the authority `authorityHost`,
+ * az's login for `subscriptionId` (an id or a name; else az's default subscription) at the authority `authorityHost`,
  * or why there is none to use. Never throws for a missing or unreadable file.
  */
 export async function readAzCliLogin(
@@ -47,6 +48,8 @@ export async function readAzCliLogin(
   homeDir: string,
   opts: { authorityHost: string; subscriptionId?: string },
 ): Promise<AzCliLogin | { unavailable: string }> {
+  // Without a home directory there is no ~/.azure (never look in the working directory).
+  if (!env.AZURE_CONFIG_DIR && !isAbsolute(homeDir)) return { unavailable: "there is no home directory to find the Azure CLI's files in." };
   const dir = env.AZURE_CONFIG_DIR || join(homeDir, '.azure');
   let subscriptions: ProfileSubscription[];
   try {
@@ -55,7 +58,8 @@ export async function readAzCliLogin(
     return { unavailable: `the Azure CLI's profile (${join(dir, 'azureProfile.json')}) could not be read.` };
   }
   const wanted = opts.subscriptionId?.toLowerCase();
-  const sub = subscriptions.find((s) => (wanted ? s.id?.toLowerCase() === wanted : s.isDefault === true));
+  // --subscription takes an id or a name.
+  const sub = subscriptions.find((s) => (wanted ? s.id?.toLowerCase() === wanted || s.name?.toLowerCase() === wanted : s.isDefault === true));
   if (!sub?.tenantId || !sub.user?.name) return { unavailable: "the Azure CLI's profile has no signed-in user for this subscription." };
   if (sub.user.type !== 'user') {
     return { unavailable: 'the Azure CLI is signed in as a service principal; set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for it instead.' };

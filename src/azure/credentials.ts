@@ -1,7 +1,10 @@
 /**
  * Which Microsoft Entra credential arcproxy signs in with, in the order a user expects:
  * environment service principal (secret, then certificate), workload identity, managed identity,
- * the Azure CLI's login, and — only on an interactive terminal — device-code sign-in.
+ * the Azure CLI's login, and device-code sign-in (a sign-in saved in arcproxy's token cache
+ * anywhere; a new prompt only on an interactive terminal, or when ARCPROXY_DEVICE_CODE=1 asks for
+ * it). The Azure CLI's login and device-code sign-in are user
+ * sign-ins (user-sign-in.ts): one refresh token serves ARM and the cluster.
  *
  * The plan (which credentials, in which order) is a pure function of the environment so it can be
  * tested without Azure; the chain is sticky: once one credential works, it is used for every
@@ -10,8 +13,13 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { ArcproxyError } from '../errors/index.js';
 import type { CloudProfile } from '../net/cloud-profile.js';
+import { AuthError } from './auth-error.js';
 import { credentialOptions } from './transport.js';
 import { loadIdentity } from './sdk.js';
+import { readAzCliLogin } from './az-cache.js';
+import { TokenCacheFile, tokenCachePath } from './token-cache.js';
+import { NoSavedSignInError, UserSignIn } from './user-sign-in.js';
+import { EntraTokenError } from './pop/token-http.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -25,13 +33,12 @@ export interface CredentialContext {
   cloud: CloudProfile;
   /** Where device-code instructions go (stderr). */
   prompt: (message: string) => void;
-}
-
-export class AuthError extends ArcproxyError {
-  constructor(code: 'ARCPROXY_NO_CREDENTIAL' | 'ARCPROXY_AUTH_FAILED', message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'AuthError';
-  }
+  /** Things the user should know that do not stop sign-in (an unreadable token cache). */
+  warn?: (message: string) => void;
+  /** Home directory: az's files and arcproxy's token cache are found from it. */
+  homeDir?: string;
+  /** The subscription asked for (--subscription or AZURE_SUBSCRIPTION_ID): which of az's logins to use. */
+  subscription?: string | undefined;
 }
 
 const has = (env: NodeJS.ProcessEnv, name: string) => typeof env[name] === 'string' && env[name] !== '';
@@ -41,7 +48,7 @@ export function isInteractive(env: NodeJS.ProcessEnv, stdinIsTty: boolean, stder
   return stdinIsTty && stderrIsTty && !has(env, 'CI');
 }
 
-export function credentialPlan(env: NodeJS.ProcessEnv, interactive: boolean, cloud: Pick<CloudProfile, 'name'>): CredentialKind[] {
+export function credentialPlan(env: NodeJS.ProcessEnv): CredentialKind[] {
   const plan: CredentialKind[] = [];
   const spIdentity = has(env, 'AZURE_TENANT_ID') && has(env, 'AZURE_CLIENT_ID');
   if (spIdentity && has(env, 'AZURE_CLIENT_SECRET')) plan.push('environment-secret');
@@ -51,19 +58,108 @@ export function credentialPlan(env: NodeJS.ProcessEnv, interactive: boolean, clo
   // address on a laptop costs seconds and sends traffic nobody asked for. ARCPROXY_MANAGED_IDENTITY
   // opts in on Azure VMs, whose metadata service has no environment variable.
   if (has(env, 'IDENTITY_ENDPOINT') || has(env, 'MSI_ENDPOINT') || has(env, 'ARCPROXY_MANAGED_IDENTITY')) plan.push('managed-identity');
-  // The Azure CLI's login belongs to Azure's own clouds; a custom cloud profile (the emulator) has
-  // its own authority that `az` knows nothing about.
-  if (isBuiltinCloud(cloud)) plan.push('azure-cli');
-  if (interactive) plan.push('device-code');
+  // The Azure CLI's login: read from az's token cache for any cloud whose authority az signed in
+  // to (a custom cloud too: `az cloud register`); for Azure's own clouds, else through `az` itself.
+  plan.push('azure-cli');
+  // Device code last: a sign-in saved in arcproxy's token cache is used anywhere; a new one is
+  // asked for only where someone can answer (a terminal, or an explicit ARCPROXY_DEVICE_CODE=1).
+  plan.push('device-code');
   return plan;
+}
+
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
 }
 
 function isBuiltinCloud(cloud: Pick<CloudProfile, 'name'>): boolean {
   return ['AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud'].includes(cloud.name);
 }
 
+/** A user sign-in as a TokenCredential for the ARM client. */
+function userSignInCredential(signIn: UserSignIn): TokenCredential {
+  return {
+    async getToken(scopes) {
+      const result = await signIn.token(Array.isArray(scopes) ? scopes.join(' ') : scopes);
+      return { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs };
+    },
+  };
+}
+
+interface BuiltCredential {
+  credential: TokenCredential;
+  /** Set for user sign-ins: the one refresh token the cluster's tokens come from too. */
+  userSignIn?: UserSignIn;
+}
+
+/** The Azure CLI's login from its token cache; else `az` itself for Azure's own clouds. */
+async function azureCliCredential(ctx: CredentialContext): Promise<BuiltCredential> {
+  const identity = loadIdentity();
+  const tenant = ctx.env.AZURE_TENANT_ID ?? '';
+  const login = await readAzCliLogin(ctx.env, ctx.homeDir ?? '', { authorityHost: ctx.cloud.authorityHost, subscriptionId: ctx.subscription });
+  if (!('unavailable' in login)) {
+    const signIn = new UserSignIn({ cloud: ctx.cloud, tenantId: login.tenantId, clientId: AZURE_CLI_CLIENT_ID, refreshToken: login.refreshToken });
+    const fromCache = userSignInCredential(signIn);
+    return {
+      credential: {
+        // An expired az login is an absent one: the next source (a device code) may still sign in.
+        getToken: (scopes, options) =>
+          fromCache.getToken(scopes, options).catch((err: unknown) => {
+            if (!(err instanceof EntraTokenError) || err.oauthError !== 'invalid_grant') throw err;
+            throw new identity.CredentialUnavailableError(`the Azure CLI's login for ${login.username} has expired or was revoked; run az login again.`);
+          }),
+      },
+      userSignIn: signIn,
+    };
+  }
+  if (!isBuiltinCloud(ctx.cloud)) {
+    const reason = login.unavailable;
+    return {
+      credential: {
+        getToken: () => Promise.reject(new identity.CredentialUnavailableError(reason)),
+      },
+    };
+  }
+  return { credential: new identity.AzureCliCredential({ ...credentialOptions(ctx.cloud), ...(tenant ? { tenantId: tenant } : {}) }) };
+}
+
+/** True where a device-code prompt can be answered: a terminal, or ARCPROXY_DEVICE_CODE=1. */
+function mayPrompt(ctx: CredentialContext): boolean {
+  return ctx.interactive || isOn(ctx.env.ARCPROXY_DEVICE_CODE);
+}
+
+function deviceCodeSignIn(ctx: CredentialContext): BuiltCredential {
+  const path = tokenCachePath(ctx.env, ctx.homeDir ?? '');
+  const signIn = new UserSignIn({
+    cloud: ctx.cloud,
+    tenantId: ctx.env.AZURE_TENANT_ID || 'organizations',
+    clientId: AZURE_CLI_CLIENT_ID,
+    cache: path === undefined ? undefined : new TokenCacheFile(path, (message) => (ctx.warn ?? ctx.prompt)(message)),
+    prompt: mayPrompt(ctx) ? ctx.prompt : undefined,
+  });
+  const inner = userSignInCredential(signIn);
+  return {
+    credential: {
+      // Nothing saved and nobody to ask: an absent source, so the how-to-sign-in message follows.
+      getToken: (scopes, options) =>
+        inner.getToken(scopes, options).catch((err: unknown) => {
+          if (!(err instanceof NoSavedSignInError)) throw err;
+          throw new (loadIdentity().CredentialUnavailableError)(
+            "no device-code sign-in is saved in arcproxy's token cache, and without a terminal arcproxy does not ask for one",
+          );
+        }),
+    },
+    userSignIn: signIn,
+  };
+}
+
 /** Builds the credential for one kind. @azure/identity is loaded on first use: it is the heaviest module. */
-async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Promise<TokenCredential> {
+async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Promise<BuiltCredential> {
+  if (kind === 'azure-cli') return azureCliCredential(ctx);
+  if (kind === 'device-code') return deviceCodeSignIn(ctx);
+  return { credential: buildSdkCredential(kind, ctx) };
+}
+
+function buildSdkCredential(kind: Exclude<CredentialKind, 'azure-cli' | 'device-code'>, ctx: CredentialContext): TokenCredential {
   const identity = loadIdentity();
   const { env } = ctx;
   const options = credentialOptions(ctx.cloud);
@@ -86,15 +182,6 @@ async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Pr
       return new identity.WorkloadIdentityCredential({ ...options, tenantId: tenant, clientId, tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE ?? '' });
     case 'managed-identity':
       return clientId ? new identity.ManagedIdentityCredential(clientId, options) : new identity.ManagedIdentityCredential(options);
-    case 'azure-cli':
-      return new identity.AzureCliCredential({ ...options, ...(tenant ? { tenantId: tenant } : {}) });
-    case 'device-code':
-      return new identity.DeviceCodeCredential({
-        ...options,
-        tenantId: tenant || 'organizations',
-        clientId: AZURE_CLI_CLIENT_ID,
-        userPromptCallback: (info) => ctx.prompt(info.message),
-      });
   }
 }
 
@@ -105,14 +192,14 @@ function howToSignIn(interactive: boolean): string {
     '  - AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for a service principal;',
     '  - AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE for workload identity (GitHub Actions OIDC, AKS);',
     '  - ARCPROXY_MANAGED_IDENTITY=1 on an Azure VM with a managed identity;',
-    interactive ? '' : '  - or run arcproxy in a terminal (not CI) to sign in with a device code;',
+    interactive ? '' : '  - or run arcproxy in a terminal (not CI), or set ARCPROXY_DEVICE_CODE=1, to sign in with a device code;',
     '  - or pass --token with a Kubernetes service-account token (Azure sign-in is still needed to reach the cluster).',
   ]
     .filter(Boolean)
     .join('\n');
 }
 
-const MAY_BE_ABSENT = new Set<CredentialKind>(['managed-identity', 'azure-cli']);
+const MAY_BE_ABSENT = new Set<CredentialKind>(['managed-identity', 'azure-cli', 'device-code']);
 
 /** Walks an error's causes for the most specific reason (a TLS or network failure deep in MSAL). */
 function innermostReason(err: unknown): string | undefined {
@@ -134,9 +221,9 @@ function innermostReason(err: unknown): string | undefined {
 export class ArcproxyCredential implements TokenCredential {
   readonly #ctx: CredentialContext;
   readonly #plan: CredentialKind[];
-  #chosen: { kind: CredentialKind; credential: TokenCredential } | undefined;
+  #chosen: ({ kind: CredentialKind } & BuiltCredential) | undefined;
 
-  constructor(ctx: CredentialContext, plan = credentialPlan(ctx.env, ctx.interactive, ctx.cloud)) {
+  constructor(ctx: CredentialContext, plan = credentialPlan(ctx.env)) {
     this.#ctx = ctx;
     this.#plan = plan;
   }
@@ -144,6 +231,11 @@ export class ArcproxyCredential implements TokenCredential {
   /** The credential kind in use, once a token was obtained. */
   get kind(): CredentialKind | undefined {
     return this.#chosen?.kind;
+  }
+
+  /** The user sign-in behind the chosen credential (Azure CLI login, device code), once chosen. */
+  get userSignIn(): UserSignIn | undefined {
+    return this.#chosen?.userSignIn;
   }
 
   async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
@@ -154,10 +246,10 @@ export class ArcproxyCredential implements TokenCredential {
     const { CredentialUnavailableError } = loadIdentity();
     const unavailable: string[] = [];
     for (const kind of this.#plan) {
-      const credential = await buildCredential(kind, this.#ctx);
+      const built = await buildCredential(kind, this.#ctx);
       try {
-        const token = await this.#tokenFrom(kind, credential, scopes, options);
-        this.#chosen = { kind, credential };
+        const token = await this.#tokenFrom(kind, built.credential, scopes, options);
+        this.#chosen = { kind, ...built };
         return token;
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause;

@@ -69,6 +69,13 @@ export async function startAdminServer(opts: { tls: { cert: string; key: string 
     },
     'token-lifetime': (b) => faults.setTokenLifetime(num(b, 'seconds')),
     'relay-token-lifetime': (b) => faults.setRelayTokenLifetime(num(b, 'seconds')),
+    'device-codes': (b) => {
+      if (b.approval !== 'automatic' && b.approval !== 'manual') throw new Error('"approval" must be "automatic" or "manual"');
+      faults.setDeviceCodeApproval(b.approval, b.intervalSeconds === undefined ? undefined : num(b, 'intervalSeconds'));
+    },
+    'approve-device-code': (b) => {
+      if (typeof b.userCode !== 'string' || !faults.approveDeviceCode(b.userCode)) throw new Error('no pending device-code sign-in has that "userCode"');
+    },
   };
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     const auth = Buffer.from(req.headers.authorization ?? '');

@@ -12,4 +12,8 @@ export interface EmulatorFaults {
   setTokenLifetime(seconds: number): void;
   /** Lifetime of relay SAS tokens that listClusterUserCredential hands out from now on. */
   setRelayTokenLifetime(seconds: number): void;
+  /** Device codes from now on: approved at once ('automatic') or by approveDeviceCode ('manual'), and the poll interval. */
+  setDeviceCodeApproval(approval: 'automatic' | 'manual', intervalSeconds?: number): void;
+  /** Approves the device-code sign-in with this user code, as its user would in a browser; false when there is none. */
+  approveDeviceCode(userCode: string): boolean;
 }

@@ -79,7 +79,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     });
     const relays = new RelayDirectory(EMULATOR_RELAY_SUFFIX);
 
-    const entra: EntraEmulator = await createEntraEmulator({ seed, tls, host: HOST, port: portAt(opts.basePort, 0) });
+    const entra: EntraEmulator = await createEntraEmulator({ seed, tls, host: HOST, port: portAt(opts.basePort, 0), identityPort: portAt(opts.basePort, 4) });
     closers.push(() => entra.close());
     const arm: ArmEmulator = await createArmEmulator({ seed, tls, entra, relays, audience: ARM_AUDIENCE, host: HOST, port: portAt(opts.basePort, 1) });
     closers.push(() => arm.close());
@@ -151,7 +151,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     const cloudFile = join(stateDir, 'cloud.json');
     await writeFile(cloudFile, `${JSON.stringify(cloud, null, 2)}\n`, { mode: 0o600 });
 
-    const env = emulatorEnv(seed, cloudFile, admin);
+    const env = emulatorEnv(seed, cloudFile, admin, entra.managedIdentity);
     return {
       seed,
       cloud,
@@ -182,10 +182,12 @@ function emulatorFaults(parts: { relay: RelayEmulator; arm: ArmEmulator; entra: 
     armFailNext: (count, status, retryAfterSeconds) => parts.arm.faults.failNext(count, status, retryAfterSeconds),
     setTokenLifetime: (seconds) => parts.entra.setTokenLifetime(seconds),
     setRelayTokenLifetime: (seconds) => parts.arm.faults.setRelayTokenLifetime(seconds),
+    setDeviceCodeApproval: (approval, intervalSeconds) => parts.entra.setDeviceCodeApproval(approval, intervalSeconds),
+    approveDeviceCode: (userCode) => parts.entra.approveDeviceCode(userCode),
   };
 }
 
-function emulatorEnv(seed: Seed, cloudFile: string, admin: AdminServer): Record<string, string> {
+function emulatorEnv(seed: Seed, cloudFile: string, admin: AdminServer, identity: { endpoint: string; header: string }): Record<string, string> {
   const ci = findPrincipal(seed, 'ci');
   const noaccess = findPrincipal(seed, 'noaccess');
   const demoAdmin = seed.resourceGroups
@@ -202,6 +204,10 @@ function emulatorEnv(seed: Seed, cloudFile: string, admin: AdminServer): Record<
     ARCPROXY_EMULATOR_NOACCESS_CLIENT_SECRET: noaccess.clientSecret ?? '',
     ARCPROXY_EMULATOR_ADMIN_URL: admin.url,
     ARCPROXY_EMULATOR_ADMIN_KEY: admin.key,
+    // Not IDENTITY_ENDPOINT itself: sourcing the env file must not turn every Azure SDK in the
+    // shell to managed identity. Copy them to IDENTITY_ENDPOINT/IDENTITY_HEADER to use it.
+    ARCPROXY_EMULATOR_IDENTITY_ENDPOINT: identity.endpoint,
+    ARCPROXY_EMULATOR_IDENTITY_HEADER: identity.header,
   };
   if (demoAdmin) env.ARCPROXY_EMULATOR_SA_TOKEN = demoAdmin.token;
   return env;

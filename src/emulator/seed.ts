@@ -21,6 +21,12 @@ export interface SeedPrincipal {
    * client assertion signed by its private key and naming it by `x5t#S256` or `x5t` (RS256/PS256).
    */
   clientCertificate?: string;
+  /**
+   * A managed identity (a service principal without credentials of its own): the emulated host
+   * identity endpoint (App Service's IDENTITY_ENDPOINT) hands out its tokens; the first one is
+   * the system-assigned identity, any of them may be asked for by client id.
+   */
+  managedIdentity?: boolean;
   /** User principal name, for users (device-code sign-in). */
   upn?: string;
   objectId: string;
@@ -144,6 +150,7 @@ export function defaultSeed(): Seed {
   const sub = DEFAULT_SUBSCRIPTION_ID;
   const ciObjectId = 'b5e3c9a1-7d2f-4e8b-9c6a-1f0e2d3c4b5a';
   const userObjectId = 'd4c3b2a1-6e5f-4a7b-8c9d-2e1f0a9b8c7d';
+  const managedIdentityObjectId = '5f6e7d8c-9b0a-4c1d-8e2f-3a4b5c6d7e8f';
   const adminsGroup = 'e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b';
   const viewersGroup = 'f0e1d2c3-b4a5-4968-8776-655443322110';
   return {
@@ -183,6 +190,14 @@ export function defaultSeed(): Seed {
         groups: Array.from({ length: 210 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`),
       },
       {
+        name: 'identity',
+        kind: 'servicePrincipal',
+        managedIdentity: true,
+        clientId: '8d2f4a6c-0e1b-4c3d-9a5f-7b9d1e3f5a7c',
+        objectId: managedIdentityObjectId,
+        groups: [],
+      },
+      {
         name: 'developer',
         kind: 'user',
         upn: 'developer@arcproxy-emulator.test',
@@ -193,6 +208,7 @@ export function defaultSeed(): Seed {
     roleAssignments: [
       { principalId: ciObjectId, role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
       { principalId: userObjectId, role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
+      { principalId: managedIdentityObjectId, role: 'Azure Arc Enabled Kubernetes Cluster User Role', scope: `/subscriptions/${sub}/resourceGroups/demo-rg` },
       {
         principalId: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
         role: 'Azure Arc Enabled Kubernetes Cluster User Role',
@@ -226,7 +242,7 @@ export function defaultSeed(): Seed {
                 { namespace: 'default', name: 'demo-nobody', token: 'emulator-sa-token-demo-nobody-9f2a4c6e8b' },
               ],
               bindings: [
-                { role: 'cluster-admin', users: [ciObjectId, userObjectId], serviceAccounts: ['default:demo-admin'] },
+                { role: 'cluster-admin', users: [ciObjectId, userObjectId, managedIdentityObjectId], serviceAccounts: ['default:demo-admin'] },
                 { role: 'view', groups: [viewersGroup], serviceAccounts: ['default:demo-viewer'] },
               ],
               pods: [

@@ -152,7 +152,7 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
   const correlationId = randomUUID();
   const warnings: string[] = [];
   const stages = new Stages(hooks);
-  const credential = signInCredential(cloud, io, (m) => hooks.prompt(m));
+  const credential = signInCredential(cloud, io, { prompt: (m) => hooks.prompt(m), warn: (m) => warnings.push(m) }, opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID);
   const method = opts.token ? 'Token' : 'AAD';
   let subscriptionId: string | undefined;
 
@@ -192,7 +192,6 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
       credential,
       cloud,
       io,
-      subscriptionId: need(subscriptionId),
       clusterArmId: need(cluster).id,
       key: () => takePopKey(),
     });

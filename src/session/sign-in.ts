@@ -10,9 +10,26 @@ import type { CloudProfile } from '../net/cloud-profile.js';
 import { arcServerAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
 import type { SessionIo } from './ports.js';
 
-/** The sign-in chain (service principal, workload identity, ..., device code on a terminal). */
-export function signInCredential(cloud: CloudProfile, io: SessionIo, prompt: (message: string) => void): ArcproxyCredential {
-  return new ArcproxyCredential({ env: io.env, interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty), cloud, prompt });
+/** Where the sign-in chain talks to the user: device-code instructions, and what does not stop it. */
+export interface SignInReport {
+  prompt: (message: string) => void;
+  warn: (message: string) => void;
+}
+
+/**
+ * The sign-in chain (service principal, workload identity, ..., device code on a terminal);
+ * `subscription` (as asked for) picks which of az's logins to use.
+ */
+export function signInCredential(cloud: CloudProfile, io: SessionIo, report: SignInReport, subscription: string | undefined): ArcproxyCredential {
+  return new ArcproxyCredential({
+    env: io.env,
+    interactive: isInteractive(io.env, io.stdinIsTty, io.stderrIsTty),
+    cloud,
+    prompt: report.prompt,
+    warn: report.warn,
+    homeDir: io.homeDir,
+    subscription,
+  });
 }
 
 export interface ClusterAuthOptions {
@@ -21,7 +38,6 @@ export interface ClusterAuthOptions {
   credential: ArcproxyCredential;
   cloud: CloudProfile;
   io: SessionIo;
-  subscriptionId: string;
   /** The connected cluster's ARM id, as ARM returned it. */
   clusterArmId: string;
   key: () => Promise<PopKey>;
@@ -31,11 +47,11 @@ export interface ClusterAuthOptions {
 
 /** Entra mode's authentication to the cluster, from the credential the session signed in with. */
 export function clusterAuth(opts: ClusterAuthOptions): Promise<ArcAuth> {
-  const { credential, io, cloud, subscriptionId } = opts;
+  const { credential, io, cloud } = opts;
   return arcServerAuth({
     choice: opts.choice,
     bearer: credential,
-    popSource: (key) => popSourceFor(credential.kind, { env: io.env, homeDir: io.homeDir, cloud, subscriptionId }, key),
+    popSource: (key) => popSourceFor(credential.kind, { env: io.env, cloud, userSignIn: credential.userSignIn }, key),
     key: opts.key,
     clusterArmId: opts.clusterArmId,
     onRefresh: opts.onRefresh ?? (() => undefined),

@@ -65,7 +65,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
   preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
-  const credential = signInCredential(cloud, io, (message) => report.prompt(message));
+  const credential = signInCredential(cloud, io, { prompt: (m) => report.prompt(m), warn: (m) => report.warn(m) }, opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID);
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
   // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
@@ -125,7 +125,6 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
           credential,
           cloud,
           io,
-          subscriptionId,
           key: () => popKey ?? takePopKey(),
           clusterArmId: cluster.id,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
@@ -140,7 +139,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (readyAuth.fallbackReason) {
         report.warn(
           `sending plain bearer tokens to the cluster: ${readyAuth.fallbackReason} A cluster that enforces proof-of-possession ` +
-            '(the default) will answer 401; sign in with a service principal, workload identity or az login to get PoP tokens.',
+            '(the default) will answer 401; sign in with a service principal, workload identity, az login or a device code to get PoP tokens.',
         );
       }
     }
@@ -168,7 +167,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
         report.warn(
           'the cluster refused the plain bearer token (401). Arc clusters enforce proof-of-possession tokens unless their ' +
-            'admin turned it off (kubeAADProxy.enforcePoP); use --auth-scheme pop with a service principal, workload identity or az login.',
+            'admin turned it off (kubeAADProxy.enforcePoP); use --auth-scheme pop with a service principal, workload identity, az login or a device code.',
         );
       }
       return probe.status >= 200 && probe.status < 300;

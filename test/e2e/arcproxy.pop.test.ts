@@ -1,40 +1,51 @@
 /**
  * Entra mode against clusters that enforce proof of possession, as real Arc clusters do by
- * default: every sign-in source that can get PoP tokens reaches the cluster through real kubectl,
- * a plain bearer token is refused with an explanation, and a cluster that does not enforce PoP
- * takes the bearer fallback.
+ * default, for every sign-in source, with the real arcproxy executable and real kubectl: client
+ * secret, client certificate, workload identity, device code (one prompt; the next run signs in
+ * from arcproxy's token cache without one) and a fixture Azure CLI login all get PoP tokens and
+ * serve get, exec, logs and whoami; managed identity (the emulator's App Service identity
+ * endpoint) cannot, so it works against a cluster that does not enforce PoP and gets the
+ * explained 401 from one that does, as does a plain bearer token. One emulator serves it all.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AZURE_CLI_CLIENT_ID } from '../../src/azure/credentials.js';
+import { pollDeviceCode, startDeviceCode } from '../../src/azure/pop/token-request.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { defaultSeed, findPrincipal, type Seed } from '../../src/emulator/seed.js';
 import { makeRsaCertificate, type TestCertificate } from '../unit/emulator/entra/cert-fixture.js';
 import { arcproxyEnv } from '../helpers/emulator.js';
-import { runArcproxy, tempHome } from '../helpers/arcproxy.js';
-import { availableKubectls } from '../helpers/kubectl.js';
+import { runArcproxy, startArcproxy, tempHome } from '../helpers/arcproxy.js';
+import { availableKubectls, runKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
 const homes: Array<{ cleanup: () => Promise<void> }> = [];
 let certificate: TestCertificate;
-let enforcing: Emulator;
-let lenient: Emulator;
+let emulator: Emulator;
 
-/** The built-in seed with a certificate for `ci`, and demo's enforcePoP as given (left out: the default). */
-function seedWith(enforcePoP: boolean | undefined): Seed {
-  const seed = defaultSeed();
-  findPrincipal(seed, 'ci').clientCertificate = certificate.certPem;
-  if (enforcePoP !== undefined) for (const c of seed.resourceGroups.flatMap((rg) => rg.clusters)) c.enforcePoP = enforcePoP;
-  return seed;
+/** A second cluster like demo that does not enforce PoP (kubeAADProxy.enforcePoP: false). */
+const LENIENT = 'demo-bearer';
+
+/** The built-in seed with a certificate for `ci` and a copy of demo that does not enforce PoP. */
+function seed(): Seed {
+  const s = defaultSeed();
+  findPrincipal(s, 'ci').clientCertificate = certificate.certPem;
+  const rg = s.resourceGroups.find((r) => r.name === 'demo-rg')!;
+  const demo = rg.clusters.find((c) => c.name === 'demo')!;
+  rg.clusters.push({ ...structuredClone(demo), name: LENIENT, enforcePoP: false });
+  return s;
 }
 
 beforeAll(async () => {
   certificate = await makeRsaCertificate('arcproxy e2e ci');
-  [enforcing, lenient] = await Promise.all([startEmulator({ seed: seedWith(undefined) }), startEmulator({ seed: seedWith(false) })]);
+  emulator = await startEmulator({ seed: seed() });
+  // Device codes wait for their user, who reads the code arcproxy prints (approveFromPrompt).
+  emulator.faults.setDeviceCodeApproval('manual', 1);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([enforcing?.close(), lenient?.close()]);
+  await emulator?.close();
 });
 afterEach(async () => {
   for (const h of homes.splice(0)) await h.cleanup();
@@ -53,52 +64,203 @@ const jsonEvents = (text: string) =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-/** `arcproxy -o json [extra] -- kubectl get pods -o name` in run mode. */
-function getPods(emulator: Emulator, env: Record<string, string | undefined>, extra: string[] = []) {
-  return runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', ...extra, '--', kubectl!.path, 'get', 'pods', '-o', 'name'], env, 60_000);
+/** What a device-code prompt says (Entra's message names the page and the code). */
+const PROMPT = /enter the code ([A-Z0-9]+) to authenticate/g;
+
+/** The user at the browser: approves each code arcproxy prints, once, as soon as it is printed. */
+function approveFromPrompt(): (stderr: string) => void {
+  const approved = new Set<string>();
+  return (stderr) => {
+    for (const m of stderr.matchAll(PROMPT)) {
+      if (approved.has(m[1]!)) continue;
+      approved.add(m[1]!);
+      expect(emulator.faults.approveDeviceCode(m[1]!)).toBe(true);
+    }
+  };
 }
 
-describe.runIf(kubectl)('PoP against a cluster that enforces it (the default)', () => {
-  it('a service principal with a secret gets PoP tokens', async () => {
-    const r = await getPods(enforcing, arcproxyEnv(enforcing, await home()));
-    expect(r.stdout).toContain('pod/hello-0');
-    expect(jsonEvents(r.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'pop', source: 'environment-secret' });
-    expect(r.code).toBe(0);
-  });
+/** The environment of a source: the emulator's, without its service principal secret unless kept. */
+const noSecret = { AZURE_CLIENT_SECRET: undefined };
 
-  it('a service principal with a certificate gets PoP tokens', async () => {
+/** Writes the Azure CLI's files as `az login` leaves them on Linux: its profile and MSAL's token cache (plain JSON, with a BOM). */
+async function writeAzLogin(dir: string): Promise<void> {
+  const developer = findPrincipal(emulator.seed, 'developer');
+  const endpoint = { cloud: emulator.cloud, tenantId: emulator.seed.tenantId };
+  // The refresh token az would hold: a device-code sign-in of the Azure CLI's client, as `az login --use-device-code` makes.
+  const started = await startDeviceCode(endpoint, AZURE_CLI_CLIENT_ID, 'https://management.core.windows.net//.default');
+  emulator.faults.approveDeviceCode(started.userCode);
+  const signIn = await pollDeviceCode(endpoint, AZURE_CLI_CLIENT_ID, started.deviceCode, 'https://management.core.windows.net//.default', {
+    intervalSec: started.intervalSec,
+    expiresInSec: started.expiresInSec,
+  });
+  const environment = new URL(emulator.cloud.authorityHost).host;
+  const homeAccountId = `${signIn.clientInfo!.uid}.${signIn.clientInfo!.utid}`;
+  const azure = join(dir, '.azure');
+  await mkdir(azure, { recursive: true });
+  const profile = {
+    installationId: 'e2e',
+    subscriptions: [
+      {
+        id: emulator.seed.subscriptions[0]!.id,
+        name: emulator.seed.subscriptions[0]!.name,
+        state: 'Enabled',
+        user: { name: developer.upn, type: 'user' },
+        isDefault: true,
+        tenantId: emulator.seed.tenantId,
+        environmentName: emulator.cloud.name,
+      },
+    ],
+  };
+  const cache = {
+    Account: {
+      [`${homeAccountId}-${environment}-${emulator.seed.tenantId}`]: {
+        home_account_id: homeAccountId,
+        environment,
+        realm: emulator.seed.tenantId,
+        local_account_id: signIn.clientInfo!.uid,
+        username: developer.upn,
+        authority_type: 'MSSTS',
+      },
+    },
+    RefreshToken: {
+      [`${homeAccountId}-${environment}-refreshtoken-1--`]: {
+        home_account_id: homeAccountId,
+        environment,
+        credential_type: 'RefreshToken',
+        client_id: AZURE_CLI_CLIENT_ID,
+        secret: signIn.refreshToken!,
+        family_id: '1',
+      },
+    },
+    AccessToken: {},
+    IdToken: {},
+    AppMetadata: {},
+  };
+  await writeFile(join(azure, 'azureProfile.json'), `\uFEFF${JSON.stringify(profile)}`, { mode: 0o600 });
+  await writeFile(join(azure, 'msal_token_cache.json'), JSON.stringify(cache), { mode: 0o600 });
+}
+
+interface Source {
+  name: string;
+  /** Whose object id `kubectl auth whoami` shows. */
+  principal: 'ci' | 'developer';
+  env: (dir: string) => Promise<Record<string, string | undefined>>;
+}
+
+const sources: Source[] = [
+  { name: 'client secret', principal: 'ci', env: async () => ({}) },
+  {
+    name: 'client certificate',
+    principal: 'ci',
+    env: async (dir) => {
+      const pem = join(dir, 'ci.pem');
+      await writeFile(pem, `${certificate.certPem}\n${certificate.keyPem}`, { mode: 0o600 });
+      return { ...noSecret, AZURE_CLIENT_CERTIFICATE_PATH: pem };
+    },
+  },
+  {
+    name: 'workload identity',
+    principal: 'ci',
+    env: async (dir) => {
+      const tokenFile = join(dir, 'federated-token');
+      await writeFile(tokenFile, await emulator.mintFederatedToken(findPrincipal(emulator.seed, 'ci').clientId!));
+      return { ...noSecret, AZURE_FEDERATED_TOKEN_FILE: tokenFile };
+    },
+  },
+  { name: 'device code', principal: 'developer', env: async () => ({ ...noSecret, ARCPROXY_DEVICE_CODE: '1' }) },
+  {
+    name: 'the Azure CLI login (fixture cache)',
+    principal: 'developer',
+    env: async (dir) => {
+      await writeAzLogin(dir);
+      return noSecret;
+    },
+  },
+];
+
+describe.runIf(kubectl)('every PoP-capable sign-in source through a cluster that enforces PoP', () => {
+  it.each(sources)('$name: get, exec, logs and whoami', async (source) => {
     const dir = await home();
-    const pem = join(dir, 'ci.pem');
-    await writeFile(pem, `${certificate.certPem}\n${certificate.keyPem}`, { mode: 0o600 });
-    const r = await getPods(enforcing, arcproxyEnv(enforcing, dir, { AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_CERTIFICATE_PATH: pem }));
-    expect(r.stdout).toContain('pod/hello-0');
-    expect(jsonEvents(r.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'pop', source: 'environment-certificate' });
-    expect(r.code).toBe(0);
+    const env = arcproxyEnv(emulator, dir, await source.env(dir));
+    const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], env, 60_000, approveFromPrompt());
+    try {
+      const kubeconfig = join(dir, '.kube/config');
+      const kc = (args: string[]) => runKubectl(kubectl!, args, { kubeconfig, cacheDir: join(dir, 'kcache') });
+      const pods = await kc(['get', 'pods', '-o', 'name']);
+      expect(pods.stdout).toContain('pod/hello-0');
+      const exec = await kc(['exec', 'hello-0', '--', 'echo', 'through', 'the', 'relay']);
+      expect(exec.stdout).toBe('through the relay\n');
+      const logs = await kc(['logs', 'hello-1']);
+      expect(logs.stdout).toContain('hello from hello-1: starting');
+      const whoami = await kc(['auth', 'whoami']);
+      expect(whoami.stdout).toContain(findPrincipal(emulator.seed, source.principal).objectId);
+      expect(whoami.code).toBe(0);
+      // PoP, not the bearer fallback; and a device code asked exactly once for ARM and the cluster.
+      expect(proxy.stderr()).not.toMatch(/plain bearer/);
+      expect([...proxy.stderr().matchAll(PROMPT)]).toHaveLength(source.name === 'device code' ? 1 : 0);
+    } finally {
+      await proxy.stop();
+    }
   });
 
-  it('workload identity (a federated token file) gets PoP tokens', async () => {
+  it('device code: the next run signs in from the token cache without asking', async () => {
     const dir = await home();
-    const tokenFile = join(dir, 'federated-token');
-    await writeFile(tokenFile, await enforcing.mintFederatedToken(findPrincipal(enforcing.seed, 'ci').clientId!));
-    const r = await getPods(enforcing, arcproxyEnv(enforcing, dir, { AZURE_CLIENT_SECRET: undefined, AZURE_FEDERATED_TOKEN_FILE: tokenFile }));
+    const env = arcproxyEnv(emulator, dir, { ...noSecret, ARCPROXY_DEVICE_CODE: '1' });
+    const getPods = () =>
+      runArcproxy(
+        ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json', '--', kubectl!.path, 'get', 'pods', '-o', 'name'],
+        env,
+        60_000,
+        approveFromPrompt(),
+      );
+    const first = await getPods();
+    expect(first.stdout).toContain('pod/hello-0');
+    expect([...first.stderr.matchAll(PROMPT)]).toHaveLength(1);
+    const second = await getPods();
+    expect(second.stdout).toContain('pod/hello-0');
+    expect([...second.stderr.matchAll(PROMPT)]).toHaveLength(0);
+    expect(jsonEvents(second.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'pop', source: 'device-code' });
+    expect(second.code).toBe(0);
+  });
+});
+
+/** `arcproxy -o json [extra] -- kubectl get pods -o name` in run mode against `cluster`. */
+function getPods(cluster: string, env: Record<string, string | undefined>, extra: string[] = []) {
+  return runArcproxy(['-n', cluster, '-g', 'demo-rg', '--port', '0', '-o', 'json', ...extra, '--', kubectl!.path, 'get', 'pods', '-o', 'name'], env, 60_000);
+}
+
+/** Managed identity through the emulator's App Service identity endpoint. */
+const managedIdentity = () => ({
+  ...noSecret,
+  AZURE_CLIENT_ID: findPrincipal(emulator.seed, 'identity').clientId,
+  IDENTITY_ENDPOINT: emulator.env.ARCPROXY_EMULATOR_IDENTITY_ENDPOINT,
+  IDENTITY_HEADER: emulator.env.ARCPROXY_EMULATOR_IDENTITY_HEADER,
+});
+
+describe.runIf(kubectl)('sources that send plain bearer tokens', () => {
+  it('managed identity works against a cluster that does not enforce PoP, and says it sends bearer tokens', async () => {
+    const r = await getPods(LENIENT, arcproxyEnv(emulator, await home(), managedIdentity()));
     expect(r.stdout).toContain('pod/hello-0');
-    expect(jsonEvents(r.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'pop', source: 'workload-identity' });
+    expect(jsonEvents(r.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'bearer', source: 'managed-identity' });
+    const warning = jsonEvents(r.stderr).find((e) => e.event === 'warning' && String(e.message).includes('plain bearer'));
+    expect(warning?.message).toMatch(/managed identity cannot get proof-of-possession tokens/);
     expect(r.code).toBe(0);
   });
 
-  it('a plain bearer token is refused, and both arcproxy and kubectl say why', async () => {
-    const r = await getPods(enforcing, arcproxyEnv(enforcing, await home()), ['--auth-scheme', 'bearer']);
+  it.each([
+    { name: 'managed identity', env: managedIdentity, extra: [] },
+    { name: 'a service principal with --auth-scheme bearer', env: () => ({}), extra: ['--auth-scheme', 'bearer'] },
+  ])('$name against a cluster that enforces PoP: the explained 401', async ({ env, extra }) => {
+    const r = await getPods('demo', arcproxyEnv(emulator, await home(), env()), extra);
     expect(r.code).not.toBe(0);
-    const warning = jsonEvents(r.stderr).find((e) => e.event === 'warning' && String(e.message).includes('401'));
+    const warning = jsonEvents(r.stderr).find((e) => e.event === 'warning' && String(e.message).includes('refused'));
     expect(warning?.message).toMatch(/refused the plain bearer token \(401\).*enforcePoP/);
     // kubectl prints the cluster's own Status message.
     expect(r.stderr).toMatch(/proof-of-possession/);
   });
-});
 
-describe.runIf(kubectl)('bearer fallback against a cluster that does not enforce PoP', () => {
-  it('--auth-scheme bearer works', async () => {
-    const r = await getPods(lenient, arcproxyEnv(lenient, await home()), ['--auth-scheme', 'bearer']);
+  it('a service principal with --auth-scheme bearer works against a cluster that does not enforce PoP', async () => {
+    const r = await getPods(LENIENT, arcproxyEnv(emulator, await home()), ['--auth-scheme', 'bearer']);
     expect(r.stdout).toContain('pod/hello-0');
     expect(jsonEvents(r.stderr).find((e) => e.event === 'authScheme')).toMatchObject({ scheme: 'bearer' });
     expect(r.code).toBe(0);

@@ -39,15 +39,21 @@ function baseEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, ...env };
 }
 
+/** Called with all of stderr so far after each chunk: a test reacts to what arcproxy asks (a device code). */
+export type StderrWatcher = (stderrSoFar: string) => void;
+
 /** Runs arcproxy to completion (bounded). */
-export function runArcproxy(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<SpawnResult> {
+export function runArcproxy(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000, onStderr?: StderrWatcher): Promise<SpawnResult> {
   assertBuilt();
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
-    proc.stderr.on('data', (d) => (stderr += d));
+    proc.stderr.on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr);
+    });
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`arcproxy ${args.join(' ')} did not finish in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
@@ -60,7 +66,12 @@ export function runArcproxy(args: string[], env: Record<string, string | undefin
 }
 
 /** Starts arcproxy in foreground mode and waits until it says kubectl may start. */
-export async function startArcproxy(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<ArcproxyProcess> {
+export async function startArcproxy(
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+  onStderr?: StderrWatcher,
+): Promise<ArcproxyProcess> {
   assertBuilt();
   const proc = spawn(process.execPath, [BIN, ...args], { env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -81,6 +92,7 @@ export async function startArcproxy(args: string[], env: Record<string, string |
     });
     proc.stderr!.on('data', (d) => {
       err += d;
+      onStderr?.(err);
       check();
     });
     void exited.then((code) => {

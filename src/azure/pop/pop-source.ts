@@ -7,8 +7,8 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { readFile } from 'node:fs/promises';
 import type { CloudProfile } from '../../net/cloud-profile.js';
-import { readAzCliLogin } from '../az-cache.js';
-import { AZURE_CLI_CLIENT_ID, type CredentialKind } from '../credentials.js';
+import type { CredentialKind } from '../credentials.js';
+import type { UserSignIn } from '../user-sign-in.js';
 import { reqCnf, type PopKey } from './pop-key.js';
 import { requestToken, type TokenGrant } from './token-request.js';
 
@@ -17,16 +17,15 @@ export type PopSource = { credential: TokenCredential } | { unavailable: string 
 
 export interface PopSourceContext {
   env: NodeJS.ProcessEnv;
-  homeDir: string;
   cloud: CloudProfile;
-  /** The subscription the session uses (which of az's logins to take). */
-  subscriptionId: string;
+  /** The user sign-in ARM's tokens came from (Azure CLI login, device code): the cluster's come from it too. */
+  userSignIn?: UserSignIn | undefined;
 }
 
 /** A TokenCredential whose tokens Entra bound to `key` (token_type=pop, cnf.kid = the key's thumbprint). */
 class PopCredential implements TokenCredential {
   readonly #endpoint: { cloud: CloudProfile; tenantId: string };
-  #grant: TokenGrant;
+  readonly #grant: TokenGrant;
   readonly #key: PopKey;
 
   constructor(endpoint: { cloud: CloudProfile; tenantId: string }, grant: TokenGrant, key: PopKey) {
@@ -38,8 +37,6 @@ class PopCredential implements TokenCredential {
   async getToken(scopes: string | string[]): Promise<AccessToken> {
     const scope = Array.isArray(scopes) ? scopes.join(' ') : scopes;
     const result = await requestToken(this.#endpoint, this.#grant, scope, { pop: { reqCnf: reqCnf(this.#key.kid), kid: this.#key.kid } });
-    // Entra may hand out a new refresh token with each use; the newest is kept in memory only.
-    if (this.#grant.kind === 'refresh_token' && result.refreshToken) this.#grant = { ...this.#grant, refreshToken: result.refreshToken };
     return { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs };
   }
 }
@@ -68,15 +65,27 @@ export async function popSourceFor(kind: CredentialKind | undefined, ctx: PopSou
       // Read on every request: the platform rotates the file's token.
       return make({ kind: 'client_assertion', clientId, getAssertion: async () => (await readFile(file, 'utf8')).trim() });
     }
-    case 'azure-cli': {
-      const login = await readAzCliLogin(env, ctx.homeDir, { authorityHost: cloud.authorityHost, subscriptionId: ctx.subscriptionId });
-      if ('unavailable' in login) return login;
-      return make({ kind: 'refresh_token', clientId: AZURE_CLI_CLIENT_ID, refreshToken: login.refreshToken }, login.tenantId);
+    case 'azure-cli':
+    case 'device-code': {
+      const signIn = ctx.userSignIn;
+      if (!signIn) {
+        return {
+          unavailable:
+            "the Azure CLI's token cache could not be read (on Windows az encrypts it), so arcproxy signed in through `az`, which gives only bearer tokens.",
+        };
+      }
+      const pop = { reqCnf: reqCnf(key.kid), kid: key.kid };
+      return {
+        credential: {
+          async getToken(scopes) {
+            const result = await signIn.token(Array.isArray(scopes) ? scopes.join(' ') : scopes, pop);
+            return { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs };
+          },
+        },
+      };
     }
     case 'managed-identity':
       return { unavailable: 'managed identity cannot get proof-of-possession tokens (Entra does not issue them to it; microsoft/azure_arc#2900).' };
-    case 'device-code':
-      return { unavailable: 'device-code sign-in does not get proof-of-possession tokens in this version of arcproxy.' };
     case undefined:
       return { unavailable: 'no sign-in source was chosen.' };
   }

@@ -9,7 +9,7 @@ import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { redactSecrets } from '../../errors/index.js';
 import type { CloudProfile } from '../../net/cloud-profile.js';
-import { AuthError } from '../credentials.js';
+import { AuthError } from '../auth-error.js';
 import { cloudAgentFor } from '../transport.js';
 
 /** One authority: the cloud's sign-in host and a tenant (id, domain or alias such as `organizations`). */

@@ -42,6 +42,8 @@ export interface GrantEnvironment {
   lifetimeSeconds: () => number;
   /** Polls a new device code answers authorization_pending before it is approved (default 0). */
   deviceCodePendingPolls?: () => number;
+  /** New device codes wait for approveDeviceCode() instead of being approved by themselves. */
+  deviceCodeManualApproval?: () => boolean;
 }
 
 export interface TokenRequestContext {
@@ -75,6 +77,11 @@ function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | und
   return seed.principals.find((p) => p.kind === 'servicePrincipal' && p.clientId?.toLowerCase() === clientId.toLowerCase());
 }
 
+/** Entra hands out a refresh token only to a sign-in that asked for offline_access. */
+function asksForRefreshToken(scope: string): boolean {
+  return scope.split(/\s+/).some((s) => s.toLowerCase() === 'offline_access');
+}
+
 /** The user a device-code sign-in approves: the seed's first user. */
 function deviceCodeUser(seed: Seed): SeedPrincipal | undefined {
   return seed.principals.find((p) => p.kind === 'user');
@@ -102,13 +109,25 @@ export class TokenGrants {
     return this.#refreshToken(params, ctx, cnf);
   }
 
-  /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls. */
+  /** The user approved the sign-in with this code (the device-login page); false for an unknown or expired code. */
+  approveDeviceCode(userCode: string): boolean {
+    return this.#env.deviceCodes.approve(userCode, this.#nowSeconds());
+  }
+
+  /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls, or by approveDeviceCode(). */
   startDeviceCode(params: URLSearchParams, tenantId: string): { deviceCode: string; userCode: string; expiresIn: number } {
     const clientId = required(params, 'client_id');
     const scope = required(params, 'scope');
     if (!audienceForRequest(scope)) throw oauthErrors.invalidScope(scope);
     const now = this.#nowSeconds();
-    const { deviceCode, grant } = this.#env.deviceCodes.create(clientId, tenantId, scope, now, this.#env.deviceCodePendingPolls?.() ?? 0);
+    const { deviceCode, grant } = this.#env.deviceCodes.create(
+      clientId,
+      tenantId,
+      scope,
+      now,
+      this.#env.deviceCodePendingPolls?.() ?? 0,
+      this.#env.deviceCodeManualApproval?.() ?? false,
+    );
     return { deviceCode, userCode: grant.userCode, expiresIn: grant.expiresAt - now };
   }
 
@@ -173,8 +192,8 @@ export class TokenGrants {
     if (!grant) throw oauthErrors.badDeviceCode();
     const user = deviceCodeUser(this.#env.seed);
     if (!user) throw oauthErrors.badDeviceCode();
-    const scope = params.get('scope') ?? grant.scope;
-    return this.#userTokenResponse(user, grant.clientId, scope, ctx, cnf);
+    // The scope is the one the sign-in started with: Entra ignores a scope sent with the poll.
+    return this.#userTokenResponse(user, grant.clientId, grant.scope, ctx, cnf, { refreshToken: asksForRefreshToken(grant.scope) });
   }
 
   /**
@@ -190,7 +209,8 @@ export class TokenGrants {
     if (!grant || grant.tenantId !== ctx.tenantId) throw oauthErrors.badRefreshToken();
     const user = this.#env.seed.principals.find((p) => p.objectId === grant.objectId);
     if (!user) throw oauthErrors.badRefreshToken();
-    return this.#userTokenResponse(user, clientId, scope, ctx, cnf);
+    // The grant behind a refresh token already holds offline_access: a new one comes back each time.
+    return this.#userTokenResponse(user, clientId, scope, ctx, cnf, { refreshToken: true });
   }
 
   async #accessTokenResponse(
@@ -220,6 +240,7 @@ export class TokenGrants {
     scope: string,
     ctx: TokenRequestContext,
     cnf: PopConfirmation | undefined,
+    opts: { refreshToken: boolean },
   ): Promise<TokenResponse> {
     const audience = audienceForRequest(scope);
     if (!audience) throw oauthErrors.invalidScope(scope);
@@ -232,7 +253,7 @@ export class TokenGrants {
     return {
       ...response,
       ...(granted.length > 0 ? { scope: granted.join(' ') } : {}),
-      refresh_token: this.#env.refreshTokens.issue(user.objectId, clientId, ctx.tenantId, this.#nowSeconds()),
+      ...(opts.refreshToken ? { refresh_token: this.#env.refreshTokens.issue(user.objectId, clientId, ctx.tenantId, this.#nowSeconds()) } : {}),
       id_token: idToken,
       client_info: clientInfo(user, ctx.tenantId),
     };

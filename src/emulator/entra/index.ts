@@ -9,17 +9,23 @@ import { FEDERATION_AUDIENCE, TokenGrants, federatedSubject } from './grants.js'
 import { startHttpsServer } from './http.js';
 import { createSigningKey, publicJwks } from './keys.js';
 import { handleEntraRequest } from './routes.js';
+import { startManagedIdentityEndpoint } from './managed-identity.js';
 import { DeviceCodeStore, RefreshTokenStore } from './sessions.js';
 import { signJwt, verifyAccessTokenWith } from './signer.js';
 
 export type { AccessTokenClaims } from './claims.js';
 export { TokenValidationError, type TokenValidationCode } from './errors.js';
 
+/** What Entra tells device-code clients to wait between polls. */
+const DEVICE_CODE_INTERVAL_SECONDS = 5;
+
 export interface EntraEmulatorOptions {
   seed: Seed;
   tls: { cert: string; key: string };
   host?: string;
   port?: number;
+  /** Port of the managed-identity endpoint (plain HTTP; default: any free port). */
+  identityPort?: number;
   now?: () => number;
   /** Polls each new device code answers authorization_pending before it is approved (default 0: the first). */
   deviceCodePendingPolls?: number;
@@ -38,6 +44,15 @@ export interface EntraEmulator {
   setTokenLifetime(seconds: number): void;
   /** How many polls device codes started from now on answer authorization_pending before approval. */
   setDeviceCodePendingPolls(polls: number): void;
+  /**
+   * How device codes started from now on are approved: at once ('automatic', the default) or when
+   * approveDeviceCode() names the user code ('manual'); and the poll interval Entra tells clients.
+   */
+  setDeviceCodeApproval(approval: 'automatic' | 'manual', intervalSeconds?: number): void;
+  /** Approves the pending sign-in whose user code this is, as its user would in a browser; false when there is none. */
+  approveDeviceCode(userCode: string): boolean;
+  /** The host identity endpoint for the seed's managed identities: IDENTITY_ENDPOINT and IDENTITY_HEADER (App Service). */
+  managedIdentity: { endpoint: string; header: string };
   /** A workload-identity federation token (aud api://AzureADTokenExchange) the token endpoint accepts for `clientId`. */
   mintFederatedToken(clientId: string, lifetimeSeconds?: number): Promise<string>;
   close(): Promise<void>;
@@ -48,6 +63,8 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
   const [signingKey, federationKey] = await Promise.all([createSigningKey(), createSigningKey()]);
   let lifetimeSeconds = opts.seed.tokenLifetimeSeconds;
   let pendingPolls = checkedPolls(opts.deviceCodePendingPolls ?? 0);
+  let manualApproval = false;
+  let deviceCodeIntervalSeconds = DEVICE_CODE_INTERVAL_SECONDS;
   const grants = new TokenGrants({
     seed: opts.seed,
     signingKey,
@@ -57,14 +74,34 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     nowMs: now,
     lifetimeSeconds: () => lifetimeSeconds,
     deviceCodePendingPolls: () => pendingPolls,
+    deviceCodeManualApproval: () => manualApproval,
   });
   let baseUrl = '';
   const federationIssuer = () => `${baseUrl}/federation`;
   const jwks = () => publicJwks([signingKey]);
   const server = await startHttpsServer(opts.tls, opts.host ?? '127.0.0.1', opts.port ?? 0, (req, res) =>
-    handleEntraRequest({ seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now }, req, res),
+    handleEntraRequest(
+      { seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now, deviceCodeIntervalSeconds: () => deviceCodeIntervalSeconds },
+      req,
+      res,
+    ),
   );
   baseUrl = server.url;
+  let identity;
+  try {
+    identity = await startManagedIdentityEndpoint({
+      seed: opts.seed,
+      signingKey,
+      issuer: () => `${server.url}/${opts.seed.tenantId}/v2.0`,
+      nowMs: now,
+      lifetimeSeconds: () => lifetimeSeconds,
+      host: opts.host ?? '127.0.0.1',
+      port: opts.identityPort ?? 0,
+    });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
 
   return {
     url: server.url,
@@ -78,6 +115,13 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     setDeviceCodePendingPolls(polls) {
       pendingPolls = checkedPolls(polls);
     },
+    setDeviceCodeApproval(approval, intervalSeconds = DEVICE_CODE_INTERVAL_SECONDS) {
+      if (!Number.isSafeInteger(intervalSeconds) || intervalSeconds < 1)
+        throw new RangeError('The device-code interval must be a whole number of seconds, 1 or more.');
+      manualApproval = approval === 'manual';
+      deviceCodeIntervalSeconds = intervalSeconds;
+    },
+    approveDeviceCode: (userCode) => grants.approveDeviceCode(userCode),
     async mintFederatedToken(clientId, lifetime = 600) {
       const iat = Math.floor(now() / 1000);
       return signJwt(federationKey, {
@@ -89,7 +133,10 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
         exp: iat + lifetime,
       });
     },
-    close: () => server.close(),
+    managedIdentity: { endpoint: identity.url, header: identity.header },
+    close: async () => {
+      await Promise.all([server.close(), identity.close()]);
+    },
   };
 }
 

@@ -20,6 +20,7 @@ export interface EntraRouteContext {
   jwks: () => JSONWebKeySet;
   federationIssuer: () => string;
   nowMs: () => number;
+  deviceCodeIntervalSeconds: () => number;
 }
 
 /** The seed tenant when `segment` names it (by id or alias), else undefined. */
@@ -76,7 +77,10 @@ export async function handleEntraRequest(ctx: EntraRouteContext, req: IncomingMe
 
   if (method === 'GET' && parts.length === 1 && parts[0]!.toLowerCase() === 'devicelogin') {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('arcproxy emulator: device-code sign-ins are approved automatically; there is nothing to enter here.\n');
+    res.end(
+      'arcproxy emulator: device-code sign-ins are approved automatically, unless the emulator was told to wait for approval ' +
+        '(POST /faults/device-codes); then POST /faults/approve-device-code with the code approves one.\n',
+    );
     return;
   }
   const [tenantSegment, ...rest] = parts;
@@ -108,7 +112,7 @@ export async function handleEntraRequest(ctx: EntraRouteContext, req: IncomingMe
         device_code: started.deviceCode,
         verification_uri: verificationUri,
         expires_in: started.expiresIn,
-        interval: 5,
+        interval: ctx.deviceCodeIntervalSeconds(),
         message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${started.userCode} to authenticate.`,
       });
     }

@@ -13,6 +13,8 @@ export interface DeviceCodeGrant {
   expiresAt: number;
   /** Polls answered authorization_pending before the sign-in counts as approved. */
   pendingPolls: number;
+  /** Waits for the user to approve it (approve()), as a person in a browser would. */
+  awaitingApproval: boolean;
 }
 
 export interface RefreshTokenGrant {
@@ -39,11 +41,21 @@ function userCode(): string {
 export class DeviceCodeStore {
   readonly #grants = new Map<string, DeviceCodeGrant>();
 
-  /** `pendingPolls`: how many polls the "user" takes to approve (0: approved at the first poll). */
-  create(clientId: string, tenantId: string, scope: string, nowSeconds: number, pendingPolls = 0): { deviceCode: string; grant: DeviceCodeGrant } {
+  /**
+   * `pendingPolls`: how many polls the "user" takes to approve (0: approved at the first poll);
+   * `awaitingApproval`: pending until approve() names its user code.
+   */
+  create(
+    clientId: string,
+    tenantId: string,
+    scope: string,
+    nowSeconds: number,
+    pendingPolls = 0,
+    awaitingApproval = false,
+  ): { deviceCode: string; grant: DeviceCodeGrant } {
     this.#purge(nowSeconds);
     const deviceCode = opaqueToken();
-    const grant = { clientId, tenantId, scope, userCode: userCode(), expiresAt: nowSeconds + DEVICE_CODE_LIFETIME_SECONDS, pendingPolls };
+    const grant = { clientId, tenantId, scope, userCode: userCode(), expiresAt: nowSeconds + DEVICE_CODE_LIFETIME_SECONDS, pendingPolls, awaitingApproval };
     this.#grants.set(deviceCode, grant);
     return { deviceCode, grant };
   }
@@ -60,12 +72,24 @@ export class DeviceCodeStore {
       this.#grants.delete(deviceCode);
       return 'expired';
     }
+    if (grant.awaitingApproval) return 'pending';
     if (grant.pendingPolls > 0) {
       grant.pendingPolls -= 1;
       return 'pending';
     }
     this.#grants.delete(deviceCode);
     return grant;
+  }
+
+  /** The user entered `userCode` and approved the sign-in; false when no live sign-in has that code. */
+  approve(userCode: string, nowSeconds: number): boolean {
+    this.#purge(nowSeconds);
+    const wanted = userCode.trim().toUpperCase();
+    const grant = [...this.#grants.values()].find((g) => g.userCode === wanted);
+    if (!grant) return false;
+    grant.awaitingApproval = false;
+    grant.pendingPolls = 0;
+    return true;
   }
 
   #purge(nowSeconds: number): void {

@@ -67,6 +67,14 @@ describe("the Azure CLI's login", () => {
     );
   });
 
+  it('takes --subscription as an id or a name, as az does', async () => {
+    const dir = await azDir();
+    expect(await readAzCliLogin({ AZURE_CONFIG_DIR: dir }, '/nowhere', { ...authority, subscriptionId: SUB.toUpperCase() })).toMatchObject({
+      refreshToken: 'az-rt',
+    });
+    expect(await readAzCliLogin({ AZURE_CONFIG_DIR: dir }, '/nowhere', { ...authority, subscriptionId: 'Dev' })).toMatchObject({ refreshToken: 'az-rt' });
+  });
+
   it('says why when the cache is missing (encrypted on Windows), az is a service principal, or another cloud', async () => {
     expect(await readAzCliLogin({ AZURE_CONFIG_DIR: await azDir({ cache: null }) }, '/x', authority)).toMatchObject({
       unavailable: expect.stringContaining('encrypts'),
@@ -77,6 +85,10 @@ describe("the Azure CLI's login", () => {
     expect(await readAzCliLogin({ AZURE_CONFIG_DIR: await azDir() }, '/x', { authorityHost: 'https://login.microsoftonline.us' })).toMatchObject({
       unavailable: expect.stringContaining('no refresh token'),
     });
+  });
+
+  it('never looks in the working directory when there is no home directory', async () => {
+    expect(await readAzCliLogin({}, '', authority)).toMatchObject({ unavailable: expect.stringContaining('no home directory') });
   });
 
   it('never puts a refresh token in what it says', async () => {

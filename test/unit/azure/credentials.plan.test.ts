@@ -8,7 +8,7 @@ const sp = { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c' };
 
 describe('credential chain order', () => {
   it('puts the environment service principal first, then workload identity, the Azure CLI and device code', () => {
-    expect(credentialPlan({ ...sp, AZURE_CLIENT_SECRET: 's', AZURE_FEDERATED_TOKEN_FILE: '/f' }, true, azure)).toEqual([
+    expect(credentialPlan({ ...sp, AZURE_CLIENT_SECRET: 's', AZURE_FEDERATED_TOKEN_FILE: '/f' })).toEqual([
       'environment-secret',
       'workload-identity',
       'azure-cli',
@@ -16,21 +16,17 @@ describe('credential chain order', () => {
     ]);
   });
   it('uses a certificate when one is configured', () => {
-    expect(credentialPlan({ ...sp, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' }, false, azure)).toEqual(['environment-certificate', 'azure-cli']);
+    expect(credentialPlan({ ...sp, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' })).toEqual(['environment-certificate', 'azure-cli', 'device-code']);
   });
   it('offers managed identity only where the host advertises one (or on request)', () => {
-    expect(credentialPlan({}, false, azure)).toEqual(['azure-cli']);
-    expect(credentialPlan({ IDENTITY_ENDPOINT: 'http://localhost:40342' }, false, azure)).toEqual(['managed-identity', 'azure-cli']);
-    expect(credentialPlan({ ARCPROXY_MANAGED_IDENTITY: '1' }, false, azure)).toEqual(['managed-identity', 'azure-cli']);
+    expect(credentialPlan({})).toEqual(['azure-cli', 'device-code']);
+    expect(credentialPlan({ IDENTITY_ENDPOINT: 'http://localhost:40342' })).toEqual(['managed-identity', 'azure-cli', 'device-code']);
+    expect(credentialPlan({ ARCPROXY_MANAGED_IDENTITY: '1' })).toEqual(['managed-identity', 'azure-cli', 'device-code']);
   });
-  it('never plans device code without a terminal or under CI', () => {
+  it('is interactive only with a terminal on both ends and outside CI', () => {
     expect(isInteractive({ CI: 'true' }, true, true)).toBe(false);
     expect(isInteractive({}, false, true)).toBe(false);
     expect(isInteractive({}, true, true)).toBe(true);
-    expect(credentialPlan({}, isInteractive({ CI: 'true' }, true, true), azure)).not.toContain('device-code');
-  });
-  it("skips the Azure CLI's login for a custom cloud profile", () => {
-    expect(credentialPlan({ ...sp, AZURE_CLIENT_SECRET: 's' }, false, { name: 'ArcproxyEmulator' })).toEqual(['environment-secret']);
   });
   it('fails with a how-to-sign-in message when nothing is available, without prompting', async () => {
     const prompts: string[] = [];

@@ -132,11 +132,39 @@ describe('Entra emulator: proof-of-possession tokens', () => {
       expect(() => entra.setDeviceCodePendingPolls(-1)).toThrow(RangeError);
     });
 
+    it('with manual approval a device code stays pending until its user approves the code it was given', async () => {
+      entra.setDeviceCodeApproval('manual', 1);
+      try {
+        const start = await post({ client_id: 'public-cli', scope: ARC_SERVER_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
+        expect(start.body.interval).toBe(1);
+        const poll = () => post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, ...pop });
+        for (let i = 0; i < 3; i++) expect((await poll()).body.error).toBe('authorization_pending');
+        expect(entra.approveDeviceCode('NOTACODE2')).toBe(false);
+        expect(entra.approveDeviceCode(String(start.body.user_code).toLowerCase())).toBe(true);
+        expectPop(await poll());
+        expect(entra.approveDeviceCode(start.body.user_code as string)).toBe(false);
+      } finally {
+        entra.setDeviceCodeApproval('automatic');
+      }
+      expect(() => entra.setDeviceCodeApproval('manual', 0)).toThrow(RangeError);
+    });
+
     it("a polling client that did not start the code gets invalid_grant and does not use up the owner's code", async () => {
       const start = await post({ client_id: 'public-cli', scope: ARM_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
       const intruder = await post({ grant_type: 'device_code', client_id: 'someone-else', device_code: start.body.device_code });
       expect(intruder.body.error).toBe('invalid_grant');
       expectBearer(await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code }));
+    });
+
+    it('gives a refresh token only to a sign-in that asked for offline_access, as Entra does', async () => {
+      expect((await deviceSignIn({}, ARM_SCOPE)).body.refresh_token).toBeUndefined();
+      expect((await deviceSignIn({}, `${ARM_SCOPE} offline_access`)).body.refresh_token).toEqual(expect.any(String));
+    });
+
+    it('a device-code poll gets the scope the sign-in started with, whatever scope the poll names', async () => {
+      const start = await post({ client_id: 'public-cli', scope: `${ARM_SCOPE} offline_access` }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
+      const res = await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, scope: ARC_SERVER_SCOPE });
+      expect(expectBearer(res).aud).toBe('https://management.core.windows.net/');
     });
 
     it('a refresh token from an ARM sign-in is redeemed for the Arc server app, bound with PoP or Bearer', async () => {
