@@ -12,6 +12,7 @@ import { ArcproxyError } from '../errors/index.js';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { credentialOptions } from './transport.js';
 import { loadIdentity } from './sdk.js';
+import { loadClientCertificateFile } from './pop/client-certificate.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -73,6 +74,8 @@ async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Pr
     case 'environment-secret':
       return new identity.ClientSecretCredential(tenant, clientId, env.AZURE_CLIENT_SECRET ?? '', options);
     case 'environment-certificate':
+      // The SDK would report a file without its key as "secretOrPrivateKey must be an asymmetric key".
+      await loadClientCertificateFile(env.AZURE_CLIENT_CERTIFICATE_PATH ?? '', env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined);
       return new identity.ClientCertificateCredential(
         tenant,
         clientId,

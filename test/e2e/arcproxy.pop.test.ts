@@ -76,6 +76,23 @@ describe.runIf(kubectl)('PoP against a cluster that enforces it (the default)', 
     expect(r.code).toBe(0);
   });
 
+  it('a certificate file without its private key is named as such, exit 2, before any sign-in', async () => {
+    const dir = await home();
+    const pem = join(dir, 'cert-only.pem');
+    await writeFile(pem, certificate.certPem, { mode: 0o600 });
+    for (const scheme of ['auto', 'bearer']) {
+      const r = await getPods(enforcing, arcproxyEnv(enforcing, dir, { AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_CERTIFICATE_PATH: pem }), [
+        '--auth-scheme',
+        scheme,
+      ]);
+      expect(r.code).toBe(2);
+      const error = jsonEvents(r.stderr).find((e) => e.event === 'error');
+      expect(error).toMatchObject({ code: 'ARCPROXY_BAD_CLIENT_CERTIFICATE', exitCode: 2 });
+      expect(error?.message).toMatch(/contains a certificate but no private key; /);
+      expect(r.stderr).not.toMatch(/secretOrPrivateKey/);
+    }
+  });
+
   it('workload identity (a federated token file) gets PoP tokens', async () => {
     const dir = await home();
     const tokenFile = join(dir, 'federated-token');
