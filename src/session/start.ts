@@ -11,7 +11,7 @@ import type { CloudProfile } from '../net/cloud-profile.js';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
-import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
+import { ArcArm, assertClusterNames, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { takePopKey } from '../azure/pop/pop-key.js';
 import { popSourceFor } from '../azure/pop/pop-source.js';
 import { arcServerAuth, DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
@@ -61,6 +61,8 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const ignore = (): void => undefined;
 
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
+  // Everything that can be checked without the network is checked before anything starts.
+  assertClusterNames(opts);
   const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.

@@ -1,0 +1,73 @@
+/**
+ * The user's files through the real binary: a start that cannot succeed (a bad cloud profile, a
+ * cluster name ARM cannot take) fails before any file is touched.
+ */
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
+import { runArcproxy, tempHome } from '../helpers/arcproxy.js';
+
+let emulator: Emulator;
+const homes: Array<{ dir: string; cleanup: () => Promise<void> }> = [];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+afterEach(async () => {
+  for (const h of homes.splice(0)) await h.cleanup();
+});
+
+async function freshHome(): Promise<string> {
+  const h = await tempHome();
+  homes.push(h);
+  await mkdir(join(h.dir, '.kube'), { recursive: true });
+  return h.dir;
+}
+
+const USER_KUBECONFIG = '# my clusters\r\napiVersion: v1\r\nkind: Config\r\nclusters: []   # none yet\r\n';
+
+const errorEvent = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((e) => e.event === 'error');
+
+describe('a start that cannot succeed fails before any file is touched', () => {
+  it('a cloud profile with an http:// endpoint or a non-PEM ca is exit 2 at load, naming the field', async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube', 'config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o644 });
+    const profile = JSON.parse(await readFile(emulator.env.ARCPROXY_CLOUD!, 'utf8')) as Record<string, unknown>;
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...profile, authorityHost: String(profile.authorityHost).replace('https:', 'http:') }, /"authorityHost" must be an https:\/\/ URL/],
+      [{ ...profile, ca: 'not a certificate' }, /"ca" holds no PEM certificate/],
+      [{ ...profile, resourceManagerEndpoint: 'management' }, /"resourceManagerEndpoint" is not a URL/],
+    ];
+    for (const [bad, message] of cases) {
+      const file = join(dir, 'cloud.json');
+      await writeFile(file, JSON.stringify(bad));
+      const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir, { ARCPROXY_CLOUD: file }));
+      expect(r.code).toBe(2);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'ARCPROXY_BAD_CLOUD_PROFILE', exitCode: 2, message: expect.stringMatching(message) });
+      expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+      expect((await stat(kubeconfig)).mode & 0o777).toBe(0o644);
+    }
+  });
+
+  it('cluster names "." and ".." and names with "/" are refused before ARM is asked', async () => {
+    const dir = await freshHome();
+    for (const name of ['.', '..', 'demo/../x']) {
+      const r = await runArcproxy(['-n', name, '-g', 'demo-rg', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir));
+      expect(r.code).toBe(2);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'ARCPROXY_BAD_INPUT', message: expect.stringMatching(/^--name\/-n /) });
+    }
+    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg.', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir));
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'ARCPROXY_BAD_INPUT', message: expect.stringMatching(/^--resource-group\/-g /) });
+  });
+});
