@@ -133,7 +133,11 @@ async function publish(
     return { file, entry, tempDir };
   }
   const file = opts.file ?? defaultKubeconfigPath(io.env, io.homeDir);
-  const result = await mergeKubeconfig(file, entry, { onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`), signal });
+  const result = await mergeKubeconfig(file, entry, {
+    onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`),
+    onStaleLock: (notice) => reporter.warn(notice),
+    signal,
+  });
   reporter.merged(entry.contextName, file);
   return { file, entry, merged: { previousContext: result.previousCurrentContext } };
 }
@@ -170,7 +174,8 @@ async function shutdown(
     if (opts.readyFile) await removeReadyFile(opts.readyFile).catch(() => undefined);
     if (published?.merged && !opts.keepKubeconfig) {
       const restore = published.merged.previousContext;
-      await removeKubeconfigEntries(published.file, published.entry, restore ? { restoreCurrentContext: restore } : {}).then(
+      const onStaleLock = (notice: string) => reporter.warn(notice);
+      await removeKubeconfigEntries(published.file, published.entry, { ...(restore ? { restoreCurrentContext: restore } : {}), onStaleLock }).then(
         (r) => {
           if (r.removed) reporter.kubeconfigRestored(published.entry.contextName, published.file, r.currentContext);
         },

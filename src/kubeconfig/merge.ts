@@ -26,6 +26,8 @@ export interface MergeOptions {
   onLockWait?: (lockFile: string) => void;
   /** Stops a wait for the lock at once (a stop signal); the file is then left as it was. */
   signal?: AbortSignal;
+  /** A notice that a lock left by a killed arcproxy was taken over (for the session's warnings). */
+  onStaleLock?: (notice: string) => void;
 }
 
 /** Puts `body` under `kind` in the item named `name`, replacing that item's old body; appends a new item otherwise. */
@@ -65,6 +67,7 @@ export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry,
     lockTimeoutMs: opts.lockTimeoutMs,
     onLockWait: opts.onLockWait,
     signal: opts.signal,
+    onStaleLock: opts.onStaleLock,
   });
   return { file, ...result };
 }

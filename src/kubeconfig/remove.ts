@@ -11,6 +11,8 @@ export interface RemoveOptions {
   restoreCurrentContext?: string | undefined;
   lockTimeoutMs?: number;
   onLockWait?: (lockFile: string) => void;
+  /** A notice that a lock left by a killed arcproxy was taken over. */
+  onStaleLock?: (notice: string) => void;
 }
 
 function removeItem(list: YAMLSeq<YAMLMap> | undefined, item: YAMLMap | undefined): boolean {
@@ -76,6 +78,11 @@ export async function removeKubeconfigEntries(
       const current = currentContext(kc);
       return { result: { removed: changed, ...(current !== undefined ? { currentContext: current } : {}) }, changed };
     },
-    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, ifMissing: (): { removed: boolean; currentContext?: string } => ({ removed: false }) },
+    {
+      lockTimeoutMs: opts.lockTimeoutMs,
+      onLockWait: opts.onLockWait,
+      onStaleLock: opts.onStaleLock,
+      ifMissing: (): { removed: boolean; currentContext?: string } => ({ removed: false }),
+    },
   );
 }

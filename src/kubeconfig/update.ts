@@ -5,6 +5,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { parseKubeconfig, stringifyKubeconfig, type KubeconfigDocument } from './document.js';
 import { ioError, KubeconfigError } from './errors.js';
 import { withFileLock } from './lock.js';
+import type { Holder } from './holder.js';
 import { resolveWriteTarget } from './paths.js';
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -14,6 +15,8 @@ export interface UpdateOptions {
   onLockWait?: ((lockFile: string) => void) | undefined;
   /** Stops a wait for the lock at once; nothing has been written then. */
   signal?: AbortSignal | undefined;
+  /** Called when a lock left by an arcproxy that is gone was taken over. */
+  onStaleLock?: ((notice: string) => void) | undefined;
 }
 
 export interface Edit<T> {
@@ -48,6 +51,8 @@ export async function updateKubeconfigFile<T>(
     timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     signal: opts.signal,
     ...(opts.onLockWait ? { onWait: opts.onLockWait } : {}),
+    onStale: (lockFile: string, holder: Holder) =>
+      opts.onStaleLock?.(`took over ${lockFile}, left by arcproxy process ${holder.pid}, which is no longer running.`),
   };
   return withFileLock(file, lockOptions, async () => {
     let target: string;

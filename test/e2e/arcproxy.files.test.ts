@@ -2,12 +2,15 @@
  * The user's files through the real binary: a start that cannot succeed (a bad cloud profile, a
  * cluster name ARM cannot take) fails before any file is touched.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
-import { runArcproxy, tempHome } from '../helpers/arcproxy.js';
+import { ROOT, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 
 let emulator: Emulator;
 const homes: Array<{ dir: string; cleanup: () => Promise<void> }> = [];
@@ -18,7 +21,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
 });
+const running: ArcproxyProcess[] = [];
 afterEach(async () => {
+  for (const p of running.splice(0)) await p.stop('SIGKILL');
   for (const h of homes.splice(0)) await h.cleanup();
 });
 
@@ -69,5 +74,43 @@ describe('a start that cannot succeed fails before any file is touched', () => {
     }
     const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg.', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir));
     expect(errorEvent(r.stdout)).toMatchObject({ code: 'ARCPROXY_BAD_INPUT', message: expect.stringMatching(/^--resource-group\/-g /) });
+  });
+});
+
+/** A process running arcproxy's own lock code (the built module the binary bundles) holds `file`'s lock until it is SIGKILLed. */
+async function killedWhileHoldingLock(file: string): Promise<number> {
+  const lockModule = pathToFileURL(join(ROOT, 'dist/kubeconfig/lock.js')).href;
+  const script = `import { withFileLock } from ${JSON.stringify(lockModule)};
+await withFileLock(${JSON.stringify(file)}, { timeoutMs: 5000 }, () => { process.stdout.write('held\\n'); return new Promise(() => {}); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
+    child.on('exit', (code) => reject(new Error(`the lock holder exited with ${code} before taking the lock`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  return child.pid!;
+}
+
+describe('leftovers of a killed process', () => {
+  it('a lock left by a SIGKILLed arcproxy is taken over at once with a notice, not waited on for 10 s', async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube', 'config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+    const pid = await killedWhileHoldingLock(kubeconfig);
+    expect(existsSync(`${kubeconfig}.lock`)).toBe(true);
+    // A killed writer's temp file too (its pid is in the name).
+    const temp = join(dir, '.kube', `.config.${pid}.0123456789ab.tmp`);
+    await writeFile(temp, '');
+
+    const started = Date.now();
+    const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+    running.push(proxy);
+    expect(Date.now() - started).toBeLessThan(8000);
+    await expect.poll(() => proxy.stderr()).toContain(`warning: took over ${kubeconfig}.lock, left by arcproxy process ${pid}, which is no longer running.`);
+    expect(existsSync(temp)).toBe(false);
+    expect(await proxy.stop('SIGTERM')).toBe(0);
+    expect(await readdir(join(dir, '.kube'))).toEqual(['config']);
   });
 });
