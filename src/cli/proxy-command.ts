@@ -13,7 +13,14 @@ import { runChild } from './run-child.js';
 import { assertReadyFileWritable, removeReadyFile, writeReadyFile } from './ready-file.js';
 import { startSession, type Session, type SessionOptions } from '../session/start.js';
 import { SHUTDOWN_GRACE_MS } from '../proxy/server.js';
-import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
+import {
+  defaultKubeconfigPath,
+  mergeKubeconfig,
+  removeKubeconfigEntries,
+  renderKubeconfig,
+  type KubeconfigUndo,
+  type ProxyKubeconfigEntry,
+} from '../kubeconfig/index.js';
 import { ArcproxyError, ExitCode, errorCodeOf } from '../errors/index.js';
 
 export interface ProxyCommandOptions extends SessionOptions {
@@ -55,7 +62,7 @@ interface Published {
   file: string;
   entry: ProxyKubeconfigEntry;
   /** Set when the entry was merged into a file we must remove it from. */
-  merged?: { previousContext: string | undefined };
+  merged?: { previousContext: string | undefined; undo: KubeconfigUndo | undefined };
   /** Run mode's temporary directory. */
   tempDir?: string;
 }
@@ -139,7 +146,7 @@ async function publish(
     signal,
   });
   reporter.merged(entry.contextName, file);
-  return { file, entry, merged: { previousContext: result.previousCurrentContext } };
+  return { file, entry, merged: { previousContext: result.previousCurrentContext, undo: result.undo } };
 }
 
 /**
@@ -175,7 +182,8 @@ async function shutdown(
     if (published?.merged && !opts.keepKubeconfig) {
       const restore = published.merged.previousContext;
       const onStaleLock = (notice: string) => reporter.warn(notice);
-      await removeKubeconfigEntries(published.file, published.entry, { ...(restore ? { restoreCurrentContext: restore } : {}), onStaleLock }).then(
+      const undo = published.merged.undo;
+      await removeKubeconfigEntries(published.file, published.entry, { ...(restore ? { restoreCurrentContext: restore } : {}), onStaleLock, undo }).then(
         (r) => {
           if (r.removed) reporter.kubeconfigRestored(published.entry.contextName, published.file, r.currentContext);
         },

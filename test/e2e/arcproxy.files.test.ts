@@ -1,15 +1,17 @@
 /**
- * The user's files through the real binary: a start that cannot succeed (a bad cloud profile, a
- * cluster name ARM cannot take) fails before any file is touched.
+ * The user's files through the real binary: a session gives the kubeconfig back byte for byte; a
+ * start that cannot succeed (a bad cloud profile, a cluster name ARM cannot take, a name the user
+ * already has) fails before any file is touched; a killed run's lock and temp files do not linger.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
+import { TRICKY_KUBECONFIGS } from '../unit/kubeconfig/tricky-fixtures.js';
 import { ROOT, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 
 let emulator: Emulator;
@@ -42,6 +44,42 @@ const errorEvent = (stdout: string) =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((e) => e.event === 'error');
+
+describe("the user's kubeconfig, byte for byte", () => {
+  it('a session that adds its entries and removes them at exit leaves the file byte-identical, with its mode', async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube', 'config');
+    for (const name of ['a UTF-8 BOM', 'CRLF line endings', 'flow style and empty lists']) {
+      const original = TRICKY_KUBECONFIGS[name]!;
+      await writeFile(kubeconfig, original);
+      await chmod(kubeconfig, 0o644);
+      const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+      running.push(proxy);
+      const during = await readFile(kubeconfig, 'utf8');
+      expect(during).toContain('name: demo');
+      expect(during.startsWith('\uFEFF')).toBe(original.startsWith('\uFEFF'));
+      expect(await proxy.stop('SIGTERM')).toBe(0);
+      expect(await readFile(kubeconfig, 'utf8')).toBe(original);
+      expect((await stat(kubeconfig)).mode & 0o777).toBe(0o644);
+    }
+  });
+
+  it('a start that fails on a name the user already has leaves the file exactly as it was, modification time included', async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube', 'config');
+    const original = TRICKY_KUBECONFIGS['comments everywhere, odd spacing, blank lines, quoting']!.replace(/- name: prod\b/, '- name: demo');
+    await writeFile(kubeconfig, original);
+    await chmod(kubeconfig, 0o640);
+    const { mtimeMs } = await stat(kubeconfig);
+    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-o', 'json'], arcproxyEnv(emulator, dir));
+    expect(r.code).toBe(2);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'ARCPROXY_KUBECONFIG_NAME_TAKEN' });
+    expect(await readFile(kubeconfig, 'utf8')).toBe(original);
+    expect((await stat(kubeconfig)).mode & 0o777).toBe(0o640);
+    expect((await stat(kubeconfig)).mtimeMs).toBe(mtimeMs);
+    expect(await readdir(join(dir, '.kube'))).toEqual(['config']);
+  });
+});
 
 describe('a start that cannot succeed fails before any file is touched', () => {
   it('a cloud profile with an http:// endpoint or a non-PEM ca is exit 2 at load, naming the field', async () => {
