@@ -5,6 +5,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { parseKubeconfig, stringifyKubeconfig, type KubeconfigDocument } from './document.js';
 import { ioError, KubeconfigError } from './errors.js';
 import { withFileLock } from './lock.js';
+import { patchInPlace } from './in-place.js';
 import type { Holder } from './holder.js';
 import { resolveWriteTarget } from './paths.js';
 
@@ -114,7 +115,8 @@ export async function updateKubeconfigFile<T>(
     const kc = parseKubeconfig(body, file);
     const { result, changed, replaceWith } = edit(kc, before);
     if (!changed) return { result, before, written: undefined };
-    const output = replaceWith?.text ?? applyStyle(stringifyKubeconfig(kc), style);
+    // Patched in place where it can be, so only arcproxy's entries differ from the user's text.
+    const output = replaceWith?.text ?? applyStyle(patchInPlace(body, kc) ?? stringifyKubeconfig(kc), style);
     // The merged file holds a private key: 0600 whatever it was (an undo gives the user's mode back).
     const mode = replaceWith?.mode ?? 0o600;
     if (output === text && (replaceWith === undefined || before?.mode === mode)) return { result, before, written: undefined };

@@ -58,6 +58,15 @@ describe("the user's kubeconfig, byte for byte", () => {
       const during = await readFile(kubeconfig, 'utf8');
       expect(during).toContain('name: demo');
       expect(during.startsWith('\uFEFF')).toBe(original.startsWith('\uFEFF'));
+      // While it runs only arcproxy's entries differ: the user's lines are all there, spacing and all.
+      if (original.includes('# aligned comment')) {
+        for (const line of [
+          'apiVersion: v1      # aligned comment',
+          '      user: alice   #  two spaces after the hash',
+          '# trailing comment, then a blank line',
+        ])
+          expect(during).toContain(line);
+      }
       expect(await proxy.stop('SIGTERM')).toBe(0);
       expect(await readFile(kubeconfig, 'utf8')).toBe(original);
       expect((await stat(kubeconfig)).mode & 0o777).toBe(0o644);

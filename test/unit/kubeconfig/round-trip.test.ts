@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mergeKubeconfig, removeKubeconfigEntries } from '../../../src/kubeconfig/index.js';
-import { entriesOf, parsePlain, sampleEntry, tempDir } from './helpers.js';
+import { entriesOf, linesKeptInOrder, parsePlain, sampleEntry, tempDir } from './helpers.js';
 import { TRICKY_KUBECONFIGS } from './tricky-fixtures.js';
 
 const cases = Object.entries(TRICKY_KUBECONFIGS);
@@ -47,6 +47,13 @@ describe.each(cases)('a kubeconfig with %s', (_name, original) => {
     expect(othersOf(during, entry)).toEqual(othersOf(original, entry));
     expect(during.startsWith('\uFEFF')).toBe(original.startsWith('\uFEFF'));
     expect(/(^|[^\r])\n/.test(during)).toBe(/(^|[^\r])\n/.test(original));
+    // Patched in place: every line of the user's is still there, as it was, but current-context (which the
+    // session sets) and a flow-style list's line (which now holds the session's item too).
+    const userLines = original
+      .split('\n')
+      .filter((line) => !/^(?:current-context|clusters|users|contexts): *\[/.test(line) && !line.startsWith('current-context:'))
+      .join('\n');
+    expect(linesKeptInOrder(userLines, during)).toBe(true);
 
     await removeKubeconfigEntries(file, entry, { restoreCurrentContext: merged.previousCurrentContext, undo: merged.undo });
 
@@ -85,5 +92,21 @@ describe.each(cases)('a kubeconfig with %s', (_name, original) => {
     expect(await readFile(file, 'utf8')).toBe(original);
     expect(await modeOf(file)).toBe(0o644);
     expect((await stat(file)).mtimeMs).toBe(mtimeMs);
+  });
+});
+
+describe.each(cases.filter(([, text]) => !/: *\[/.test(text)))('a block-style kubeconfig with %s', (_name, original) => {
+  it('comes back byte for byte from stacked sessions stopping in either order, edited in place without the undo record', async () => {
+    for (const order of [
+      [0, 1],
+      [1, 0],
+    ]) {
+      const file = await userFile(original);
+      const entries = [sampleEntry('arc-a', 47011), sampleEntry('arc-b', 47012)];
+      const merged = [await mergeKubeconfig(file, entries[0]!), await mergeKubeconfig(file, entries[1]!)];
+      for (const i of order) await removeKubeconfigEntries(file, entries[i]!, { restoreCurrentContext: merged[i]!.previousCurrentContext });
+      const after = await readFile(file, 'utf8');
+      expect(after).toBe(original);
+    }
   });
 });
