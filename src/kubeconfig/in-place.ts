@@ -147,10 +147,10 @@ function appendToFlowList(original: YAMLSeq, edited: YAMLSeq, kc: KubeconfigDocu
   return { start: last.range[1], end: last.range[1], text: `, ${inner}` };
 }
 
-/** `key: []` that now has items: `key:` and the items below it, in kubectl's layout. */
-function fillEmptyFlowList(source: string, original: Pair, edited: YAMLSeq): Splice | undefined {
+/** `key: []` or `key:` (null) that now has items: `key:` and the items below it, in kubectl's layout. */
+function fillEmptyList(original: Pair, edited: YAMLSeq): Splice | undefined {
   const keyRange = (original.key as Scalar).range;
-  const valueRange = (original.value as YAMLSeq).range;
+  const valueRange = (original.value as YAMLSeq | Scalar).range;
   if (!keyRange || !valueRange || edited.items.some((i) => !isMap(i) || i.range)) return undefined;
   const items = (edited.items as YAMLMap[]).map((item) => renderItem(item, 0)).join('');
   return { start: keyRange[1], end: valueRange[1], text: `:\n${items.replace(/\n$/, '')}` };
@@ -172,10 +172,16 @@ export function patchInPlace(source: string, kc: KubeconfigDocument): string | u
     const value = pair.value as { range?: Range | null } | null;
     const was = before.value as { range?: Range | null } | null;
     // The same node as in the source (ranges match), or the edit replaced it: then only whole documents do.
+    if (LIST_KEYS.has(key) && isSeq(pair.value) && !pair.value.range && isScalar(before.value) && before.value.value === null) {
+      const splice = fillEmptyList(before, pair.value);
+      if (!splice) return undefined;
+      splices.push(splice);
+      continue;
+    }
     if (value?.range?.[0] !== was?.range?.[0]) return undefined;
     if (!LIST_KEYS.has(key)) continue;
     if (isSeq(pair.value) && isSeq(before.value) && before.value.flow && before.value.items.length === 0 && !pair.value.flow) {
-      const splice = fillEmptyFlowList(source, before, pair.value);
+      const splice = fillEmptyList(before, pair.value);
       if (!splice) return undefined;
       splices.push(splice);
       continue;

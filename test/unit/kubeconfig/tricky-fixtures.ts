@@ -76,6 +76,14 @@ users:
 current-context: prod-ns
 `;
 
+const NULL_LISTS = `apiVersion: v1
+kind: Config
+clusters:
+contexts: ~   # nothing yet
+users: null
+preferences: {}
+`;
+
 const toCrlf = (text: string) => text.replace(/\n/g, '\r\n');
 
 export const TRICKY_KUBECONFIGS: Record<string, string> = {
@@ -83,6 +91,7 @@ export const TRICKY_KUBECONFIGS: Record<string, string> = {
   'flow style and empty lists': FLOW_AND_EMPTY,
   'current-context missing, no final newline': NO_CURRENT_CONTEXT,
   'anchors, aliases and a merge key': ANCHORS,
+  'null lists (empty, ~ and null)': NULL_LISTS,
   'CRLF line endings': toCrlf(COMMENTED),
   'a UTF-8 BOM': `\uFEFF${COMMENTED}`,
   'a BOM and CRLF, flow style': `\uFEFF${toCrlf(FLOW_AND_EMPTY)}`,
