@@ -171,13 +171,14 @@ export function patchInPlace(source: string, kc: KubeconfigDocument): string | u
     if (key === undefined || key !== keyOf(before)) return undefined;
     const value = pair.value as { range?: Range | null } | null;
     const was = before.value as { range?: Range | null } | null;
-    // The same node as in the source (ranges match), or the edit replaced it: then only whole documents do.
+    // A list that was null (`clusters:`, `~`, `null`) and now holds our items.
     if (LIST_KEYS.has(key) && isSeq(pair.value) && !pair.value.range && isScalar(before.value) && before.value.value === null) {
       const splice = fillEmptyList(before, pair.value);
       if (!splice) return undefined;
       splices.push(splice);
       continue;
     }
+    // Otherwise the same node as in the source (ranges match), or the edit replaced it: then only whole documents do.
     if (value?.range?.[0] !== was?.range?.[0]) return undefined;
     if (!LIST_KEYS.has(key)) continue;
     if (isSeq(pair.value) && isSeq(before.value) && before.value.flow && before.value.items.length === 0 && !pair.value.flow) {
