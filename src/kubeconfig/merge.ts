@@ -18,7 +18,7 @@ export interface MergeResult {
   /**
    * The file as it was before the merge and as the merge left it: a removal that finds the file
    * still exactly as the merge left it puts the user's bytes and mode back unchanged. Undefined
-   * when the file did not exist.
+   * when the file did not exist or the merge replaced leftovers of a killed session.
    */
   undo: KubeconfigUndo | undefined;
 }
@@ -79,5 +79,8 @@ export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry,
     (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true, file), changed: true }),
     { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, signal: opts.signal, onStaleLock: opts.onStaleLock },
   );
-  return { file, ...result, undo: before && written !== undefined ? { before, after: written } : undefined };
+  // Only a merge that added entries can be undone by putting the old bytes back: one that replaced a
+  // killed session's leftovers would put those back too.
+  const undoable = before !== undefined && written !== undefined && !result.replaced;
+  return { file, ...result, undo: undoable ? { before, after: written } : undefined };
 }

@@ -118,3 +118,22 @@ describe.each(cases.filter(([, text]) => !/(?:clusters|users|contexts): *(?:\[|~
     });
   },
 );
+
+describe("a killed session's leftovers", () => {
+  it('are not put back when the next session over them stops: its undo record is only for entries it added', async () => {
+    const original = TRICKY_KUBECONFIGS['comments everywhere, odd spacing, blank lines, quoting']!;
+    const file = await userFile(original);
+    const entry = sampleEntry();
+    // The killed session's merge: never removed.
+    await mergeKubeconfig(file, entry);
+    const next = sampleEntry('arc-demo', 47999);
+    const merged = await mergeKubeconfig(file, next);
+    expect(merged.replaced).toBe(true);
+    expect(merged.undo).toBeUndefined();
+
+    await removeKubeconfigEntries(file, next, { restoreCurrentContext: merged.previousCurrentContext, undo: merged.undo });
+
+    // Edited in place: the user's bytes come back, the leftovers do not.
+    expect(await readFile(file, 'utf8')).toBe(original);
+  });
+});
