@@ -5,7 +5,7 @@
  * become typed errors that say what to do next.
  */
 import type { TokenCredential } from '@azure/identity';
-import { ArcproxyError, type ErrorCode } from '../errors/index.js';
+import { ArcproxyError, UsageError, type ErrorCode } from '../errors/index.js';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { createArmRest, type ArmAnswer, type ArmRest } from './arm-rest.js';
 
@@ -24,6 +24,30 @@ export interface ClusterRef {
   subscriptionId: string;
   resourceGroup: string;
   name: string;
+}
+
+// A resource group: 1-90 letters, digits, `_ - . ( )`, not ending in a period (ARM's documented rule).
+const RESOURCE_GROUP = /^[\p{L}\p{N}_\-.()]{0,89}[\p{L}\p{N}_\-()]$/u;
+// A cluster name ARM can take in one path segment: no `.`/`..` (they change the URL), no `/ \\ ? # %`.
+const UNSAFE_SEGMENT = /^\.{1,2}$|[/\\?#%\p{Cc}]/u;
+
+/**
+ * Refuses, before any call to ARM, names that ARM cannot hold or that would change the request's
+ * URL (`-n ..` would otherwise read the resource group instead of the cluster).
+ */
+export function assertClusterNames(ref: Pick<ClusterRef, 'resourceGroup' | 'name'>): void {
+  if (ref.name === '' || ref.name.trim() !== ref.name || UNSAFE_SEGMENT.test(ref.name)) {
+    throw new UsageError(
+      `--name/-n ${JSON.stringify(ref.name)} is not a connected cluster name: it must not be "." or "..", have spaces around it, or contain / \\ ? # %.`,
+      'ARCPROXY_BAD_INPUT',
+    );
+  }
+  if (!RESOURCE_GROUP.test(ref.resourceGroup)) {
+    throw new UsageError(
+      `--resource-group/-g ${JSON.stringify(ref.resourceGroup)} is not a resource group name: 1-90 letters, digits, _ - . ( ), not ending in a period.`,
+      'ARCPROXY_BAD_INPUT',
+    );
+  }
 }
 
 export interface ConnectedClusterInfo {

@@ -20,6 +20,7 @@ import { readAzCliLogin } from './az-cache.js';
 import { TokenCacheFile, tokenCachePath } from './token-cache.js';
 import { NoSavedSignInError, UserSignIn } from './user-sign-in.js';
 import { EntraTokenError } from './pop/token-http.js';
+import { loadClientCertificateFile } from './pop/client-certificate.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -156,6 +157,10 @@ function deviceCodeSignIn(ctx: CredentialContext): BuiltCredential {
 async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Promise<BuiltCredential> {
   if (kind === 'azure-cli') return azureCliCredential(ctx);
   if (kind === 'device-code') return deviceCodeSignIn(ctx);
+  if (kind === 'environment-certificate') {
+    // The SDK would report a file without its key as "secretOrPrivateKey must be an asymmetric key".
+    await loadClientCertificateFile(ctx.env.AZURE_CLIENT_CERTIFICATE_PATH ?? '', ctx.env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined);
+  }
   return { credential: buildSdkCredential(kind, ctx) };
 }
 

@@ -13,7 +13,14 @@ import { runChild } from './run-child.js';
 import { assertReadyFileWritable, removeReadyFile, writeReadyFile } from './ready-file.js';
 import { startSession, type Session, type SessionOptions } from '../session/start.js';
 import { SHUTDOWN_GRACE_MS } from '../proxy/server.js';
-import { defaultKubeconfigPath, mergeKubeconfig, removeKubeconfigEntries, renderKubeconfig, type ProxyKubeconfigEntry } from '../kubeconfig/index.js';
+import {
+  defaultKubeconfigPath,
+  mergeKubeconfig,
+  removeKubeconfigEntries,
+  renderKubeconfig,
+  type KubeconfigUndo,
+  type ProxyKubeconfigEntry,
+} from '../kubeconfig/index.js';
 import { ArcproxyError, ExitCode, errorCodeOf } from '../errors/index.js';
 
 export interface ProxyCommandOptions extends SessionOptions {
@@ -55,7 +62,7 @@ interface Published {
   file: string;
   entry: ProxyKubeconfigEntry;
   /** Set when the entry was merged into a file we must remove it from. */
-  merged?: { previousContext: string | undefined };
+  merged?: { previousContext: string | undefined; undo: KubeconfigUndo | undefined };
   /** Run mode's temporary directory. */
   tempDir?: string;
 }
@@ -133,9 +140,13 @@ async function publish(
     return { file, entry, tempDir };
   }
   const file = opts.file ?? defaultKubeconfigPath(io.env, io.homeDir);
-  const result = await mergeKubeconfig(file, entry, { onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`), signal });
+  const result = await mergeKubeconfig(file, entry, {
+    onLockWait: (lock) => reporter.stage(`Waiting for ${lock}`),
+    onStaleLock: (notice) => reporter.warn(notice),
+    signal,
+  });
   reporter.merged(entry.contextName, file);
-  return { file, entry, merged: { previousContext: result.previousCurrentContext } };
+  return { file, entry, merged: { previousContext: result.previousCurrentContext, undo: result.undo } };
 }
 
 /**
@@ -170,7 +181,9 @@ async function shutdown(
     if (opts.readyFile) await removeReadyFile(opts.readyFile).catch(() => undefined);
     if (published?.merged && !opts.keepKubeconfig) {
       const restore = published.merged.previousContext;
-      await removeKubeconfigEntries(published.file, published.entry, restore ? { restoreCurrentContext: restore } : {}).then(
+      const onStaleLock = (notice: string) => reporter.warn(notice);
+      const undo = published.merged.undo;
+      await removeKubeconfigEntries(published.file, published.entry, { ...(restore ? { restoreCurrentContext: restore } : {}), onStaleLock, undo }).then(
         (r) => {
           if (r.removed) reporter.kubeconfigRestored(published.entry.contextName, published.file, r.currentContext);
         },

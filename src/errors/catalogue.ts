@@ -51,6 +51,7 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_LISTEN_FAILED: { exitCode: ExitCode.badInput },
   ARCPROXY_READY_FILE: { exitCode: ExitCode.badInput },
   ARCPROXY_POP_UNAVAILABLE: { exitCode: ExitCode.badInput },
+  ARCPROXY_BAD_CLIENT_CERTIFICATE: { exitCode: ExitCode.badInput },
   // Signing in.
   ARCPROXY_NO_CREDENTIAL: { exitCode: ExitCode.authFailed },
   ARCPROXY_AUTH_FAILED: { exitCode: ExitCode.authFailed },

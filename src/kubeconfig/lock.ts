@@ -1,10 +1,13 @@
 /**
  * client-go's kubeconfig lock: the file `<kubeconfig>.lock`, created exclusively next to the path
  * kubectl was given, removed after the write. kubectl fails at once on a held lock; arcproxy waits
- * a little, because several arcproxy sessions may start together.
+ * a little, because several arcproxy sessions may start together. arcproxy writes its pid, host
+ * and start time into its lock, so a lock left by an arcproxy that was killed is taken over at once.
  */
-import { open, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { KubeconfigError, ioError } from './errors.js';
+import { holderRecord, holderState, parseHolder, type Holder } from './holder.js';
 
 export interface LockOptions {
   timeoutMs: number;
@@ -12,6 +15,8 @@ export interface LockOptions {
   onWait?: (lockFile: string) => void;
   /** Stops waiting at once (Ctrl+C while another writer holds the lock): rejects with its reason. */
   signal?: AbortSignal | undefined;
+  /** Called when a lock left by an arcproxy that is gone was taken over (a caller says so on stderr). */
+  onStale?: ((lockFile: string, holder: Holder) => void) | undefined;
 }
 
 export function lockFileFor(file: string): string {
@@ -39,10 +44,19 @@ async function acquire(file: string, opts: LockOptions): Promise<string> {
     opts.signal?.throwIfAborted();
     try {
       const handle = await open(lockFile, 'wx', 0o600);
-      await handle.close();
+      try {
+        await handle.writeFile(holderRecord());
+      } finally {
+        await handle.close();
+      }
       return lockFile;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(lockFile, 'create the lock file', err);
+    }
+    const stale = await takeOverIfStale(lockFile);
+    if (stale) {
+      opts.onStale?.(lockFile, stale);
+      continue;
     }
     if (!waited) {
       waited = true;
@@ -61,6 +75,33 @@ async function acquire(file: string, opts: LockOptions): Promise<string> {
     await delay(Math.min(left, backoff * (0.5 + Math.random())), opts.signal);
     backoff = Math.min(backoff * 2, 100);
   }
+}
+
+/**
+ * Removes a lock whose arcproxy holder is gone; returns that holder, or undefined when the lock is
+ * live, not arcproxy's (kubectl's locks are empty) or already gone. The lock is moved aside and
+ * checked before it is deleted, so a lock another waiter has just taken over and re-created is
+ * put back, not deleted.
+ */
+async function takeOverIfStale(lockFile: string): Promise<Holder | undefined> {
+  const text = await readFile(lockFile, 'utf8').catch(() => undefined);
+  const holder = text === undefined ? undefined : parseHolder(text);
+  if (!holder || holderState(holder) !== 'gone') return undefined;
+  const aside = `${lockFile}.${randomBytes(6).toString('hex')}.stale`;
+  try {
+    await rename(lockFile, aside);
+  } catch {
+    return undefined; // Someone else moved it first.
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => undefined);
+  if (moved !== text) {
+    // Not the lock we judged: put it back (unless a third writer got in meanwhile).
+    await link(aside, lockFile).catch(() => undefined);
+    await unlink(aside).catch(() => undefined);
+    return undefined;
+  }
+  await unlink(aside).catch(() => undefined);
+  return holder;
 }
 
 /** Runs `fn` holding the lock; the lock is released however `fn` ends (and never if not acquired). */

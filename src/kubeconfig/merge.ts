@@ -2,7 +2,7 @@
 import type { YAMLMap } from 'yaml';
 import { assertValidEntry, clusterBody, contextBody, namedItem, userBody, type ProxyKubeconfigEntry } from './entry.js';
 import { currentContext, findNamed, listOf, nameOf, setCurrentContext, type KubeconfigDocument, type ListKey } from './document.js';
-import { updateKubeconfigFile } from './update.js';
+import { updateKubeconfigFile, type FileState } from './update.js';
 import { previousExtension, recordedPrevious } from './previous-context.js';
 import { assertMergeable } from './ownership.js';
 
@@ -15,6 +15,17 @@ export interface MergeResult {
   previousCurrentContext: string | undefined;
   /** An entry of the same name existed and was replaced. */
   replaced: boolean;
+  /**
+   * The file as it was before the merge and as the merge left it: a removal that finds the file
+   * still exactly as the merge left it puts the user's bytes and mode back unchanged. Undefined
+   * when the file did not exist or the merge replaced leftovers of a killed session.
+   */
+  undo: KubeconfigUndo | undefined;
+}
+
+export interface KubeconfigUndo {
+  before: FileState;
+  after: string;
 }
 
 export interface MergeOptions {
@@ -26,6 +37,8 @@ export interface MergeOptions {
   onLockWait?: (lockFile: string) => void;
   /** Stops a wait for the lock at once (a stop signal); the file is then left as it was. */
   signal?: AbortSignal;
+  /** A notice that a lock left by a killed arcproxy was taken over (for the session's warnings). */
+  onStaleLock?: (notice: string) => void;
 }
 
 /** Puts `body` under `kind` in the item named `name`, replacing that item's old body; appends a new item otherwise. */
@@ -45,7 +58,7 @@ function upsert(kc: KubeconfigDocument, key: ListKey, kind: string, name: string
   return existing !== undefined;
 }
 
-export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean, file: string): Omit<MergeResult, 'file'> {
+export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, makeCurrent: boolean, file: string): Omit<MergeResult, 'file' | 'undo'> {
   assertMergeable(kc, entry, file);
   const current = currentContext(kc);
   // Our own name as current-context is a killed session's leftover: take over what it recorded.
@@ -61,10 +74,13 @@ export function applyEntry(kc: KubeconfigDocument, entry: ProxyKubeconfigEntry, 
 /** Adds or replaces (by name) the entry's cluster, user and context; by default makes it current. */
 export async function mergeKubeconfig(file: string, entry: ProxyKubeconfigEntry, opts: MergeOptions = {}): Promise<MergeResult> {
   assertValidEntry(entry, file);
-  const result = await updateKubeconfigFile(file, (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true, file), changed: true }), {
-    lockTimeoutMs: opts.lockTimeoutMs,
-    onLockWait: opts.onLockWait,
-    signal: opts.signal,
-  });
-  return { file, ...result };
+  const { result, before, written } = await updateKubeconfigFile(
+    file,
+    (kc) => ({ result: applyEntry(kc, entry, opts.setCurrentContext ?? true, file), changed: true }),
+    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, signal: opts.signal, onStaleLock: opts.onStaleLock },
+  );
+  // Only a merge that added entries can be undone by putting the old bytes back: one that replaced a
+  // killed session's leftovers would put those back too.
+  const undoable = before !== undefined && written !== undefined && !result.replaced;
+  return { file, ...result, undo: undoable ? { before, after: written } : undefined };
 }

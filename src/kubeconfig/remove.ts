@@ -5,12 +5,17 @@ import { bodyField, currentContext, findNamed, listOf, setCurrentContext, type K
 import { updateKubeconfigFile } from './update.js';
 import { recordedPrevious, spliceOut } from './previous-context.js';
 import { isOurUser } from './ownership.js';
+import type { KubeconfigUndo } from './merge.js';
 
 export interface RemoveOptions {
   /** The context to make current again if ours still is (ignored when it no longer exists). */
   restoreCurrentContext?: string | undefined;
   lockTimeoutMs?: number;
   onLockWait?: (lockFile: string) => void;
+  /** A notice that a lock left by a killed arcproxy was taken over. */
+  onStaleLock?: (notice: string) => void;
+  /** The merge's record: when the file is still exactly as the merge left it, its old bytes and mode come back. */
+  undo?: KubeconfigUndo | undefined;
 }
 
 function removeItem(list: YAMLSeq<YAMLMap> | undefined, item: YAMLMap | undefined): boolean {
@@ -69,13 +74,23 @@ export async function removeKubeconfigEntries(
   opts: RemoveOptions = {},
 ): Promise<{ removed: boolean; /** current-context afterwards (undefined when unset) */ currentContext?: string }> {
   assertValidEntry(entry, file);
-  return updateKubeconfigFile(
+  const { undo } = opts;
+  const outcome = await updateKubeconfigFile(
     file,
-    (kc) => {
+    (kc, before) => {
       const changed = removeEntry(kc, entry, opts.restoreCurrentContext);
       const current = currentContext(kc);
-      return { result: { removed: changed, ...(current !== undefined ? { currentContext: current } : {}) }, changed };
+      const result = { removed: changed, ...(current !== undefined ? { currentContext: current } : {}) };
+      // Nobody wrote since the merge: the user's own bytes (comments, spacing, BOM, CRLF) and mode come back exactly.
+      if (changed && undo && before?.text === undo.after) return { result, changed, replaceWith: undo.before };
+      return { result, changed };
     },
-    { lockTimeoutMs: opts.lockTimeoutMs, onLockWait: opts.onLockWait, ifMissing: (): { removed: boolean; currentContext?: string } => ({ removed: false }) },
+    {
+      lockTimeoutMs: opts.lockTimeoutMs,
+      onLockWait: opts.onLockWait,
+      onStaleLock: opts.onStaleLock,
+      ifMissing: (): { removed: boolean; currentContext?: string } => ({ removed: false }),
+    },
   );
+  return outcome.result;
 }

@@ -29,9 +29,21 @@ export function mapEndpoint(hostMap: Record<string, string> | undefined, host: s
     }
   }
   if (target === undefined) return { host, port };
-  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(target);
-  if (!m) return { host, port };
-  return { host: m[1]!, port: m[2] ? Number(m[2]) : port };
+  const parsed = parseHostMapTarget(target);
+  if (!parsed) return { host, port };
+  return { host: parsed.host, port: parsed.port ?? port };
+}
+
+/**
+ * A host map value: "address", "address:port" or "[v6]:port". Undefined when it is none of
+ * those (a URL, a path, a port out of range); cloud profiles are refused at load for that.
+ */
+export function parseHostMapTarget(target: string): { host: string; port: number | undefined } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/[\]@?#]+))(?::(\d{1,5}))?$/.exec(target);
+  if (!m) return undefined;
+  const port = m[3] === undefined ? undefined : Number(m[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 /** Root certificates to trust for a profile: Node's built-in roots plus the profile's CA. */

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
 import { resolveSubscription } from '../azure/subscription.js';
-import { ArcArm, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
+import { ArcArm, assertClusterNames, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { takePopKey } from '../azure/pop/pop-key.js';
 import { DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
 import { clusterAuth, signInCredential } from './sign-in.js';
@@ -60,6 +60,8 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const ignore = (): void => undefined;
 
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
+  // Everything that can be checked without the network is checked before anything starts.
+  assertClusterNames(opts);
   const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.

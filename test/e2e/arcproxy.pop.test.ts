@@ -203,6 +203,23 @@ describe.runIf(kubectl)('every PoP-capable sign-in source through a cluster that
     }
   });
 
+  it('a certificate file without its private key is named as such, exit 2, before any sign-in', async () => {
+    const dir = await home();
+    const pem = join(dir, 'cert-only.pem');
+    await writeFile(pem, certificate.certPem, { mode: 0o600 });
+    for (const scheme of ['auto', 'bearer']) {
+      const r = await getPods('demo', arcproxyEnv(emulator, dir, { AZURE_CLIENT_SECRET: undefined, AZURE_CLIENT_CERTIFICATE_PATH: pem }), [
+        '--auth-scheme',
+        scheme,
+      ]);
+      expect(r.code).toBe(2);
+      const error = jsonEvents(r.stderr).find((e) => e.event === 'error');
+      expect(error).toMatchObject({ code: 'ARCPROXY_BAD_CLIENT_CERTIFICATE', exitCode: 2 });
+      expect(error?.message).toMatch(/contains a certificate but no private key; /);
+      expect(r.stderr).not.toMatch(/secretOrPrivateKey/);
+    }
+  });
+
   it('device code: the next run signs in from the token cache without asking', async () => {
     const dir = await home();
     const env = arcproxyEnv(emulator, dir, { ...noSecret, ARCPROXY_DEVICE_CODE: '1' });

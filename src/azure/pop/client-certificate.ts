@@ -7,8 +7,9 @@
  * client id, a random `jti`, `nbf` now and `exp` ten minutes on.
  */
 import { X509Certificate, createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
-import { EntraTokenError } from './token-http.js';
+import { ArcproxyError } from '../../errors/index.js';
 
 /** How long an assertion is good for: one token request, with room for a slow network. */
 export const ASSERTION_LIFETIME_SECONDS = 10 * 60;
@@ -25,8 +26,16 @@ export interface ClientCertificate {
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 const KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'EC PRIVATE KEY']);
 
-function certificateError(what: string, cause?: unknown): EntraTokenError {
-  return new EntraTokenError(`The client certificate PEM ${what}`, cause === undefined ? {} : { cause });
+/** The certificate file itself is unusable: the user's to fix (exit 2), not a failed sign-in. */
+export class ClientCertificateError extends ArcproxyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ARCPROXY_BAD_CLIENT_CERTIFICATE', message, options);
+    this.name = 'ClientCertificateError';
+  }
+}
+
+function certificateError(what: string, cause?: unknown): ClientCertificateError {
+  return new ClientCertificateError(`The client certificate PEM (AZURE_CLIENT_CERTIFICATE_PATH) ${what}`, cause === undefined ? {} : { cause });
 }
 
 /**
@@ -41,7 +50,11 @@ export function parseClientCertificate(pem: string, password?: string): ClientCe
   if (certBlocks.length === 0) {
     throw certificateError('holds no certificate (-----BEGIN CERTIFICATE-----); it must be a PEM file with the certificate and its private key (not PFX).');
   }
-  if (!keyBlock) throw certificateError('holds no private key (-----BEGIN PRIVATE KEY-----); it must hold the certificate and its private key.');
+  if (!keyBlock) {
+    throw certificateError(
+      'contains a certificate but no private key; it must hold the certificate and its private key (-----BEGIN PRIVATE KEY-----) in one PEM file.',
+    );
+  }
 
   const encrypted = keyBlock.label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(keyBlock.text);
   if (encrypted && !password) throw certificateError('holds an encrypted private key: set AZURE_CLIENT_CERTIFICATE_PASSWORD.');
@@ -71,6 +84,23 @@ export function parseClientCertificate(pem: string, password?: string): ClientCe
   }
   if (!certificate) throw certificateError('has no certificate that belongs to its private key: the key and certificate are from different pairs.');
   return { certificate, privateKey, ...certificateThumbprints(certificate) };
+}
+
+/**
+ * Reads and checks the file AZURE_CLIENT_CERTIFICATE_PATH names before any sign-in uses it, so a
+ * file without its key (or with a key of another pair) is named as such, not reported by the
+ * sign-in library as a signing failure.
+ */
+export async function loadClientCertificateFile(path: string, password?: string): Promise<ClientCertificate> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ClientCertificateError(`AZURE_CLIENT_CERTIFICATE_PATH names ${path}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, {
+      cause: err,
+    });
+  }
+  return parseClientCertificate(pem, password);
 }
 
 /**

@@ -12,7 +12,10 @@ describe('mergeKubeconfig into an existing kubeconfig', () => {
 
     const result = await mergeKubeconfig(file, entry);
 
-    expect(result).toEqual({ file, previousCurrentContext: 'prod', replaced: false });
+    expect(result).toMatchObject({ file, previousCurrentContext: 'prod', replaced: false });
+    // What a removal needs to give the user's exact bytes back.
+    expect(result.undo?.before.text).toBe(RICH_KUBECONFIG);
+    expect(result.undo?.after).toBe(await readFile(file, 'utf8'));
     const output = await readFile(file, 'utf8');
     // Everything that was there is still there, line for line and in order.
     expect(linesKeptInOrder(RICH_KUBECONFIG.replace('current-context: prod\n', ''), output)).toBe(true);
@@ -119,7 +122,8 @@ describe('mergeKubeconfig into a new or empty file', () => {
 
     const result = await mergeKubeconfig(file, entry);
 
-    expect(result).toEqual({ file, previousCurrentContext: undefined, replaced: false });
+    expect(result).toMatchObject({ file, previousCurrentContext: undefined, replaced: false });
+    expect(result.undo?.before.text).toBe(content);
     const output = await readFile(file, 'utf8');
     const config = parsePlain(output);
     expect(Object.keys(config)).toEqual(['apiVersion', 'kind', 'preferences', 'clusters', 'users', 'contexts', 'current-context']);

@@ -2,8 +2,12 @@
 import { X509Certificate, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ASSERTION_LIFETIME_SECONDS, certificateAssertion, parseClientCertificate } from '../../../../src/azure/pop/client-certificate.js';
-import { EntraTokenError } from '../../../../src/azure/pop/token-http.js';
+import {
+  ASSERTION_LIFETIME_SECONDS,
+  ClientCertificateError,
+  certificateAssertion,
+  parseClientCertificate,
+} from '../../../../src/azure/pop/client-certificate.js';
 import { createCertificateAuthority } from '../../../../src/pki/certs.js';
 import { encryptedKeyPem, makeRsaCertificate, type TestCertificate } from '../../emulator/entra/cert-fixture.js';
 
@@ -18,8 +22,9 @@ describe('parseClientCertificate', () => {
     try {
       parseClientCertificate(pem, password);
     } catch (err) {
-      expect(err).toBeInstanceOf(EntraTokenError);
-      expect(err).toMatchObject({ code: 'ARCPROXY_AUTH_FAILED' });
+      // The file is the user's to fix: exit 2, not a failed sign-in.
+      expect(err).toBeInstanceOf(ClientCertificateError);
+      expect(err).toMatchObject({ code: 'ARCPROXY_BAD_CLIENT_CERTIFICATE', exitCode: 2 });
       return (err as Error).message;
     }
     throw new Error('expected parseClientCertificate to throw');
@@ -50,7 +55,7 @@ describe('parseClientCertificate', () => {
 
   it('refuses a file without certificate or key, a key of another pair and a non-RSA key', async () => {
     expect(fails(cert.keyPem)).toMatch(/holds no certificate .*not PFX/);
-    expect(fails(cert.certPem)).toMatch(/holds no private key/);
+    expect(fails(cert.certPem)).toMatch(/contains a certificate but no private key; /);
     expect(fails(`${other.certPem}${cert.keyPem}`)).toMatch(/no certificate that belongs to its private key/);
     const ec = await createCertificateAuthority('ec');
     expect(fails(`${ec.cert}${ec.key}`)).toMatch(/has a ec key; Microsoft Entra ID takes RSA certificates/);

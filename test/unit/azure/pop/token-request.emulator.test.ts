@@ -147,7 +147,11 @@ describe('requestToken, startDeviceCode and pollDeviceCode against the emulated 
     it('an encrypted key with its password; a wrong password is named, never quoted', async () => {
       const pem = `${encryptedKeyPem(cert, 'pem-password-123')}${cert.certPem}`;
       expect((await requestToken(endpoint, certGrant(pem, 'pem-password-123'), ARC_SERVER_SCOPE, { pop })).tokenType).toBe('pop');
-      const err = await failure(requestToken(endpoint, certGrant(pem, 'not-the-password'), ARC_SERVER_SCOPE));
+      const err = await requestToken(endpoint, certGrant(pem, 'not-the-password'), ARC_SERVER_SCOPE).then(
+        () => new Error('expected a failure'),
+        (e: Error) => e,
+      );
+      expect(err).toMatchObject({ code: 'ARCPROXY_BAD_CLIENT_CERTIFICATE' });
       expect(err.message).toMatch(/cannot be decrypted: is the password right\?/);
       expect(err.message).not.toContain('not-the-password');
     });
