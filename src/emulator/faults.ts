@@ -12,4 +12,6 @@ export interface EmulatorFaults {
   setTokenLifetime(seconds: number): void;
   /** Lifetime of relay SAS tokens that listClusterUserCredential hands out from now on. */
   setRelayTokenLifetime(seconds: number): void;
+  /** How long after listClusterUserCredential the agent starts listening on the new hybrid connection (ms), from now on. */
+  setRelayListenerDelay(ms: number): void;
 }
