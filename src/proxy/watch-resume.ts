@@ -20,6 +20,12 @@ const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 /** Resumes in a row without a new event before giving up. */
 const MAX_RESUMES_WITHOUT_PROGRESS = 4;
 const RESUME_DELAYS_MS = [0, 100, 300, 1_000];
+/**
+ * A stream that carried the watch this long was working: its cut (a relay drop, or the hybrid
+ * connection deleted at its credential's expiry, close 1001) starts the count afresh, so a quiet
+ * watch outlives any number of credentials.
+ */
+const WORKED_FOR_MS = 2_000;
 
 /** What a watch check needs of a response. */
 export type ResponseStatus = Pick<UpstreamResponse, 'statusCode' | 'rawHeaders'>;
@@ -76,6 +82,7 @@ export function relayWatch(first: UpstreamResponse, res: ServerResponse, opts: W
   let resumesWithoutProgress = 0;
 
   const attach = (upRes: UpstreamResponse): void => {
+    const attachedAt = Date.now();
     let partial: Buffer[] = [];
     let partialBytes = 0;
     const resumeUp = (): void => upRes.resume();
@@ -133,6 +140,7 @@ export function relayWatch(first: UpstreamResponse, res: ServerResponse, opts: W
         res.destroy();
         return;
       }
+      if (Date.now() - attachedAt >= WORKED_FOR_MS) resumesWithoutProgress = 0;
       resume(lastRv === undefined ? opts.path : resumePath(opts.path, lastRv));
     });
     upRes.resume();
