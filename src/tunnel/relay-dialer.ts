@@ -212,8 +212,8 @@ export class RelayDialer implements StreamDialer {
     if (errorCodeOf(err) !== 'ARCPROXY_RELAY_NO_LISTENER' || held.listening || this.#now() < held.fetchedAtMs + this.#listenerWaitMs) return err;
     return new RelayError(
       'ARCPROXY_RELAY_LISTENER_TIMEOUT',
-      `The cluster's agent did not start listening on the hybrid connection ARM issued (${held.credential.hybridConnectionName}) ` +
-        `within ${Math.round(this.#listenerWaitMs / 1000)} s. Azure tells the agent about each new hybrid connection through its Guest ` +
+      `The cluster's agent is not connected to Azure Relay: it did not start listening on the hybrid connection ARM issued ` +
+        `(${held.credential.hybridConnectionName}) within ${Math.round(this.#listenerWaitMs / 1000)} s. Azure tells the agent about each new hybrid connection through its Guest ` +
         'Notification Service: check that the Azure Arc agents are running and can reach guestnotificationservice.azure.com ' +
         '(kubectl -n azure-arc get pods on the cluster, `az connectedk8s show` for connectivityStatus), then retry.',
       { cause: err },
