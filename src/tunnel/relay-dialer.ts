@@ -85,6 +85,8 @@ export class RelayDialer implements StreamDialer {
   #renewing: Promise<RelayCredential> | undefined;
   /** The stream that proved a renewed credential's listener, for the next dial. */
   #proven: Duplex | undefined;
+  /** Which credential each stream was opened with. */
+  readonly #openedWith = new WeakMap<Duplex, Held>();
 
   constructor(opts: RelayDialerOptions) {
     this.#opts = opts;
@@ -121,6 +123,12 @@ export class RelayDialer implements StreamDialer {
     this.#listeners.clear();
     this.#proven?.destroy();
     this.#proven = undefined;
+  }
+
+  /** A stream opened with a credential that has since been replaced: its hybrid connection is on the way out. */
+  retired(stream: Duplex): boolean {
+    const held = this.#openedWith.get(stream);
+    return held !== undefined && held !== this.#held;
   }
 
   /** Calls `listener` with each new credential; returns the unsubscribe function. */
@@ -271,6 +279,7 @@ export class RelayDialer implements StreamDialer {
       throw err;
     }
     held.listening = true;
+    this.#openedWith.set(connection.stream, held);
     // 1001: the hybrid connection was deleted or disabled. Its credential is no use any more,
     // whatever its expiry says: fetch the next one now, so the next dial finds the new one.
     connection.ws.once('close', (code: number) => {

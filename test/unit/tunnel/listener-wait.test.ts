@@ -160,6 +160,9 @@ describe('renewal onto a new hybrid connection', () => {
     await turn();
     const after = await tunnel.dialer.dial();
     expect(relay.streams.find((s) => s.stream === after)?.hc).toBe('hc-2');
+    // The pool is told which streams belong to the replaced credential, so it gives them no new request.
+    expect(tunnel.dialer.retired?.(during)).toBe(true);
+    expect(tunnel.dialer.retired?.(after)).toBe(false);
 
     // hc-1 is deleted at its expiry: what was open on it ends in an error (1001), not a clean end.
     const ended = outcome(new Promise((resolve, reject) => during.once('end', resolve).once('error', reject)));
