@@ -59,7 +59,7 @@ export interface ListenerWait {
   renewal: boolean;
 }
 
-/** How long the agent gets to start listening on a new hybrid connection (not public; az waits minutes at start-up). */
+/** How long the agent gets to start listening on a new hybrid connection: how long Azure takes to tell it is not public. */
 export const LISTENER_WAIT_MS = 30_000;
 
 /** One credential and what dials have learnt about its hybrid connection. */

@@ -9,6 +9,10 @@
  *   accept   /$hc/{path}?sb-hc-action=accept&sb-hc-id=...  -> both sides upgraded and spliced
  *   reject   ...accept address&sb-hc-statusCode=NNN&sb-hc-statusDescription=...
  *                                                          -> listener 410, sender NNN
+ *
+ * Hybrid connections come and go with the directory: one that does not exist (or no longer)
+ * answers 404 "Endpoint does not exist"; deleting one closes its listeners and relayed
+ * connections with 1001 and refuses its waiting senders with 404.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
