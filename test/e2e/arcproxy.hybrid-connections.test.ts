@@ -79,13 +79,14 @@ async function startJson(): Promise<{ events: () => Event[]; raw: () => string; 
 }
 
 describe.runIf(kubectl)('hybrid connections that change with every credential', () => {
-  it('starts right after listClusterUserCredential although the agent listens on the new hybrid connection only 1.5 s later', async () => {
-    emulator.faults.setRelayListenerDelay(1500);
+  it('starts right after listClusterUserCredential although the agent listens on the new hybrid connection only 3 s later', async () => {
+    // Longer than arcproxy takes from the ARM call to its first dial, even on a loaded machine.
+    emulator.faults.setRelayListenerDelay(3000);
     const before = emulator.hybridConnections('demo');
     const started = Date.now();
     const session = await startJson();
     // Ready only once the agent listened: the start-up check went through.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
     const names = session.events().map((e) => e.event);
     expect(names).not.toContain('tunnelDown');
     const stages = session
@@ -123,7 +124,7 @@ describe.runIf(kubectl)('hybrid connections that change with every credential', 
       if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
     }
     expect(failures).toEqual([]);
-    expect(requests).toBeGreaterThan(10);
+    expect(requests).toBeGreaterThanOrEqual(5);
 
     const used = emulator.hybridConnections('demo').used - before.used;
     expect(used).toBeGreaterThanOrEqual(4);

@@ -42,7 +42,8 @@ async function refusal(p: Promise<unknown>): Promise<RelayError> {
 
 describe('a hybrid connection issued with a lifetime', () => {
   it('is deleted at its expiration time: listener and relayed connections close with 1001, then connect and listen get 404', async () => {
-    const entry = fx.directory.issue(CLUSTER, 'westeurope', { lifetimeSeconds: 1 });
+    // Deleted 2 to 3 s from now (the issue second plus 3): time enough to connect both sides first.
+    const entry = fx.directory.issue(CLUSTER, 'westeurope', { lifetimeSeconds: 3 });
     expect(entry.relayName).toBe('azgnrelay-westeurope-l1');
     expect(entry.expiresAtMs! % 1000).toBe(0);
     const control = await rawListener(fx, fx.listenToken(entry), entry);
