@@ -78,7 +78,7 @@ describe('startSession: checking the relay', () => {
     try {
       session = await startSession({ ...opts, listenerWaitMs: 1_500 }, io, report);
       expect(await session.relayChecked).toBe(false);
-      expect(report.stages).toContainEqual(expect.stringMatching(/^Waiting up to [12] s for the cluster agent to listen on the new hybrid connection$/));
+      expect(report.stages).toContainEqual(expect.stringMatching(/^Waiting up to \d+ s for the cluster agent to listen on the new hybrid connection$/));
       expect(report.tunnels).toEqual([expect.objectContaining({ ok: false, code: 'ARCPROXY_RELAY_LISTENER_TIMEOUT' })]);
       expect(session.port).toBeGreaterThan(0);
     } finally {
