@@ -53,18 +53,6 @@ function startEmulatorProcess(args: string[]): Promise<Running> {
   });
 }
 
-function getAdmin(env: Record<string, string>, ca: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${env.ARCPROXY_EMULATOR_ADMIN_URL}${path}`, { ca, headers: { authorization: `Bearer ${env.ARCPROXY_EMULATOR_ADMIN_KEY}` } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 function postFault(env: Record<string, string>, ca: string, path: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -77,6 +65,18 @@ function postFault(env: Record<string, string>, ca: string, path: string, body: 
     );
     req.on('error', reject);
     req.end(JSON.stringify(body));
+  });
+}
+
+function getAdmin(env: Record<string, string>, ca: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${env.ARCPROXY_EMULATOR_ADMIN_URL}${path}`, { ca, headers: { authorization: `Bearer ${env.ARCPROXY_EMULATOR_ADMIN_KEY}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
