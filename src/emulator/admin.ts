@@ -8,12 +8,17 @@
  *   POST /faults/arm                  {"count":2,"status":429,"retryAfterSeconds":1}
  *   POST /faults/token-lifetime       {"seconds":30}
  *   POST /faults/relay-token-lifetime {"seconds":30}
+ *   POST /faults/relay-listener-delay {"ms":1500}
+ *   GET  /hybrid-connections?cluster=demo  -> {"issued":3,"live":2,"used":2}
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EmulatorFaults } from './faults.js';
+
+/** A cluster's hybrid connections: issued so far, alive now, used by a sender. */
+export type HybridConnectionCounts = (cluster: string) => { issued: number; live: number; used: number };
 
 export interface AdminServer {
   url: string;
@@ -54,7 +59,13 @@ function num(body: Record<string, unknown>, key: string): number {
   return v;
 }
 
-export async function startAdminServer(opts: { tls: { cert: string; key: string }; host: string; port: number; faults: EmulatorFaults }): Promise<AdminServer> {
+export async function startAdminServer(opts: {
+  tls: { cert: string; key: string };
+  host: string;
+  port: number;
+  faults: EmulatorFaults;
+  hybridConnections: HybridConnectionCounts;
+}): Promise<AdminServer> {
   const key = randomBytes(24).toString('hex');
   const expected = Buffer.from(`Bearer ${key}`);
   const { faults } = opts;
@@ -76,11 +87,20 @@ export async function startAdminServer(opts: { tls: { cert: string; key: string 
     'approve-device-code': (b) => {
       if (typeof b.userCode !== 'string' || !faults.approveDeviceCode(b.userCode)) throw new Error('no pending device-code sign-in has that "userCode"');
     },
+    'relay-listener-delay': (b) => faults.setRelayListenerDelay(num(b, 'ms')),
   };
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     const auth = Buffer.from(req.headers.authorization ?? '');
     if (auth.length !== expected.length || !timingSafeEqual(auth, expected))
       return send(res, 401, { error: 'admin key required (ARCPROXY_EMULATOR_ADMIN_KEY)' });
+    const url = new URL(req.url ?? '/', 'https://admin.invalid');
+    if (req.method === 'GET' && url.pathname === '/hybrid-connections') {
+      try {
+        return send(res, 200, opts.hybridConnections(url.searchParams.get('cluster') ?? 'demo'));
+      } catch (err) {
+        return send(res, 404, { error: (err as Error).message });
+      }
+    }
     const m = /^\/faults\/([a-z-]+)$/.exec(req.url ?? '');
     const route = m ? routes[m[1]!] : undefined;
     if (req.method !== 'POST' || !route) return send(res, 404, { error: 'unknown fault', faults: Object.keys(routes) });

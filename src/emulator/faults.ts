@@ -16,4 +16,6 @@ export interface EmulatorFaults {
   setDeviceCodeApproval(approval: 'automatic' | 'manual', intervalSeconds?: number): void;
   /** Approves the device-code sign-in with this user code, as its user would in a browser; false when there is none. */
   approveDeviceCode(userCode: string): boolean;
+  /** How long after listClusterUserCredential the agent starts listening on the new hybrid connection (ms), from now on. */
+  setRelayListenerDelay(ms: number): void;
 }

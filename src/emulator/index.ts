@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { createCertificateAuthority, issueServerCertificate } from '../pki/certs.js';
-import { clusterResourceId, enforcesPoP, findPrincipal, type Seed } from './seed.js';
+import { clusterResourceId, DEFAULT_RELAY_LISTENER_DELAY_MS, enforcesPoP, findPrincipal, type Seed } from './seed.js';
 import { RelayDirectory } from './relay-directory.js';
 import { createEntraEmulator, type EntraEmulator } from './entra/index.js';
 import { createArmEmulator, type ArmEmulator } from './arm/index.js';
 import { createRelayEmulator, type RelayEmulator } from './relay/index.js';
-import { HybridConnectionListener } from './relay/listener.js';
+import { ClusterListeners } from './guest-notifications.js';
 import { createApiServer, type ApiServer } from './apiserver/index.js';
 import { createStreamingHandlers } from './apiserver/streaming/index.js';
 import { createClusterAgent, type ClusterAgent } from './agent/index.js';
@@ -36,9 +36,17 @@ export interface EmulatorOptions {
   requestLog?: LogSink;
 }
 
+export interface HybridConnectionStats {
+  issued: number;
+  live: number;
+  used: number;
+}
+
 export interface EmulatedCluster {
   resourceGroup: string;
   name: string;
+  /** Its ARM id. */
+  armId: string;
   apiserver: ApiServer;
   agent: ClusterAgent;
 }
@@ -53,6 +61,8 @@ export interface Emulator {
   readonly clusters: EmulatedCluster[];
   readonly faults: EmulatorFaults;
   readonly adminUrl: string;
+  /** A cluster's hybrid connections: issued so far, alive now, and how many carried a relayed connection. */
+  hybridConnections(cluster: string): HybridConnectionStats;
   /**
    * A federated token (the kind GitHub Actions or AKS hands a workload) for a service principal:
    * what a workload-identity sign-in exchanges at the token endpoint.
@@ -78,6 +88,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       days: 30,
     });
     const relays = new RelayDirectory(EMULATOR_RELAY_SUFFIX);
+    closers.push(async () => relays.close());
+    let listenerDelayMs = seed.relayListenerDelayMs ?? DEFAULT_RELAY_LISTENER_DELAY_MS;
 
     const entra: EntraEmulator = await createEntraEmulator({ seed, tls, host: HOST, port: portAt(opts.basePort, 0), identityPort: portAt(opts.basePort, 4) });
     closers.push(() => entra.close());
@@ -113,15 +125,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         closers.push(() => apiserver.close());
         // The id ARM returns for this cluster (arm/inventory.ts builds it the same way).
         const armId = clusterResourceId(rg.subscriptionId, rg.name, c.name);
-        const entry = relays.register(armId, c.location);
         const agent = await createClusterAgent({
-          source: () =>
-            new HybridConnectionListener({
-              relayHost: relays.host(entry),
-              hybridConnectionName: entry.hybridConnectionName,
-              token: () => relays.listenToken(entry, Math.floor(Date.now() / 1000) + 3600),
-              cloud,
-            }),
+          // Listens on each hybrid connection ARM issues for the cluster, once it is told of it.
+          source: () => new ClusterListeners({ directory: relays, clusterId: armId, cloud, delayMs: () => listenerDelayMs }),
           apiserver: { url: apiserver.url, ca: ca.cert, token: apiserver.agentToken },
           entra: { tenantId: seed.tenantId, issuer: entra.issuer(seed.tenantId), jwks: entra.jwks() },
           cluster: { armId, enforcePoP: enforcesPoP(c) },
@@ -129,12 +135,27 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
         });
         agent.start();
         closers.push(() => agent.stop());
-        clusters.push({ resourceGroup: rg.name, name: c.name, apiserver, agent });
+        clusters.push({ resourceGroup: rg.name, name: c.name, armId, apiserver, agent });
       }
     }
 
-    const faults = emulatorFaults({ relay, arm, entra, clusters });
-    const admin: AdminServer = await startAdminServer({ tls, host: HOST, port: portAt(opts.basePort, 3), faults });
+    const faults = emulatorFaults({
+      relay,
+      arm,
+      entra,
+      clusters,
+      setListenerDelay: (ms) => {
+        if (!Number.isFinite(ms) || ms < 0) throw new RangeError('The listener delay must be a non-negative number of milliseconds.');
+        listenerDelayMs = ms;
+      },
+    });
+    const hybridConnections = (name: string): HybridConnectionStats => {
+      const rg = seed.resourceGroups.find((g) => g.clusters.some((c) => c.name.toLowerCase() === name.toLowerCase()));
+      if (!rg) throw new Error(`the seed has no cluster named ${name}`);
+      const armId = clusterResourceId(rg.subscriptionId, rg.name, rg.clusters.find((c) => c.name.toLowerCase() === name.toLowerCase())!.name);
+      return { issued: relays.issuedCount(armId), live: relays.liveFor(armId).length, used: relay.usedHybridConnections(armId) };
+    };
+    const admin: AdminServer = await startAdminServer({ tls, host: HOST, port: portAt(opts.basePort, 3), faults, hybridConnections });
     closers.push(() => admin.close());
 
     // A directory the user named is created if need be and kept; one of our own goes at close.
@@ -160,6 +181,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       clusters,
       faults,
       adminUrl: admin.url,
+      hybridConnections,
       mintFederatedToken: (clientId, lifetimeSeconds) => entra.mintFederatedToken(clientId, lifetimeSeconds),
       close: closeAll,
     };
@@ -169,7 +191,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   }
 }
 
-function emulatorFaults(parts: { relay: RelayEmulator; arm: ArmEmulator; entra: EntraEmulator; clusters: EmulatedCluster[] }): EmulatorFaults {
+function emulatorFaults(parts: {
+  relay: RelayEmulator;
+  arm: ArmEmulator;
+  entra: EntraEmulator;
+  clusters: EmulatedCluster[];
+  setListenerDelay: (ms: number) => void;
+}): EmulatorFaults {
   const clusterNamed = (name: string) => {
     const c = parts.clusters.find((x) => x.name.toLowerCase() === name.toLowerCase());
     if (!c) throw new Error(`no emulated cluster named ${name} runs an agent`);
@@ -184,6 +212,7 @@ function emulatorFaults(parts: { relay: RelayEmulator; arm: ArmEmulator; entra: 
     setRelayTokenLifetime: (seconds) => parts.arm.faults.setRelayTokenLifetime(seconds),
     setDeviceCodeApproval: (approval, intervalSeconds) => parts.entra.setDeviceCodeApproval(approval, intervalSeconds),
     approveDeviceCode: (userCode) => parts.entra.approveDeviceCode(userCode),
+    setRelayListenerDelay: (ms) => parts.setListenerDelay(ms),
   };
 }
 

@@ -117,9 +117,21 @@ export interface Seed {
   resourceGroups: SeedResourceGroup[];
   /** Entra access token lifetime (seconds). */
   tokenLifetimeSeconds: number;
-  /** Relay SAS lifetime handed out by listClusterUserCredential (seconds). */
+  /**
+   * Lifetime of what listClusterUserCredential hands out (seconds): its hybrid connection is
+   * deleted this long after it was issued (`expirationTime`), its SAS a little later.
+   */
   relayTokenLifetimeSeconds: number;
+  /**
+   * How long after listClusterUserCredential the cluster's agent starts listening on the new
+   * hybrid connection (ms): Azure tells it through the Guest Notification Service. Default
+   * DEFAULT_RELAY_LISTENER_DELAY_MS.
+   */
+  relayListenerDelayMs?: number;
 }
+
+/** The notification delay when the seed names none: short, so tests stay fast, but never zero. */
+export const DEFAULT_RELAY_LISTENER_DELAY_MS = 300;
 
 /** Role names that grant Microsoft.Kubernetes/connectedClusters/listClusterUserCredential/action. */
 export const CLUSTER_USER_ROLES = [
@@ -304,6 +316,11 @@ function validateSeed(seed: Seed, source: string): void {
   if (!Array.isArray(seed.principals)) fail('"principals" must be a list.');
   if (!Array.isArray(seed.resourceGroups)) fail('"resourceGroups" must be a list.');
   if (!Array.isArray(seed.roleAssignments)) fail('"roleAssignments" must be a list.');
+  if (!(typeof seed.relayTokenLifetimeSeconds === 'number' && seed.relayTokenLifetimeSeconds >= 1))
+    fail('"relayTokenLifetimeSeconds" must be a number of seconds, at least 1.');
+  const delay = seed.relayListenerDelayMs;
+  if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0 && delay <= 600_000))
+    fail('"relayListenerDelayMs" must be a number of milliseconds from 0 to 600000.');
   for (const p of seed.principals) {
     if (p.clientCertificate !== undefined && !isRsaCertificate(p.clientCertificate)) {
       fail(`principal ${p.name}: "clientCertificate" must be a PEM certificate with an RSA key (Entra signs in certificates with RS256 or PS256).`);

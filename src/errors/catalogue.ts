@@ -70,6 +70,7 @@ export const ERROR_CATALOGUE = {
   ARCPROXY_ARM_UNAVAILABLE: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_ARM_NO_RELAY: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_NO_LISTENER: { exitCode: ExitCode.serviceUnavailable },
+  ARCPROXY_RELAY_LISTENER_TIMEOUT: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_UNAUTHORIZED: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_TOKEN_EXPIRED: { exitCode: ExitCode.serviceUnavailable },
   ARCPROXY_RELAY_FORBIDDEN: { exitCode: ExitCode.serviceUnavailable },

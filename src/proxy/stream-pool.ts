@@ -7,7 +7,9 @@
  * fate (a retry, a watch resumed after a relay drop); its user closes it.
  *
  * An idle stream is read (not paused), so a close or an unexpected byte from the agent is seen
- * at once and the stream dropped, never handed to the next request.
+ * at once and the stream dropped, never handed to the next request. A stream the dialer has
+ * retired (opened with a relay credential since replaced: its hybrid connection will be deleted)
+ * takes no new request either; it is closed when taken from idle or released.
  */
 import type { Duplex } from 'node:stream';
 import { ArcproxyError } from '../errors/index.js';
@@ -86,7 +88,7 @@ export class StreamPool {
     let stream: Duplex | undefined;
     while ((stream = this.#idle.pop()) !== undefined) {
       this.#unpark(stream);
-      if (usable(stream)) return { stream, reused: true };
+      if (this.#usable(stream)) return { stream, reused: true };
       stream.destroy();
     }
     stream = this.#takePrewarmed();
@@ -121,7 +123,7 @@ export class StreamPool {
 
   /** Takes back a stream whose response ended cleanly and that may carry another request. */
   release(stream: Duplex): void {
-    if (this.#destroyed || this.#signal.aborted || !usable(stream) || this.#idle.length >= this.#maxIdle) {
+    if (this.#destroyed || this.#signal.aborted || !this.#usable(stream) || this.#idle.length >= this.#maxIdle) {
       stream.destroy();
       return;
     }
@@ -153,6 +155,11 @@ export class StreamPool {
     return true;
   }
 
+  /** Open, and not retired by the dialer (a stream on a replaced credential's hybrid connection takes no new request). */
+  #usable(stream: Duplex): boolean {
+    return usable(stream) && !this.#dialer.retired?.(stream);
+  }
+
   /** Closes every waiting stream; later releases close theirs. */
   destroy(): void {
     this.#destroyed = true;
@@ -170,7 +177,7 @@ export class StreamPool {
     this.#prewarmed = undefined;
     if (stream === undefined) return undefined;
     this.#unpark(stream);
-    if (usable(stream)) return stream;
+    if (this.#usable(stream)) return stream;
     stream.destroy();
     return undefined;
   }

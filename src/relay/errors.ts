@@ -9,6 +9,8 @@ import { redactSas } from './sas.js';
 export type RelayErrorCode =
   /** 404 on connect: no listener (the cluster's agent) is online, or the hybrid connection is gone. */
   | 'ARCPROXY_RELAY_NO_LISTENER'
+  /** Still no listener on a new credential's hybrid connection when the wait for the agent to pick it up ran out. */
+  | 'ARCPROXY_RELAY_LISTENER_TIMEOUT'
   /** 401: the SAS is missing, malformed or its signature is wrong. */
   | 'ARCPROXY_RELAY_UNAUTHORIZED'
   /** 401 saying the SAS has expired: fetch a new relay credential. */

@@ -231,6 +231,7 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
       keepAlive: false,
       correlationId,
       dialRetry: { noListenerBudgetMs: NO_LISTENER_WAIT_MS },
+      listenerWaitMs: NO_LISTENER_WAIT_MS,
       connect: async (o) => {
         let answer: HandshakeAnswer | undefined;
         const started = performance.now();

@@ -36,6 +36,8 @@ export interface SessionOptions {
   debug?: boolean;
   /** Entra mode: proof-of-possession (pop), plain bearer, or PoP where the sign-in source can (auto, the default). */
   authScheme?: AuthSchemeChoice;
+  /** How long a new hybrid connection may stay without the agent listening (ms); default the tunnel's 30 s. Tests shorten it. */
+  listenerWaitMs?: number;
 }
 
 export interface Session {
@@ -147,8 +149,16 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     }
     const pki = await pkiReady;
     await proxy.secured;
-    // From here dials go through; renewing ahead of expiry has begun.
+    // From here dials go through; renewing ahead of expiry has begun. Each credential names a new
+    // hybrid connection the agent listens on only once Azure has told it: dials wait for that,
+    // shown as a stage until ready, as an event after.
+    let starting = true;
     tunnel.connect({
+      ...(opts.listenerWaitMs !== undefined ? { listenerWaitMs: opts.listenerWaitMs } : {}),
+      onListenerWait: (wait) => {
+        if (starting) report.stage(`Waiting up to ${Math.ceil(wait.upToMs / 1000)} s for the cluster agent to listen on the new hybrid connection`);
+        else report.event('relayListenerWait', { hybridConnectionName: wait.hybridConnectionName, upToMs: wait.upToMs, renewal: wait.renewal });
+      },
       cloud,
       initial: relayCredential,
       correlationId,
@@ -162,6 +172,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     // start-up: the agent may come back, and the next request dials again.
     report.stage('Checking the relay');
     const relayChecked = proxy.prewarm().then(async (ok) => {
+      starting = false;
       if (!ok) return false;
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });

@@ -36,6 +36,10 @@ export class DeferredDialer implements StreamDialer {
     this.#reject(err);
   }
 
+  retired(stream: Duplex): boolean {
+    return this.#dialer?.retired?.(stream) ?? false;
+  }
+
   /**
    * Goes straight to the real dialer once it is set; until then waits for it, in order. A waiting
    * dial whose signal aborts (its client went away, or shutdown) rejects at once and never

@@ -8,4 +8,10 @@ import type { Duplex } from 'node:stream';
  */
 export interface StreamDialer {
   dial(signal?: AbortSignal): Promise<Duplex>;
+  /**
+   * Whether a stream this dialer opened should carry no new request: its relay credential was
+   * replaced, and its hybrid connection will be deleted (1001) while a request may be on it.
+   * Optional; absent means never.
+   */
+  retired?(stream: Duplex): boolean;
 }

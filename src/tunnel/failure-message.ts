@@ -14,5 +14,9 @@ export function tunnelFailureMessage(err: unknown): string {
       'or `az connectedk8s show`), then retry.'
     );
   }
+  if (code === 'ARCPROXY_RELAY_LISTENER_TIMEOUT') {
+    // Its own message says which hybrid connection and what to check.
+    return `arcproxy: ${redactSecrets(err instanceof Error ? err.message : String(err))}`;
+  }
   return `arcproxy: the tunnel to the cluster failed (${code}): ${redactSecrets(err instanceof Error ? err.message : String(err))}`;
 }

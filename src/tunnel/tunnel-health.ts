@@ -21,6 +21,10 @@ export class TunnelHealth implements StreamDialer {
     this.#onChange = onChange;
   }
 
+  retired(stream: Duplex): boolean {
+    return this.#inner.retired?.(stream) ?? false;
+  }
+
   async dial(signal?: AbortSignal): Promise<Duplex> {
     try {
       const stream = await this.#inner.dial(signal);

@@ -39,6 +39,10 @@ export class WarmSpareDialer implements StreamDialer {
     return this.#spare !== undefined;
   }
 
+  retired(stream: Duplex): boolean {
+    return this.#inner.retired?.(stream) ?? false;
+  }
+
   async dial(signal?: AbortSignal): Promise<Duplex> {
     const spare = this.#take();
     if (spare) {

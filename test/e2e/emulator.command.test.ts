@@ -30,6 +30,18 @@ function postFault(env: Record<string, string>, ca: string, path: string, body: 
   });
 }
 
+function getAdmin(env: Record<string, string>, ca: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${env.ARCPROXY_EMULATOR_ADMIN_URL}${path}`, { ca, headers: { authorization: `Bearer ${env.ARCPROXY_EMULATOR_ADMIN_KEY}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('arcproxy emulator', () => {
   let dir: string;
   beforeAll(async () => {
@@ -63,13 +75,20 @@ describe('arcproxy emulator', () => {
       expect(await postFault(env, cloud.ca, '/faults/agent', { cluster: 'demo', online: false })).toBe(200);
       if (kubectl) {
         const home = join(dir, 'home');
-        const down = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl.path, 'get', 'pods'], { ...env, HOME: home });
+        // The agent never listens on the new hybrid connection: arcproxy waits its 30 s for it, then explains.
+        const down = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl.path, 'get', 'pods'], { ...env, HOME: home }, 60_000);
         expect(down.code).not.toBe(0);
         expect(down.stderr).toMatch(/agent is not connected to Azure Relay/);
+        expect(down.stderr).toMatch(/did not start listening on the hybrid connection/);
         expect(await postFault(env, cloud.ca, '/faults/agent', { cluster: 'demo', online: true })).toBe(200);
         const up = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0', '--', kubectl.path, 'get', 'pods', '-o', 'name'], { ...env, HOME: home });
         expect(up.code).toBe(0);
         expect(up.stdout).toContain('pod/hello-0');
+        // One hybrid connection per credential: both runs got their own; only the second was used.
+        const counts = await getAdmin(env, cloud.ca, '/hybrid-connections?cluster=demo');
+        expect(counts.status).toBe(200);
+        expect(JSON.parse(counts.body)).toEqual({ issued: 2, live: 2, used: 1 });
+        expect((await getAdmin({ ...env, ARCPROXY_EMULATOR_ADMIN_KEY: 'nope' }, cloud.ca, '/hybrid-connections?cluster=demo')).status).toBe(401);
       }
       emu.proc.kill('SIGINT');
       expect(await emu.exited).toBe(0);
@@ -77,7 +96,7 @@ describe('arcproxy emulator', () => {
     } finally {
       emu.proc.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 
   it('takes a seed file', async () => {
     const seed = defaultSeed();

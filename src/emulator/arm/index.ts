@@ -1,6 +1,6 @@
 /**
  * The emulated Azure Resource Manager: subscriptions, resource groups and connected clusters
- * from the seed, listClusterUserCredential minting relay Send tokens from the relay directory,
+ * from the seed, listClusterUserCredential issuing a new hybrid connection (and its Send token) each time,
  * RBAC from the seed's role assignments, and faults on demand.
  */
 import type { EntraEmulator } from '../entra/index.js';
@@ -36,7 +36,6 @@ export interface ArmEmulator {
 export async function createArmEmulator(opts: ArmEmulatorOptions): Promise<ArmEmulator> {
   const now = opts.now ?? Date.now;
   const inventory = new ArmInventory(opts.seed, now);
-  for (const record of inventory.clusters()) opts.relays.register(record.id, record.cluster.location);
   const faults = new FaultPlan(opts.seed.relayTokenLifetimeSeconds);
   const auth = createArmAuthenticator({ entra: opts.entra, audience: opts.audience, tenantId: opts.seed.tenantId, now });
   const ctx = { inventory, relays: opts.relays, auth, faults, now };

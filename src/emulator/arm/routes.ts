@@ -118,14 +118,15 @@ async function route(ctx: ArmRouteContext, call: Call): Promise<{ status: number
 
   const request = parseUserCredentialRequest(await readBody(call.req));
   if (typeof request === 'string') throw armErrors.invalidRequestContent(request);
-  const entry = ctx.relays.register(record.id, record.cluster.location);
-  const nowSeconds = Math.floor(ctx.now() / 1000);
+  // Every credential names a hybrid connection of its own, deleted at its expiration time.
+  const lifetimeSeconds = ctx.faults.relayTokenLifetimeSeconds;
+  const entry = ctx.relays.issue(record.id, record.cluster.location, { nowMs: ctx.now(), lifetimeSeconds });
   const relayFields = hasRelayFields(apiVersion)
     ? { relayTid: inventory.seed.tenantId, ...(record.cluster.relayType ? { relayType: record.cluster.relayType } : {}) }
     : undefined;
   return {
     status: 200,
-    body: userCredentialResult(record, entry, ctx.relays, request, nowSeconds, ctx.faults.relayTokenLifetimeSeconds, relayFields),
+    body: userCredentialResult(record, entry, ctx.relays, request, lifetimeSeconds, relayFields),
   };
 }
 

@@ -56,16 +56,19 @@ export function userCredentialResult(
   entry: HybridConnectionEntry,
   relays: RelayDirectory,
   request: UserCredentialRequest,
-  nowSeconds: number,
   relayTokenLifetimeSeconds: number,
   relayFields?: RelayFields,
 ): Record<string, unknown> {
   const kubeconfigs = [{ name: 'credentialName1', value: Buffer.from(kubeconfigYaml(record, entry)).toString('base64') }];
   if (!request.clientProxy) return { kubeconfigs };
-  const se = nowSeconds + relayTokenLifetimeSeconds;
+  // expirationTime is the issue second plus the lifetime (the REST example: exactly 3 h), when the
+  // hybrid connection is deleted; the SAS outlives it by the refresh margin (a reading of the
+  // notes: about 10 minutes), which does not matter once the entity is gone.
+  const expirationTime = Math.floor((entry.expiresAtMs ?? entry.issuedAtMs + relayTokenLifetimeSeconds * 1000) / 1000);
+  const se = expirationTime + refreshMargin(relayTokenLifetimeSeconds);
   return {
     hybridConnectionConfig: {
-      expirationTime: se - refreshMargin(relayTokenLifetimeSeconds),
+      expirationTime,
       hybridConnectionName: entry.hybridConnectionName,
       relay: entry.relayName,
       token: relays.sendToken(entry, se),

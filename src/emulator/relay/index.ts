@@ -9,6 +9,10 @@
  *   accept   /$hc/{path}?sb-hc-action=accept&sb-hc-id=...  -> both sides upgraded and spliced
  *   reject   ...accept address&sb-hc-statusCode=NNN&sb-hc-statusDescription=...
  *                                                          -> listener 410, sender NNN
+ *
+ * Hybrid connections come and go with the directory: one that does not exist (or no longer)
+ * answers 404 "Endpoint does not exist"; deleting one closes its listeners and relayed
+ * connections with 1001 and refuses its waiting senders with 404.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -49,6 +53,8 @@ export interface RelayEmulator {
   readonly faults: RelayEmulatorFaults;
   /** Online listeners of one hybrid connection. */
   listenerCount(host: string, path: string): number;
+  /** How many distinct hybrid connections of a cluster have carried a relayed connection. */
+  usedHybridConnections(clusterId: string): number;
   /** Closes listeners and relayed connections with 1001, then the server. */
   close(): Promise<void>;
 }
@@ -70,6 +76,8 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
   const rendezvous = new RendezvousTable(opts.acceptTimeoutMs ?? 30_000);
   const channels = new Map<HybridConnectionEntry, Set<ControlChannel>>();
   const relayed = new Set<WebSocket>();
+  const relayedByEntry = new Map<HybridConnectionEntry, Set<WebSocket>>();
+  const usedByCluster = new Map<string, Set<string>>();
   const sockets = new Set<TLSSocket>();
   const seenSignatures = new Set<string>();
   const revokedSignatures = new Set<string>();
@@ -221,9 +229,18 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
     if (statusParam !== null) return onReject(socket, pending, statusParam, target);
     wss.handleUpgrade(req, socket, head, (listenerWs) => {
       wss.handleUpgrade(pending.req, pending.socket, pending.head, (senderWs) => {
+        const clusterKey = target.entry.clusterId.toLowerCase();
+        usedByCluster.set(clusterKey, (usedByCluster.get(clusterKey) ?? new Set<string>()).add(target.entry.hybridConnectionName));
+        const onEntry = relayedByEntry.get(target.entry) ?? new Set<WebSocket>();
+        relayedByEntry.set(target.entry, onEntry);
         for (const ws of [listenerWs, senderWs]) {
           relayed.add(ws);
-          ws.once('close', () => relayed.delete(ws));
+          onEntry.add(ws);
+          ws.once('close', () => {
+            relayed.delete(ws);
+            onEntry.delete(ws);
+            if (onEntry.size === 0 && relayedByEntry.get(target.entry) === onEntry) relayedByEntry.delete(target.entry);
+          });
         }
         splice(senderWs, listenerWs);
       });
@@ -241,6 +258,22 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       valid ? { status, description } : { status: 500, description: 'Internal Server Error: The listener sent an invalid status code.' },
     );
   }
+
+  // A deleted hybrid connection: its listeners and relayed connections close with 1001 (Relay
+  // protocol: the entity was deleted or disabled); senders still waiting for an accept get the
+  // 404 a connect to it gets from now on.
+  const onDeleted = (entry: HybridConnectionEntry): void => {
+    const gone = 'The hybrid connection was deleted.';
+    rendezvous.drainEntry(entry, (p) => {
+      const host = directory.host(entry);
+      refuseUpgrade(p.socket, { status: 404, description: withTracking('Endpoint does not exist.', host, entry.hybridConnectionName, now()) });
+    });
+    for (const channel of [...(channels.get(entry) ?? [])]) channel.close(1001, gone);
+    channels.delete(entry);
+    for (const ws of [...(relayedByEntry.get(entry) ?? [])]) if (ws.readyState === WebSocket.OPEN) ws.close(1001, gone);
+    relayedByEntry.delete(entry);
+  };
+  directory.on('deleted', onDeleted);
 
   const faults: RelayEmulatorFaults = {
     dropAllConnections() {
@@ -270,9 +303,11 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       if (!entry) return 0;
       return [...(channels.get(entry) ?? [])].filter((c) => c.open).length;
     },
+    usedHybridConnections: (clusterId) => usedByCluster.get(clusterId.toLowerCase())?.size ?? 0,
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
+      directory.off('deleted', onDeleted);
       rendezvous.drain((p) => refuseUpgrade(p.socket, { status: 503, description: 'Service Unavailable: the relay is shutting down.' }));
       for (const set of channels.values()) for (const channel of [...set]) channel.close(1001, 'The relay is shutting down.');
       for (const ws of [...relayed]) if (ws.readyState === WebSocket.OPEN) ws.close(1001, 'The relay is shutting down.');

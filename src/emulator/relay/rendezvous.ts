@@ -76,6 +76,15 @@ export class RendezvousTable {
     }
   }
 
+  /** Removes the parked senders of one entity (it was deleted), handing each to `each`. */
+  drainEntry(entry: HybridConnectionEntry, each: (p: PendingConnect) => void): void {
+    for (const [id, slot] of [...this.#slots]) {
+      if (slot.pending.entry !== entry) continue;
+      this.#remove(id);
+      each(slot.pending);
+    }
+  }
+
   #remove(id: string): boolean {
     const slot = this.#slots.get(id);
     if (!slot) return false;

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { defaultSeed, ENFORCE_POP_DEFAULT, enforcesPoP, loadSeedFile, type Seed, type SeedCluster } from '../../../src/emulator/seed.js';
+import {
+  DEFAULT_RELAY_LISTENER_DELAY_MS,
+  defaultSeed,
+  ENFORCE_POP_DEFAULT,
+  enforcesPoP,
+  loadSeedFile,
+  type Seed,
+  type SeedCluster,
+} from '../../../src/emulator/seed.js';
 import { createCertificateAuthority } from '../../../src/pki/certs.js';
 import { makeRsaCertificate } from './entra/cert-fixture.js';
 
@@ -131,5 +139,29 @@ describe('seed relayType', () => {
       const file = await seedFileWithRelayType(relayType);
       expect(() => loadSeedFile(file), JSON.stringify(relayType)).toThrow(/cluster demo: "relayType" must be a non-empty string\./);
     }
+  });
+});
+
+describe('seed relayListenerDelayMs and relayTokenLifetimeSeconds', () => {
+  async function seedFileWith(fields: Record<string, unknown>): Promise<string> {
+    const file = join(dir, `seed-${Math.random().toString(36).slice(2)}.yaml`);
+    await writeFile(file, stringify({ ...defaultSeed(), ...fields }));
+    return file;
+  }
+
+  it('reads the notification delay from YAML; the built-in seed leaves it to the default', async () => {
+    expect(defaultSeed().relayListenerDelayMs).toBeUndefined();
+    expect(DEFAULT_RELAY_LISTENER_DELAY_MS).toBeGreaterThan(0);
+    expect(loadSeedFile(await seedFileWith({ relayListenerDelayMs: 1500 })).relayListenerDelayMs).toBe(1500);
+    expect(loadSeedFile(await seedFileWith({ relayListenerDelayMs: 0 })).relayListenerDelayMs).toBe(0);
+  });
+
+  it('refuses a delay that is negative, not a number or over 10 minutes, and a lifetime under a second', async () => {
+    for (const relayListenerDelayMs of [-1, '1s', 600_001]) {
+      const file = await seedFileWith({ relayListenerDelayMs });
+      expect(() => loadSeedFile(file), String(relayListenerDelayMs)).toThrow(/"relayListenerDelayMs" must be a number of milliseconds from 0 to 600000\./);
+    }
+    const file = await seedFileWith({ relayTokenLifetimeSeconds: 0 });
+    expect(() => loadSeedFile(file)).toThrow(/"relayTokenLifetimeSeconds" must be a number of seconds, at least 1\./);
   });
 });

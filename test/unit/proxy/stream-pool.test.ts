@@ -65,6 +65,32 @@ describe('StreamPool', () => {
     expect(dialled).toHaveLength(2);
   });
 
+  it('gives no new request to a stream the dialer retired (its credential was replaced), idle or released', async () => {
+    const retired = new Set<Duplex>();
+    const dialled: Duplex[] = [];
+    const dialer: StreamDialer = {
+      dial: async () => {
+        const s = fakeStream();
+        dialled.push(s);
+        return s;
+      },
+      retired: (s) => retired.has(s),
+    };
+    const { pool } = rig({ dialer });
+    const a = await pool.take();
+    const b = await pool.take();
+    pool.release(a.stream);
+    retired.add(a.stream).add(b.stream);
+    // Idle when retired: closed at the next take, which dials a fresh one.
+    const next = await pool.take();
+    expect(next.reused).toBe(false);
+    expect(a.stream.destroyed).toBe(true);
+    // Busy when retired: closed when its response ends, never parked.
+    pool.release(b.stream);
+    expect(b.stream.destroyed).toBe(true);
+    expect(dialled).toHaveLength(3);
+  });
+
   it('keeps at most maxIdleStreams idle and closes the rest', async () => {
     const { pool } = rig({ maxIdleStreams: 2 });
     const taken = await Promise.all([pool.take(), pool.take(), pool.take()]);

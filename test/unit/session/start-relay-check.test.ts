@@ -71,14 +71,15 @@ describe('startSession: checking the relay', () => {
     }
   });
 
-  it('starts anyway when the agent is offline, and reports the tunnel down', async () => {
+  it('starts anyway when the agent is offline, after waiting for it to listen, and reports the tunnel down', async () => {
     await emulator.faults.setAgentOnline('demo', false);
     const report = recordingReporter();
     let session: Session | undefined;
     try {
-      session = await startSession(opts, io, report);
+      session = await startSession({ ...opts, listenerWaitMs: 1_500 }, io, report);
       expect(await session.relayChecked).toBe(false);
-      expect(report.tunnels).toEqual([expect.objectContaining({ ok: false, code: 'ARCPROXY_RELAY_NO_LISTENER' })]);
+      expect(report.stages).toContainEqual(expect.stringMatching(/^Waiting up to \d+ s for the cluster agent to listen on the new hybrid connection$/));
+      expect(report.tunnels).toEqual([expect.objectContaining({ ok: false, code: 'ARCPROXY_RELAY_LISTENER_TIMEOUT' })]);
       expect(session.port).toBeGreaterThan(0);
     } finally {
       await emulator.faults.setAgentOnline('demo', true);

@@ -147,7 +147,12 @@ describe('composeDialer', () => {
   it('reports the tunnel down once while the agent is offline, and up when it is back', async () => {
     const { tunnel, relay, options, summary } = setup();
     tunnel.connect(options);
+    // The agent was reached through this credential: from now on "no listener" means it is offline.
+    await tunnel.dialer.dial();
+    await turn();
+    // Offline: the listener and every stream through it are gone (the spare too).
     relay.online = false;
+    for (const s of relay.streams) s.destroy();
     await expect(tunnel.dialer.dial()).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER' });
     await expect(tunnel.dialer.dial()).rejects.toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER' });
     expect(summary()).toEqual(['ARCPROXY_RELAY_NO_LISTENER']);

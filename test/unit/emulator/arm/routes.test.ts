@@ -59,9 +59,9 @@ describe('ARM emulator', () => {
     await world?.close();
   });
 
-  it('registers every seeded cluster with the relay directory', () => {
+  it('issues no hybrid connection before a credential is asked for', () => {
     for (const rg of seed.resourceGroups)
-      for (const c of rg.clusters) expect(world.relays.forCluster(clusterResourceId(rg.subscriptionId, rg.name, c.name))).toBeDefined();
+      for (const c of rg.clusters) expect(world.relays.issuedCount(clusterResourceId(rg.subscriptionId, rg.name, c.name))).toBe(0);
   });
 
   describe('subscriptions', () => {
@@ -175,11 +175,32 @@ describe('ARM emulator', () => {
       expect(hasValidSignature(sas, entry.listenKey)).toBe(false);
       expect(sas.keyName).toBe(entry.sendKeyName);
       expect(sas.resource).toBe(world.relays.resourceUri(entry));
-      expect(sas.expiry).toBe(Math.floor(clockMs / 1000) + seed.relayTokenLifetimeSeconds);
-      expect(hc.expirationTime).toBe(sas.expiry - 600);
+      // expirationTime: exactly the lifetime after the issue second (the REST example's 3 h); the SAS a margin later.
+      expect(hc.expirationTime).toBe(Math.floor(clockMs / 1000) + seed.relayTokenLifetimeSeconds);
+      expect(sas.expiry).toBe(hc.expirationTime + 600);
+      expect(entry.expiresAtMs).toBe(hc.expirationTime * 1000);
       expect(res.body.kubeconfigs[0].name).toBe('credentialName1');
       const kubeconfig = parseYaml(Buffer.from(res.body.kubeconfigs[0].value, 'base64').toString('utf8'));
       expect(kubeconfig.clusters[0].cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:47011\/proxies\/[0-9a-f]{64}$/);
+    });
+
+    it('issues a new hybrid connection of the Azure name shape for every credential', async () => {
+      const id = clusterResourceId(SUB, 'demo-rg', 'demo');
+      const before = world.relays.issuedCount(id);
+      const first = (await listCredential({ authenticationMethod: 'AAD', clientProxy: true })).body.hybridConnectionConfig;
+      const second = (await listCredential({ authenticationMethod: 'AAD', clientProxy: true })).body.hybridConnectionConfig;
+      expect(world.relays.issuedCount(id)).toBe(before + 2);
+      expect(first.relay).toBe('azgnrelay-eastus-l1');
+      const shape = /^microsoft\.kubernetes\/connectedclusters\/([0-9a-f]{64})\/(\d{19})$/;
+      const [, hash1, ns1] = shape.exec(first.hybridConnectionName)!;
+      const [, hash2, ns2] = shape.exec(second.hybridConnectionName)!;
+      expect(hash2).toBe(hash1);
+      expect(BigInt(ns2!)).toBeGreaterThan(BigInt(ns1!));
+      // The name ends in the issue time in nanoseconds.
+      expect(Number(BigInt(ns1!) / 1_000_000_000n)).toBe(Math.floor(clockMs / 1000));
+      expect(world.relays.liveFor(id).map((e) => e.hybridConnectionName)).toEqual(
+        expect.arrayContaining([first.hybridConnectionName, second.hybridConnectionName]),
+      );
     });
 
     it('honours a shorter relay token lifetime from faults', async () => {
@@ -187,8 +208,8 @@ describe('ARM emulator', () => {
       try {
         const res = await listCredential({ authenticationMethod: 'Token', clientProxy: true });
         const sas = parseSas(res.body.hybridConnectionConfig.token)!;
-        expect(sas.expiry).toBe(Math.floor(clockMs / 1000) + 120);
-        expect(res.body.hybridConnectionConfig.expirationTime).toBe(sas.expiry - 60);
+        expect(res.body.hybridConnectionConfig.expirationTime).toBe(Math.floor(clockMs / 1000) + 120);
+        expect(sas.expiry).toBe(res.body.hybridConnectionConfig.expirationTime + 60);
       } finally {
         world.arm.faults.setRelayTokenLifetime(seed.relayTokenLifetimeSeconds);
       }

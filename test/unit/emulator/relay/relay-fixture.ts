@@ -33,8 +33,8 @@ export async function startRelayFixture(options: Partial<Omit<RelayEmulatorOptio
   const ca = await createCertificateAuthority('relay test CA');
   const tls = await issueServerCertificate(ca, { commonName: 'relay', dnsNames: [`*.${RELAY_SUFFIX}`] });
   const directory = new RelayDirectory(RELAY_SUFFIX);
-  const entry = directory.register('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/one', 'eastus');
-  const other = directory.register('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/two', 'eastus');
+  const entry = directory.issue('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/one', 'eastus');
+  const other = directory.issue('/subscriptions/s/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/two', 'eastus');
   const relay = await createRelayEmulator({ directory, tls, ...options });
   const host = directory.host(entry);
   return {

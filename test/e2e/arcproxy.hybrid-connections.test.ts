@@ -1,0 +1,142 @@
+/**
+ * Hybrid connections as Azure hands them out: a new one for every credential, listened on by the
+ * agent only some time after listClusterUserCredential, deleted at the credential's expiry. The
+ * real binary and the real kubectl: start-up waits for the listener, and credentials renewed
+ * every few seconds move kubectl across several hybrid connections without a failed request.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/index.js';
+import { DEFAULT_RELAY_LISTENER_DELAY_MS } from '../../src/emulator/seed.js';
+import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
+import { BIN, assertBuilt, tempHome } from '../helpers/arcproxy.js';
+import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
+
+const kubectl = availableKubectls()[0];
+
+let emulator: Emulator;
+const homes: { cleanup: () => Promise<void> }[] = [];
+const stops: (() => Promise<unknown>)[] = [];
+const watchers: LongRunningKubectl[] = [];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+afterEach(async () => {
+  for (const w of watchers.splice(0)) await w.kill();
+  for (const stop of stops.splice(0)) await stop();
+  emulator.faults.setRelayTokenLifetime(10800);
+  emulator.faults.setRelayListenerDelay(DEFAULT_RELAY_LISTENER_DELAY_MS);
+  for (const h of homes.splice(0)) await h.cleanup();
+});
+
+type Event = { event: string; [k: string]: unknown };
+
+/** arcproxy --output json in a fresh home, resolved once its "ready" event is out. */
+async function startJson(): Promise<{ events: () => Event[]; raw: () => string; kubeconfig: string; cacheDir: string; stop: () => Promise<number> }> {
+  assertBuilt();
+  const home = await tempHome();
+  homes.push(home);
+  await mkdir(join(home.dir, '.kube'), { recursive: true });
+  const proc = spawn(process.execPath, [BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json'], {
+    env: { PATH: process.env.PATH, ...arcproxyEnv(emulator, home.dir) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    return exited;
+  };
+  stops.push(stop);
+  const events = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (events().some((e) => e.event === 'ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`arcproxy exited ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+  return { events, raw: () => out + err, kubeconfig: join(home.dir, '.kube/config'), cacheDir: join(home.dir, 'cache'), stop };
+}
+
+describe.runIf(kubectl)('hybrid connections that change with every credential', () => {
+  it('starts right after listClusterUserCredential although the agent listens on the new hybrid connection only 3 s later', async () => {
+    // Longer than arcproxy takes from the ARM call to its first dial, even on a loaded machine.
+    emulator.faults.setRelayListenerDelay(3000);
+    const before = emulator.hybridConnections('demo');
+    const started = Date.now();
+    const session = await startJson();
+    // Ready only once the agent listened: the start-up check went through.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    const names = session.events().map((e) => e.event);
+    expect(names).not.toContain('tunnelDown');
+    const stages = session
+      .events()
+      .filter((e) => e.event === 'stage')
+      .map((e) => String(e.stage));
+    expect(stages).toContainEqual(expect.stringMatching(/^Waiting up to \d+ s for the cluster agent to listen on the new hybrid connection$/));
+    const r = await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig: session.kubeconfig, cacheDir: session.cacheDir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('pod/hello-0');
+    const after = emulator.hybridConnections('demo');
+    expect(after.issued).toBe(before.issued + 1);
+    expect(after.used).toBe(before.used + 1);
+    expect(await session.stop()).toBe(0);
+  });
+
+  it('moves kubectl across hybrid connections renewed every few seconds: no failed request, the watch still open', async () => {
+    // Each credential's hybrid connection is deleted 5 s after it was issued; arcproxy renews a
+    // third of that before, and the agent listens on the next one 0.5 s after it was issued.
+    emulator.faults.setRelayTokenLifetime(5);
+    emulator.faults.setRelayListenerDelay(500);
+    const before = emulator.hybridConnections('demo');
+    const session = await startJson();
+    const { kubeconfig, cacheDir } = session;
+    const w = spawnKubectl(kubectl!, ['get', 'pods', '-w', '--output-watch-events', '-v=6'], { kubeconfig, cacheDir });
+    watchers.push(w);
+    await w.waitFor(/watch=true" status="200/);
+
+    const deadline = Date.now() + 20_000;
+    const failures: string[] = [];
+    let requests = 0;
+    while (Date.now() < deadline) {
+      const r = await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig, cacheDir });
+      requests++;
+      if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
+    }
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThanOrEqual(5);
+
+    const used = emulator.hybridConnections('demo').used - before.used;
+    expect(used).toBeGreaterThanOrEqual(4);
+    const names = session.events().map((e) => e.event);
+    expect(names.filter((n) => n === 'relayCredentialRenewed').length).toBeGreaterThanOrEqual(3);
+    expect(names).not.toContain('tunnelDown');
+    // The watch kubectl opened at the start is still the same one, and it still works.
+    expect(w.output().match(/watch=true" status="200/g)).toHaveLength(1);
+    expect((await runKubectl(kubectl!, ['run', 'after-renewals', '--image=x'], { kubeconfig, cacheDir })).code).toBe(0);
+    await w.waitFor(/ADDED\s+after-renewals\s/);
+    await runKubectl(kubectl!, ['delete', 'pod', 'after-renewals', '--wait=false'], { kubeconfig, cacheDir });
+    expect(session.raw()).not.toMatch(/SharedAccessSignature|sig=/);
+    expect(await session.stop()).toBe(0);
+  }, 40_000);
+});
