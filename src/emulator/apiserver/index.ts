@@ -14,6 +14,7 @@ import { ObjectStore } from './store.js';
 import { apiVersions, Discovery, versionInfo } from './discovery.js';
 import { ResourceRegistry } from './resource-table.js';
 import { ObjectWriter } from './writes.js';
+import { Controllers } from './controllers.js';
 import { sendStatus } from './status.js';
 import { readBody, sendJson, truthy } from './http.js';
 import { parseApiPath, resourceTarget } from './paths.js';
@@ -73,6 +74,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const docs = new Discovery(registry);
   const writer = new ObjectWriter(store, registry, now);
   const resources = new ResourceHandlers(store, writer, now);
+  const controllers = new Controllers(store, writer, registry, now);
   // Watches and followed logs stay open until close() ends them.
   const openResponses = new Set<ServerResponse>();
   let serverAddress = '127.0.0.1:0';
@@ -225,6 +227,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     },
     deletePod: (namespace, name) => store.deletePod(namespace, name) !== undefined,
     close: async () => {
+      controllers.stop();
       for (const res of openResponses) res.end();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
