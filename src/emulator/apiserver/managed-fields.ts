@@ -162,6 +162,7 @@ export function recordUpdate(before: KubeObject | undefined, after: KubeObject, 
 
 export interface ApplyConflict {
   manager: string;
+  subresource?: string;
   field: string;
 }
 
@@ -222,7 +223,8 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
     if (e.manager === writer.manager && e.operation === 'Apply') continue;
     for (const p of fromFieldsV1(e.fieldsV1)) {
       if (!appliedKeys.has(pathKey(p)) || p[p.length - 1] === '.') continue;
-      if (!same(valueAt(live, p), valueAt(applied, p))) conflicts.push({ manager: e.manager, field: describe(p) });
+      if (!same(valueAt(live, p), valueAt(applied, p)))
+        conflicts.push({ manager: e.manager, ...(e.subresource ? { subresource: e.subresource } : {}), field: describe(p) });
     }
   }
   if (conflicts.length && !force) return { ok: false, conflicts };
@@ -255,6 +257,8 @@ export function serverSideApply(live: KubeObject | undefined, applied: KubeObjec
 
 /** The apiserver's message for apply conflicts. */
 export function conflictMessage(conflicts: ApplyConflict[], apiVersion: string): string {
-  const lines = conflicts.map((c) => `conflict with "${c.manager}" using ${apiVersion}: ${c.field}`);
+  const lines = conflicts.map(
+    (c) => `conflict with "${c.manager}"${c.subresource ? ` with subresource "${c.subresource}"` : ''} using ${apiVersion}: ${c.field}`,
+  );
   return `Apply failed with ${conflicts.length} conflict${conflicts.length === 1 ? '' : 's'}: ${lines.join('\n')}`;
 }

@@ -257,3 +257,39 @@ describe('CustomResourceDefinitions', () => {
     expect((await get('/apis')).json().groups.map((g: { name: string }) => g.name)).not.toContain('example.com');
   });
 });
+
+describe('PATCH over HTTP', () => {
+  const patch = (path: string, body: unknown, type: string) =>
+    call(h, path, { method: 'PATCH', token: h.admin, body: JSON.stringify(body), headers: { 'content-type': type } });
+
+  it('takes the four patch types and refuses others with 415', async () => {
+    await post(CMS, cm('p1'));
+    expect((await patch(`${CMS}/p1`, [{ op: 'add', path: '/data/b', value: '2' }], 'application/json-patch+json')).json().data).toEqual({ a: '1', b: '2' });
+    expect((await patch(`${CMS}/p1`, { data: { a: null } }, 'application/merge-patch+json')).json().data).toEqual({ b: '2' });
+    expect((await patch(`${CMS}/p1`, { metadata: { labels: { x: 'y' } } }, 'application/strategic-merge-patch+json')).json().metadata.labels).toEqual({
+      x: 'y',
+    });
+    expect((await patch(`${CMS}/p1`, { data: {} }, 'application/xml')).status).toBe(415);
+    const failed = await patch(`${CMS}/p1`, [{ op: 'test', path: '/data/b', value: 'no' }], 'application/json-patch+json');
+    expect(failed.status).toBe(422);
+    expect((await patch(`${CMS}/absent`, { data: {} }, 'application/merge-patch+json')).status).toBe(404);
+  });
+
+  it('server-side applies: creates, re-applies without a change, needs a fieldManager, and honours dryRun', async () => {
+    const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa1' }, data: { k: 'v' } };
+    const noManager = await patch(`${CMS}/ssa1`, body, 'application/apply-patch+yaml');
+    expect(noManager.status).toBe(422);
+    expect(noManager.json().message).toBe('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    const dry = await patch(`${CMS}/ssa1?fieldManager=ci&dryRun=All`, body, 'application/apply-patch+yaml');
+    expect(dry.status).toBe(201);
+    expect((await get(`${CMS}/ssa1`)).status).toBe(404);
+    const created = await patch(`${CMS}/ssa1?fieldManager=ci`, body, 'application/apply-patch+yaml');
+    expect(created.status).toBe(201);
+    const again = await patch(`${CMS}/ssa1?fieldManager=ci`, body, 'application/apply-patch+yaml');
+    expect(again.status).toBe(200);
+    expect(again.json().metadata.resourceVersion).toBe(created.json().metadata.resourceVersion);
+    const conflict = await patch(`${CMS}/ssa1?fieldManager=other`, { ...body, data: { k: 'w' } }, 'application/apply-patch+yaml');
+    expect(conflict.status).toBe(409);
+    expect(conflict.json()).toMatchObject({ reason: 'Conflict', message: 'Apply failed with 1 conflict: conflict with "ci" using v1: .data.k' });
+  });
+});
