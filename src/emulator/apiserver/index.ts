@@ -15,6 +15,7 @@ import { apiVersions, Discovery, versionInfo } from './discovery.js';
 import { ResourceRegistry } from './resource-table.js';
 import { ObjectWriter } from './writes.js';
 import { Controllers } from './controllers.js';
+import { OpenApi } from './openapi.js';
 import { sendStatus } from './status.js';
 import { readBody, sendJson, truthy } from './http.js';
 import { parseApiPath, resourceTarget } from './paths.js';
@@ -75,6 +76,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const writer = new ObjectWriter(store, registry, now);
   const resources = new ResourceHandlers(store, writer, now);
   const controllers = new Controllers(store, writer, registry, now);
+  const openApi = new OpenApi(registry, store, opts.kubernetes.version.gitVersion);
   // Watches and followed logs stay open until close() ends them.
   const openResponses = new Set<ServerResponse>();
   let serverAddress = '127.0.0.1:0';
@@ -120,6 +122,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       if (doc !== undefined) {
         if (!authenticate(req, res)) return;
         return sendJson(res, 200, doc);
+      }
+      const openapi = path.startsWith('/openapi/') ? openApi.serve(path, req.headers.accept) : undefined;
+      if (openapi) {
+        if (!authenticate(req, res)) return;
+        res.writeHead(200, { 'content-type': openapi.contentType, 'content-length': openapi.body.length, 'cache-control': 'no-cache, private' });
+        res.end(openapi.body);
+        return;
       }
       if (HEALTH_PATHS.has(path)) {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 }).end('ok');

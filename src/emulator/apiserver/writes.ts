@@ -50,6 +50,10 @@ export function notFound(def: ResourceDef, name: string): ApiError {
   return new ApiError(404, 'NotFound', `${qualifiedResource(def)} "${name}" not found`, details(def, name));
 }
 
+/** Kinds with a status whose objects still carry no metadata.generation. */
+const NO_GENERATION = new Set(['Pod', 'Service', 'PersistentVolumeClaim']);
+const hasGeneration = (def: ResourceDef) => (def.status === true || def.custom === true) && !NO_GENERATION.has(def.kind);
+
 const copy = (o: KubeObject): KubeObject => JSON.parse(JSON.stringify(o)) as KubeObject;
 
 /** Everything but metadata and status: what bumps metadata.generation. */
@@ -117,7 +121,7 @@ export class ObjectWriter {
     meta.creationTimestamp = this.#time();
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
-    if (def.status || def.custom) meta.generation = 1;
+    if (hasGeneration(def)) meta.generation = 1;
     if (def.status && def.kind !== 'Pod') delete object.status;
     this.#defaults.apply(def.kind, object, undefined);
     this.#check(def, object);
@@ -176,7 +180,7 @@ export class ObjectWriter {
     };
     if (!opts.managed && prev.metadata.managedFields) next.metadata.managedFields = prev.metadata.managedFields;
     this.#defaults.apply(def.kind, next, prev);
-    if (def.status || def.custom) next.metadata.generation = specOf(next) === specOf(prev) ? prev.metadata.generation : (prev.metadata.generation ?? 0) + 1;
+    if (hasGeneration(def)) next.metadata.generation = specOf(next) === specOf(prev) ? prev.metadata.generation : (prev.metadata.generation ?? 0) + 1;
     if (def.kind === 'CustomResourceDefinition') next.status = crdStatus(next);
     this.#check(def, next);
     if (!opts.managed)

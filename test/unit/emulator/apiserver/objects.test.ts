@@ -252,6 +252,11 @@ describe('CustomResourceDefinitions', () => {
     expect(w.status).toBe(201);
     expect(w.json().metadata.generation).toBe(1);
     expect((await get('/apis/example.com/v1/namespaces/default/widgets/w')).json().spec).toEqual({ size: 3 });
+    const schemas = (await get('/openapi/v3/apis/example.com/v1')).json().components.schemas;
+    expect(schemas['com.example.v1.Widget']).toMatchObject({
+      type: 'object',
+      'x-kubernetes-group-version-kind': [{ group: 'example.com', version: 'v1', kind: 'Widget' }],
+    });
     await call(h, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com', { method: 'DELETE', token: h.admin });
     expect((await get('/apis/example.com/v1/namespaces/default/widgets/w')).status).toBe(404);
     expect((await get('/apis')).json().groups.map((g: { name: string }) => g.name)).not.toContain('example.com');
