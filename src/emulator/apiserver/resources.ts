@@ -17,6 +17,7 @@ import { ApiError, notFound, type ObjectWriter, type WriteOptions } from './writ
 import { jsonPatch, mergePatch, PatchError, strategicMerge } from './patch.js';
 import { conflictMessage, serverSideApply } from './managed-fields.js';
 import type { KubeObject } from './types.js';
+import { decodeConfigObject, unwrapEnvelope } from './protobuf.js';
 
 export interface Target {
   def: ResourceDef;
@@ -81,8 +82,11 @@ function managerOf(req: IncomingMessage, query: URLSearchParams): string {
 }
 
 function parseJson(body: Buffer): KubeObject {
-  if (body.subarray(0, 4).equals(Buffer.from([0x6b, 0x38, 0x73, 0x00])))
-    throw new ApiError(415, 'UnsupportedMediaType', 'the emulator accepts JSON bodies only');
+  if (unwrapEnvelope(body)) {
+    const decoded = decodeConfigObject(body);
+    if (decoded) return decoded;
+    throw new ApiError(415, 'UnsupportedMediaType', 'the emulator reads protobuf bodies of Secrets and ConfigMaps only; send JSON');
+  }
   try {
     return JSON.parse(body.toString('utf8')) as KubeObject;
   } catch (err) {
