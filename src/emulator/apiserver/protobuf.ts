@@ -124,19 +124,23 @@ function decodeObjectMeta(raw: Buffer | undefined): Record<string, unknown> {
   };
 }
 
+/** Kinds whose protobuf form is read: typed clients (helm's release storage, `kubectl create namespace`) send these so. */
+const METADATA_ONLY = new Set(['Namespace', 'ServiceAccount']);
+
 /**
- * A Secret or ConfigMap sent as protobuf (helm's release storage writes Secrets so), as the
- * JSON object it stands for; undefined for any other kind, which the caller refuses.
+ * A Secret, ConfigMap, Namespace or ServiceAccount sent as protobuf, as the JSON object it stands
+ * for (of the last two, only metadata is read); undefined for any other kind, which the caller refuses.
  */
-export function decodeConfigObject(body: Buffer): Record<string, unknown> | undefined {
+export function decodeProtobufObject(body: Buffer): Record<string, unknown> | undefined {
   if (!unwrapEnvelope(body)) return undefined;
   const unknown = readFields(body.subarray(4));
   const typeMeta = unknown.get(1)?.[0];
   const kind = typeMeta ? str(readFields(typeMeta), 2) : undefined;
   const raw = unknown.get(2)?.[0];
-  if (!raw || (kind !== 'Secret' && kind !== 'ConfigMap')) return undefined;
+  if (!raw || !kind || !(kind === 'Secret' || kind === 'ConfigMap' || METADATA_ONLY.has(kind))) return undefined;
   const f = readFields(raw);
   const metadata = decodeObjectMeta(f.get(1)?.[0]);
+  if (METADATA_ONLY.has(kind)) return { apiVersion: 'v1', kind, metadata };
   if (kind === 'Secret') {
     const data = readMap(f, 2, true);
     const stringData = readMap(f, 4, false);

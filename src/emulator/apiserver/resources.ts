@@ -17,7 +17,7 @@ import { ApiError, notFound, type ObjectWriter, type WriteOptions } from './writ
 import { jsonPatch, mergePatch, PatchError, strategicMerge } from './patch.js';
 import { conflictMessage, serverSideApply } from './managed-fields.js';
 import type { KubeObject } from './types.js';
-import { decodeConfigObject, unwrapEnvelope } from './protobuf.js';
+import { decodeProtobufObject, unwrapEnvelope } from './protobuf.js';
 
 export interface Target {
   def: ResourceDef;
@@ -83,9 +83,13 @@ function managerOf(req: IncomingMessage, query: URLSearchParams): string {
 
 function parseJson(body: Buffer): KubeObject {
   if (unwrapEnvelope(body)) {
-    const decoded = decodeConfigObject(body);
+    const decoded = decodeProtobufObject(body);
     if (decoded) return decoded;
-    throw new ApiError(415, 'UnsupportedMediaType', 'the emulator reads protobuf bodies of Secrets and ConfigMaps only; send JSON');
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      'the emulator reads protobuf bodies of Secrets, ConfigMaps, Namespaces and ServiceAccounts only; send JSON',
+    );
   }
   try {
     return JSON.parse(body.toString('utf8')) as KubeObject;
@@ -157,9 +161,8 @@ export class ResourceHandlers {
     if (t.subresource && !(t.subresource === 'status' && def.status) && !(t.subresource === 'scale' && def.scale)) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     }
-    const selector = this.#selector(def, query);
-    if (verb === 'watch') return this.#watch(req, trackOpen(res), t, query, selector);
-    if (verb === 'list') return this.#list(req, res, t, query, selector);
+    if (verb === 'watch') return this.#watch(req, trackOpen(res), t, query, this.#selector(def, query));
+    if (verb === 'list') return this.#list(req, res, t, query, this.#selector(def, query));
     const dryRun = this.#dryRun(query, verb);
     const opts: WriteOptions = { dryRun, manager: managerOf(req, query), ...(t.subresource ? { subresource: t.subresource } : {}) };
     if (verb === 'create' && !t.name) {
@@ -169,7 +172,7 @@ export class ResourceHandlers {
     if (verb === 'deletecollection') {
       const body = await readBody(req);
       const fromBody = body.length ? (parseJson(body).dryRun as string[] | undefined) : undefined;
-      const items = this.#items(t).filter(selector);
+      const items = this.#items(t).filter(this.#selector(def, query));
       const removed = items.map((i) => this.#writer.remove(def, i, dryRun || Boolean(fromBody?.includes('All'))));
       return sendJson(res, 200, {
         kind: `${def.kind}List`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAccessReviewSpec, decodeConfigObject, unwrapEnvelope } from '../../../../src/emulator/apiserver/protobuf.js';
+import { decodeAccessReviewSpec, decodeProtobufObject, unwrapEnvelope } from '../../../../src/emulator/apiserver/protobuf.js';
 
 // Minimal protobuf writer for the test: length-delimited fields only.
 function field(n: number, value: Buffer | string): Buffer {
@@ -35,7 +35,7 @@ describe('Secrets and ConfigMaps as protobuf (helm release storage)', () => {
       field(11, entry('name', 'rel')),
     ]);
     const secret = Buffer.concat([field(1, meta), field(2, entry('release', Buffer.from([0, 1, 2]))), field(3, 'helm.sh/release.v1')]);
-    expect(decodeConfigObject(envelope('Secret', secret))).toEqual({
+    expect(decodeProtobufObject(envelope('Secret', secret))).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: { name: 'sh.helm.release.v1.rel.v1', namespace: 'default', labels: { owner: 'helm', name: 'rel' } },
@@ -46,8 +46,13 @@ describe('Secrets and ConfigMaps as protobuf (helm release storage)', () => {
 
   it('decodes a ConfigMap and leaves other kinds and JSON alone', () => {
     const cm = Buffer.concat([field(1, field(1, 'c')), field(2, entry('k', 'v'))]);
-    expect(decodeConfigObject(envelope('ConfigMap', cm))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'v' } });
-    expect(decodeConfigObject(envelope('Pod', cm))).toBeUndefined();
-    expect(decodeConfigObject(Buffer.from('{"kind":"Secret"}'))).toBeUndefined();
+    expect(decodeProtobufObject(envelope('ConfigMap', cm))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { k: 'v' } });
+    expect(decodeProtobufObject(envelope('Namespace', field(1, field(1, 'team'))))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team' },
+    });
+    expect(decodeProtobufObject(envelope('Pod', cm))).toBeUndefined();
+    expect(decodeProtobufObject(Buffer.from('{"kind":"Secret"}'))).toBeUndefined();
   });
 });
