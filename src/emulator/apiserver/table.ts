@@ -123,6 +123,22 @@ const PRINTERS: Record<string, { columns: unknown[]; cells: Cells }> = {
     ],
     cells: (o, age) => [o.metadata.name, o.type ?? 'Opaque', count(o.data), age],
   },
+  Node: {
+    columns: [
+      NAME,
+      col('Status', 'string', 'The status of the node'),
+      col('Roles', 'string', 'The roles of the node'),
+      AGE,
+      col('Version', 'string', 'Kubelet Version reported by the node.'),
+    ],
+    cells: (o, age) => [
+      o.metadata.name,
+      ((o.status?.conditions ?? []) as KubeObject[]).some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady',
+      '<none>',
+      age,
+      o.status?.nodeInfo?.kubeletVersion ?? '',
+    ],
+  },
   Job: {
     columns: [
       NAME,

@@ -105,9 +105,23 @@ describe('create, get, list', () => {
     expect(row.cells.slice(0, 5)).toEqual(['web', 'ClusterIP', svc.json().spec.clusterIP, '<none>', '80/TCP']);
   });
 
+  it('keeps the image a pod was given', async () => {
+    const created = await post('/api/v1/namespaces/default/pods', {
+      metadata: { name: 'img' },
+      spec: { containers: [{ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 9000 }] }] },
+    });
+    expect(created.status).toBe(201);
+    const pod = (await get('/api/v1/namespaces/default/pods/img')).json();
+    expect(pod.spec.containers[0].image).toBe('busybox:1.36');
+    expect(pod.status.containerStatuses[0]).toMatchObject({ name: 'c', image: 'busybox:1.36', ready: true });
+    expect(pod.status.phase).toBe('Running');
+  });
+
   it('serves nodes read-only', async () => {
     const nodes = (await get('/api/v1/nodes')).json();
     expect(nodes.items[0].metadata.name).toBe('emulated-node-0');
+    const row = (await call(h, '/api/v1/nodes', { token: h.admin, headers: { accept: TABLE_ACCEPT } })).json().rows[0];
+    expect([row.cells[0], row.cells[1]]).toEqual(['emulated-node-0', 'Ready']);
     const create = await post('/api/v1/nodes', { metadata: { name: 'n2' } });
     expect(create.status).toBe(405);
   });
