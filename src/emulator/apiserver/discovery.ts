@@ -1,5 +1,6 @@
-/** /version and legacy discovery documents: enough for kubectl to map pods, namespaces and the auth APIs. */
+/** /version and legacy discovery documents, from the resource table: what kubectl maps kinds to resources with. */
 import type { SeedKubernetes } from '../seed.js';
+import type { ResourceDef, ResourceRegistry } from './resource-table.js';
 
 export function versionInfo(k: SeedKubernetes): Record<string, string> {
   return {
@@ -15,27 +16,18 @@ export function versionInfo(k: SeedKubernetes): Record<string, string> {
   };
 }
 
-const POD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const WRITE_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const READ_VERBS = ['get', 'list', 'watch'];
 
-const CORE_RESOURCES = [
-  {
-    name: 'namespaces',
-    singularName: 'namespace',
-    namespaced: false,
-    kind: 'Namespace',
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-    shortNames: ['ns'],
-  },
-  { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: POD_VERBS, shortNames: ['po'], categories: ['all'] },
+const POD_SUBRESOURCES = [
   { name: 'pods/attach', singularName: '', namespaced: true, kind: 'PodAttachOptions', verbs: ['create', 'get'] },
   { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
   { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
   { name: 'pods/portforward', singularName: '', namespaced: true, kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
-  { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] },
 ];
 
-/** API groups and their versions (the newest first). */
-export const GROUPS: Record<string, { versions: string[]; resources: object[] }> = {
+/** The review APIs: groups beside the resource table, served by reviews.ts. */
+const REVIEW_GROUPS: Record<string, { versions: string[]; resources: object[] }> = {
   'authentication.k8s.io': {
     versions: ['v1', 'v1beta1', 'v1alpha1'],
     resources: [
@@ -53,42 +45,99 @@ export const GROUPS: Record<string, { versions: string[]; resources: object[] }>
   },
 };
 
+/** APIResource entries of one row: the resource, then its subresources. */
+function apiResources(def: ResourceDef): object[] {
+  const verbs = def.readOnly ? READ_VERBS : def.kind === 'Namespace' ? WRITE_VERBS.filter((v) => v !== 'deletecollection') : WRITE_VERBS;
+  const out: object[] = [
+    {
+      name: def.resource,
+      singularName: def.singular,
+      namespaced: def.namespaced,
+      kind: def.kind,
+      verbs,
+      ...(def.shortNames ? { shortNames: def.shortNames } : {}),
+      ...(def.categories ? { categories: def.categories } : {}),
+    },
+  ];
+  if (def.kind === 'Pod') out.push(...POD_SUBRESOURCES);
+  if (def.status) out.push({ name: `${def.resource}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] });
+  if (def.scale) {
+    out.push({
+      name: `${def.resource}/scale`,
+      singularName: '',
+      namespaced: def.namespaced,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    });
+  }
+  return out;
+}
+
+/** Discovery documents of what the resource table serves now (CRDs included). */
+export class Discovery {
+  readonly #registry: ResourceRegistry;
+
+  constructor(registry: ResourceRegistry) {
+    this.#registry = registry;
+  }
+
+  /** Groups (core left out) with their versions, the preferred one first. */
+  #groups(): Map<string, { versions: string[]; resources: Map<string, object[]> }> {
+    const groups = new Map<string, { versions: string[]; resources: Map<string, object[]> }>();
+    for (const def of this.#registry.all()) {
+      if (!def.group) continue;
+      let g = groups.get(def.group);
+      if (!g) groups.set(def.group, (g = { versions: [], resources: new Map() }));
+      if (!g.versions.includes(def.version)) g.versions.push(def.version);
+      g.resources.set(def.version, [...(g.resources.get(def.version) ?? []), ...apiResources(def)]);
+    }
+    for (const [name, r] of Object.entries(REVIEW_GROUPS))
+      groups.set(name, { versions: r.versions, resources: new Map(r.versions.map((v) => [v, reviewResources(name, v)])) });
+    return groups;
+  }
+
+  coreResourceList(): Record<string, unknown> {
+    return {
+      kind: 'APIResourceList',
+      groupVersion: 'v1',
+      resources: this.#registry
+        .all()
+        .filter((d) => d.group === '')
+        .flatMap(apiResources),
+    };
+  }
+
+  groupList(): Record<string, unknown> {
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...this.#groups()].map(([name, g]) => groupDoc(name, g.versions)) };
+  }
+
+  group(name: string): Record<string, unknown> | undefined {
+    const g = this.#groups().get(name);
+    return g ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(name, g.versions) } : undefined;
+  }
+
+  groupResourceList(name: string, version: string): Record<string, unknown> | undefined {
+    const resources = this.#groups().get(name)?.resources.get(version);
+    if (!resources) return undefined;
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/${version}`, resources };
+  }
+}
+
+function reviewResources(name: string, version: string): object[] {
+  const g = REVIEW_GROUPS[name]!;
+  return name === 'authentication.k8s.io' && version !== 'v1' ? g.resources.filter((r) => (r as { name: string }).name === 'selfsubjectreviews') : g.resources;
+}
+
+function groupDoc(name: string, versions: string[]): Record<string, unknown> {
+  return {
+    name,
+    versions: versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
+    preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
+  };
+}
+
 export function apiVersions(serverAddress: string): Record<string, unknown> {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
-}
-
-export function coreResourceList(): Record<string, unknown> {
-  return { kind: 'APIResourceList', groupVersion: 'v1', resources: CORE_RESOURCES };
-}
-
-export function groupList(): Record<string, unknown> {
-  return {
-    kind: 'APIGroupList',
-    apiVersion: 'v1',
-    groups: Object.entries(GROUPS).map(([name, g]) => ({
-      name,
-      versions: g.versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
-      preferredVersion: { groupVersion: `${name}/${g.versions[0]}`, version: g.versions[0] },
-    })),
-  };
-}
-
-export function group(name: string): Record<string, unknown> | undefined {
-  const g = GROUPS[name];
-  if (!g) return undefined;
-  return {
-    kind: 'APIGroup',
-    apiVersion: 'v1',
-    name,
-    versions: g.versions.map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
-    preferredVersion: { groupVersion: `${name}/${g.versions[0]}`, version: g.versions[0] },
-  };
-}
-
-export function groupResourceList(name: string, version: string): Record<string, unknown> | undefined {
-  const g = GROUPS[name];
-  if (!g || !g.versions.includes(version)) return undefined;
-  const resources =
-    name === 'authentication.k8s.io' && version !== 'v1' ? g.resources.filter((r) => (r as { name: string }).name === 'selfsubjectreviews') : g.resources;
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/${version}`, resources };
 }

@@ -24,9 +24,44 @@ export interface RequestAttributes {
 
 export type AuthResult = { ok: true; user: UserInfo } | { ok: false; code: 401 | 403; message: string; details?: { kind: string; name?: string } };
 
-/** What the "view" binding grants (core group only); reviews.ts lists the same in rules reviews. */
+/**
+ * What the "view" binding grants, by API group: the served part of the real `view` ClusterRole
+ * (no Secrets, no RBAC, no nodes, leases or CRDs). reviews.ts lists the same in rules reviews.
+ */
 export const VIEW_VERBS: readonly string[] = ['get', 'list', 'watch'];
-export const VIEW_RESOURCES: readonly string[] = ['pods', 'pods/log', 'pods/status', 'namespaces'];
+export const VIEW_RULES: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'configmaps',
+    'endpoints',
+    'events',
+    'namespaces',
+    'namespaces/status',
+    'persistentvolumeclaims',
+    'persistentvolumeclaims/status',
+    'pods',
+    'pods/log',
+    'pods/status',
+    'serviceaccounts',
+    'services',
+    'services/status',
+  ],
+  apps: [
+    'daemonsets',
+    'daemonsets/status',
+    'deployments',
+    'deployments/scale',
+    'deployments/status',
+    'replicasets',
+    'replicasets/scale',
+    'replicasets/status',
+    'statefulsets',
+    'statefulsets/scale',
+    'statefulsets/status',
+  ],
+  batch: ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'],
+  'networking.k8s.io': ['ingresses', 'ingresses/status'],
+  policy: ['poddisruptionbudgets', 'poddisruptionbudgets/status'],
+};
 
 function serviceAccountUser(namespace: string, name: string): UserInfo {
   return {
@@ -104,7 +139,7 @@ export class Identities {
     if (role === 'cluster-admin') return true;
     if (role === 'view') {
       const resource = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-      return attrs.group === '' && VIEW_VERBS.includes(attrs.verb) && VIEW_RESOURCES.includes(resource);
+      return VIEW_VERBS.includes(attrs.verb) && (VIEW_RULES[attrs.group] ?? []).includes(resource);
     }
     return false;
   }

@@ -1,8 +1,8 @@
 /**
- * A small Kubernetes apiserver over HTTPS that real kubectl (1.28 … 1.35) accepts: /version,
- * discovery, namespaces, pods (list, get, watch, Table or JSON, create, delete), pods/log
- * (follow), exec and port-forward (handed to the streaming handlers), and the self-review APIs
- * behind `kubectl auth whoami` and `kubectl auth can-i`.
+ * A small Kubernetes apiserver over HTTPS that real kubectl (1.28 … 1.35) and helm accept: /version,
+ * discovery, the resources of resource-table.ts (REST in resources.ts, writes in writes.ts, a few
+ * controllers), pods/log (follow), exec and port-forward (handed to the streaming handlers), and
+ * the self-review APIs behind `kubectl auth whoami` and `kubectl auth can-i`.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,7 +12,11 @@ import type { SeedKubernetes } from '../seed.js';
 import type { StreamingHandlers, UserInfo } from './types.js';
 import { Identities, type RequestAttributes } from './identity.js';
 import { ObjectStore } from './store.js';
-import { apiVersions, coreResourceList, group, groupList, groupResourceList, versionInfo } from './discovery.js';
+import { apiVersions, Discovery, versionInfo } from './discovery.js';
+import { ResourceRegistry } from './resource-table.js';
+import { ObjectWriter } from './writes.js';
+import { Controllers } from './controllers.js';
+import { OpenApi } from './openapi.js';
 import { sendStatus } from './status.js';
 import { readBody, sendJson } from './http.js';
 import { LIST_INTS, QueryError, queryBool, queryInts } from './query.js';
@@ -72,7 +76,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const identities = new Identities(opts.kubernetes);
   const store = new ObjectStore(now);
   await store.seed(opts.kubernetes);
-  const resources = new ResourceHandlers(store, now);
+  const registry = new ResourceRegistry();
+  const docs = new Discovery(registry);
+  const writer = new ObjectWriter(store, registry, now);
+  const resources = new ResourceHandlers(store, writer, now);
+  const controllers = new Controllers(store, writer, registry, now);
+  const openApi = new OpenApi(registry, store, opts.kubernetes.version.gitVersion);
   // Watches and followed logs stay open until close() ends them.
   const openResponses = new Set<ServerResponse>();
   let serverAddress = '127.0.0.1:0';
@@ -98,13 +107,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const discovery = (path: string): unknown => {
     if (path === '/version') return versionInfo(opts.kubernetes);
     if (path === '/api') return apiVersions(serverAddress);
-    if (path === '/apis') return groupList();
+    if (path === '/apis') return docs.groupList();
     const parsed = parseApiPath(path);
     if (parsed && parsed.rest.length === 0)
-      return parsed.group === '' ? (parsed.version === 'v1' ? coreResourceList() : undefined) : groupResourceList(parsed.group, parsed.version);
+      return parsed.group === '' ? (parsed.version === 'v1' ? docs.coreResourceList() : undefined) : docs.groupResourceList(parsed.group, parsed.version);
     // /apis/{group} (no version) names the group.
     const m = /^\/apis\/([^/]+)$/.exec(path);
-    return m ? group(m[1]!) : undefined;
+    return m ? docs.group(m[1]!) : undefined;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -119,6 +128,13 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         if (!authenticate(req, res)) return;
         return sendJson(res, 200, doc);
       }
+      const openapi = path.startsWith('/openapi/') ? openApi.serve(path, req.headers.accept) : undefined;
+      if (openapi) {
+        if (!authenticate(req, res)) return;
+        res.writeHead(200, { 'content-type': openapi.contentType, 'content-length': openapi.body.length, 'cache-control': 'no-cache, private' });
+        res.end(openapi.body);
+        return;
+      }
       if (HEALTH_PATHS.has(path)) {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 2 }).end('ok');
         return;
@@ -129,7 +145,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     // Self reviews: any authenticated caller, any served version (kubectl 1.28 may ask for v1beta1/v1alpha1).
     if (parsed && method === 'POST' && parsed.rest.length === 1) {
       const kind = `${parsed.group}/${parsed.rest[0]}`;
-      if (kind === 'authentication.k8s.io/selfsubjectreviews' && groupResourceList(parsed.group, parsed.version)) {
+      if (kind === 'authentication.k8s.io/selfsubjectreviews' && docs.groupResourceList(parsed.group, parsed.version)) {
         const user = authenticate(req, res);
         if (!user) return;
         await readBody(req); // protobuf or JSON: the answer does not depend on it
@@ -144,8 +160,9 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       }
     }
 
-    const target = parsed && parsed.group === '' && parsed.version === 'v1' ? resourceTarget(parsed.rest) : undefined;
-    if (!target || (target.resource !== 'pods' && target.resource !== 'namespaces')) {
+    const target = parsed ? resourceTarget(parsed.rest) : undefined;
+    const def = parsed && target ? registry.lookup(parsed.group, parsed.version, target.resource) : undefined;
+    if (!target || !def || (!def.namespaced && target.namespace !== undefined)) {
       if (!authenticate(req, res)) return;
       return sendStatus(res, 404, 'NotFound', NOT_FOUND, {});
     }
@@ -155,51 +172,42 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         ? 'get'
         : target.subresource && UPGRADE_SUBRESOURCES.has(target.subresource)
           ? 'create'
-          : verbOf(method, target.name !== undefined, watching);
-
-    // namespaces and namespaces/{name}
-    if (target.resource === 'namespaces') {
-      if (!authorize(req, res, { verb, group: '', resource: 'namespaces', ...(target.name ? { name: target.name } : {}) })) return;
-      if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
-      if (verb === 'watch') return resources.watch(req, trackOpen(res), { kind: 'Namespace', ...(target.name ? { name: target.name } : {}) }, query);
-      if (verb === 'list') return resources.list(req, res, { kind: 'Namespace' }, query);
-      if (verb === 'get') return resources.get(req, res, 'Namespace', undefined, target.name!, query);
-      return sendStatus(res, 405, 'MethodNotAllowed', `the emulator does not ${verb} namespaces`);
-    }
-
-    // pods
+          : method === 'DELETE' && !target.name
+            ? 'deletecollection'
+            : verbOf(method, target.name !== undefined, watching);
     const attrs: RequestAttributes = {
       verb,
-      group: '',
-      resource: 'pods',
+      group: def.group,
+      resource: def.resource,
       ...(target.subresource ? { subresource: target.subresource } : {}),
       ...(target.namespace ? { namespace: target.namespace } : {}),
       ...(target.name ? { name: target.name } : {}),
     };
     if (!authorize(req, res, attrs)) return;
     if (verb === 'list' || verb === 'watch') queryInts(query, LIST_INTS);
-    const scope = { kind: 'Pod' as const, ...(target.namespace ? { namespace: target.namespace } : {}), ...(target.name ? { name: target.name } : {}) };
-    if (verb === 'watch') return resources.watch(req, trackOpen(res), scope, query);
-    if (!target.name) {
-      if (verb === 'list') return resources.list(req, res, scope, query);
-      if (verb === 'create' && target.namespace) {
-        if (!store.namespace(target.namespace))
-          return sendStatus(res, 404, 'NotFound', `namespaces "${target.namespace}" not found`, { name: target.namespace, kind: 'namespaces' });
-        return resources.createPod(req, res, target.namespace);
-      }
-      return sendStatus(res, 405, 'MethodNotAllowed', `the emulator does not ${verb} pods collections`);
-    }
-    const namespace = target.namespace ?? 'default';
-    if (target.subresource === 'log') {
-      const pod = store.runtime(namespace, target.name);
+    if (def.kind === 'Pod' && target.name && target.subresource === 'log') {
+      const pod = store.runtime(target.namespace ?? 'default', target.name);
       if (!pod) return sendStatus(res, 404, 'NotFound', `pods "${target.name}" not found`, { name: target.name, kind: 'pods' });
       return servePodLog(trackOpen(res), pod, query);
     }
-    if (target.subresource && UPGRADE_SUBRESOURCES.has(target.subresource)) return sendStatus(res, 400, 'BadRequest', 'Upgrade request required');
-    if (target.subresource) return sendStatus(res, 404, 'NotFound', NOT_FOUND, {});
-    if (verb === 'get') return resources.get(req, res, 'Pod', namespace, target.name, query);
-    if (verb === 'delete') return resources.deletePod(req, res, namespace, target.name);
-    return sendStatus(res, 405, 'MethodNotAllowed', `the emulator does not ${verb} pods`);
+    if (def.kind === 'Pod' && target.subresource && UPGRADE_SUBRESOURCES.has(target.subresource))
+      return sendStatus(res, 400, 'BadRequest', 'Upgrade request required');
+    if (verb === 'create' && ((target.name && !target.subresource) || (def.namespaced && !target.namespace)))
+      return sendStatus(res, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const namespace = def.namespaced ? (target.namespace ?? (target.name ? 'default' : undefined)) : undefined;
+    return resources.serve(
+      req,
+      res,
+      {
+        def,
+        ...(namespace !== undefined ? { namespace } : {}),
+        ...(target.name ? { name: target.name } : {}),
+        ...(target.subresource ? { subresource: target.subresource } : {}),
+      },
+      verb,
+      query,
+      trackOpen,
+    );
   };
 
   /** Registers a long-lived response so close() can end it. */
@@ -248,6 +256,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     },
     deletePod: (namespace, name) => store.deletePod(namespace, name) !== undefined,
     close: async () => {
+      controllers.stop();
       for (const res of openResponses) res.end();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

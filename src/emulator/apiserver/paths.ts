@@ -24,16 +24,22 @@ export interface ResourceTarget {
   watchPath?: boolean;
 }
 
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
 /** namespaces/{ns}/{resource}[/{name}[/{sub}]] | {resource}[/{name}] | watch/... (legacy watch paths) */
 export function resourceTarget(rest: string[]): ResourceTarget | undefined {
   if (rest[0] === 'watch') {
     const inner = resourceTarget(rest.slice(1));
     return inner && !inner.subresource ? { ...inner, watchPath: true } : undefined;
   }
+  // namespaces/{name}/status and /finalize are the namespace's own subresources, not a resource in it.
+  if (rest[0] === 'namespaces' && rest.length === 3 && NAMESPACE_SUBRESOURCES.has(rest[2]!))
+    return { resource: 'namespaces', name: rest[1]!, subresource: rest[2]! };
   if (rest[0] === 'namespaces' && rest.length >= 3 && rest.length <= 5) {
     return { namespace: rest[1], resource: rest[2]!, ...(rest[3] ? { name: rest[3] } : {}), ...(rest[4] ? { subresource: rest[4] } : {}) };
   }
   if (rest.length === 1) return { resource: rest[0]! };
   if (rest.length === 2) return { resource: rest[0]!, name: rest[1] };
+  if (rest.length === 3) return { resource: rest[0]!, name: rest[1]!, subresource: rest[2]! };
   return undefined;
 }

@@ -89,3 +89,64 @@ export function decodeRulesReviewNamespace(raw: Buffer): string | undefined {
   const spec = readFields(raw).get(2)?.[0];
   return spec ? str(readFields(spec), 1) : undefined;
 }
+
+/** map<string, string|bytes> entries (key 1, value 2). */
+function readMap(f: Fields, n: number, asBase64: boolean): Record<string, string> | undefined {
+  const entries = f.get(n);
+  if (!entries?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const e of entries) {
+    const kv = readFields(e);
+    const value = kv.get(2)?.[0] ?? Buffer.alloc(0);
+    out[str(kv, 1) ?? ''] = asBase64 ? value.toString('base64') : value.toString('utf8');
+  }
+  return out;
+}
+
+/**
+ * The ObjectMeta fields a client sets on create or update: name 1, generateName 2, namespace 3,
+ * resourceVersion 6, labels 11, annotations 12, finalizers 14.
+ */
+function decodeObjectMeta(raw: Buffer | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  const f = readFields(raw);
+  const labels = readMap(f, 11, false);
+  const annotations = readMap(f, 12, false);
+  const finalizers = f.get(14)?.map((b) => b.toString('utf8'));
+  return {
+    ...(str(f, 1) ? { name: str(f, 1) } : {}),
+    ...(str(f, 2) ? { generateName: str(f, 2) } : {}),
+    ...(str(f, 3) ? { namespace: str(f, 3) } : {}),
+    ...(str(f, 6) ? { resourceVersion: str(f, 6) } : {}),
+    ...(labels ? { labels } : {}),
+    ...(annotations ? { annotations } : {}),
+    ...(finalizers?.length ? { finalizers } : {}),
+  };
+}
+
+/** Kinds whose protobuf form is read: typed clients (helm's release storage, `kubectl create namespace`) send these so. */
+const METADATA_ONLY = new Set(['Namespace', 'ServiceAccount']);
+
+/**
+ * A Secret, ConfigMap, Namespace or ServiceAccount sent as protobuf, as the JSON object it stands
+ * for (of the last two, only metadata is read); undefined for any other kind, which the caller refuses.
+ */
+export function decodeProtobufObject(body: Buffer): Record<string, unknown> | undefined {
+  if (!unwrapEnvelope(body)) return undefined;
+  const unknown = readFields(body.subarray(4));
+  const typeMeta = unknown.get(1)?.[0];
+  const kind = typeMeta ? str(readFields(typeMeta), 2) : undefined;
+  const raw = unknown.get(2)?.[0];
+  if (!raw || !kind || !(kind === 'Secret' || kind === 'ConfigMap' || METADATA_ONLY.has(kind))) return undefined;
+  const f = readFields(raw);
+  const metadata = decodeObjectMeta(f.get(1)?.[0]);
+  if (METADATA_ONLY.has(kind)) return { apiVersion: 'v1', kind, metadata };
+  if (kind === 'Secret') {
+    const data = readMap(f, 2, true);
+    const stringData = readMap(f, 4, false);
+    return { apiVersion: 'v1', kind, metadata, ...(data ? { data } : {}), ...(str(f, 3) ? { type: str(f, 3) } : {}), ...(stringData ? { stringData } : {}) };
+  }
+  const data = readMap(f, 2, false);
+  const binaryData = readMap(f, 3, true);
+  return { apiVersion: 'v1', kind, metadata, ...(data ? { data } : {}), ...(binaryData ? { binaryData } : {}) };
+}

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { UserInfo } from './types.js';
-import { VIEW_RESOURCES, VIEW_VERBS, type Identities } from './identity.js';
+import { VIEW_RULES, VIEW_VERBS, type Identities } from './identity.js';
 import { sendJson } from './http.js';
 import { sendStatus } from './status.js';
 import { decodeAccessReviewSpec, unwrapEnvelope, type AccessReviewSpec } from './protobuf.js';
@@ -70,7 +70,7 @@ export function selfSubjectRulesReview(res: ServerResponse, identities: Identiti
     role === 'cluster-admin'
       ? [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]
       : role === 'view'
-        ? [{ verbs: [...VIEW_VERBS], apiGroups: [''], resources: [...VIEW_RESOURCES] }]
+        ? Object.entries(VIEW_RULES).map(([group, resources]) => ({ verbs: [...VIEW_VERBS], apiGroups: [group], resources: [...resources] }))
         : [];
   sendJson(res, 201, {
     kind: 'SelfSubjectRulesReview',

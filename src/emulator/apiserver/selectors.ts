@@ -1,7 +1,7 @@
 /**
  * Label and field selectors, as the apiserver reads `labelSelector=` and `fieldSelector=`.
  * Labels: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`.
- * Fields: metadata.name and metadata.namespace with `=`, `==`, `!=` (other fields match all).
+ * Fields: `=`, `==`, `!=` on the fields the caller supplies (field-selectors.ts says which a kind has).
  */
 
 export type Selector = (labels: Readonly<Record<string, string>>, fields: Readonly<Record<string, string>>) => boolean;
@@ -42,11 +42,16 @@ function labelTerm(term: string): (labels: Readonly<Record<string, string>>) => 
   return (l) => term in l;
 }
 
-const SUPPORTED_FIELDS = new Set(['metadata.name', 'metadata.namespace']);
+const FIELD_TERM = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/;
+
+/** The field names a field selector uses (`status.phase=Running,metadata.name!=x` → both). */
+export function selectorFields(fieldSelector: string | null): string[] {
+  return terms(fieldSelector ?? '').map((t) => FIELD_TERM.exec(t)?.[1] ?? t);
+}
 
 function fieldTerm(term: string): (fields: Readonly<Record<string, string>>) => boolean {
-  const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
-  if (!m || !SUPPORTED_FIELDS.has(m[1]!)) return () => true;
+  const m = FIELD_TERM.exec(term);
+  if (!m) return () => false;
   const [, field, op, value] = m as unknown as [string, string, string, string];
   return op === '!=' ? (f) => f[field] !== value : (f) => f[field] === value;
 }

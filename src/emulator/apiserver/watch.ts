@@ -12,7 +12,12 @@ import { toTable } from './table.js';
 import { startStream } from './http.js';
 
 export interface WatchRequest {
-  kind: 'Pod' | 'Namespace';
+  kind: string;
+  apiVersion: string;
+  /** What exists now (for a watch that starts without a resourceVersion). */
+  current: () => StoredObject[];
+  /** allowWatchBookmarks: a BOOKMARK with the current resourceVersion every BOOKMARK_MS. */
+  bookmarks: boolean;
   /** Which stored objects this watch sees (kind, namespace, selectors). */
   matches: (item: StoredObject) => boolean;
   /** as=Table: every event's object is a one-row Table. */
@@ -24,7 +29,7 @@ export interface WatchRequest {
   now: () => number;
 }
 
-const API_VERSION = { Pod: 'v1', Namespace: 'v1' } as const;
+const BOOKMARK_MS = 30_000;
 
 /** Serves the watch until the client goes, the timeout passes or the server ends `res`. */
 export function serveWatch(res: ServerResponse, store: ObjectStore, w: WatchRequest): void {
@@ -40,12 +45,11 @@ export function serveWatch(res: ServerResponse, store: ObjectStore, w: WatchRequ
     return;
   }
   if (since === undefined) {
-    const current = w.kind === 'Pod' ? store.pods() : store.namespaces();
-    for (const item of current) if (w.matches(item)) send('ADDED', item);
+    for (const item of w.current()) if (w.matches(item)) send('ADDED', item);
     if (w.sendInitialEvents) {
       write('BOOKMARK', {
         kind: w.kind,
-        apiVersion: API_VERSION[w.kind],
+        apiVersion: w.apiVersion,
         metadata: { resourceVersion: String(store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } },
       });
     }
@@ -58,8 +62,15 @@ export function serveWatch(res: ServerResponse, store: ObjectStore, w: WatchRequ
   };
   store.on('change', onChange);
   const timer = w.timeoutSeconds > 0 ? setTimeout(() => res.end(), w.timeoutSeconds * 1000) : undefined;
+  const bookmarks = w.bookmarks
+    ? setInterval(
+        () => write('BOOKMARK', { kind: w.kind, apiVersion: w.apiVersion, metadata: { resourceVersion: String(store.resourceVersion) } }),
+        BOOKMARK_MS,
+      )
+    : undefined;
   res.once('close', () => {
     store.off('change', onChange);
     if (timer) clearTimeout(timer);
+    if (bookmarks) clearInterval(bookmarks);
   });
 }

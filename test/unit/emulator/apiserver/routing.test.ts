@@ -25,7 +25,17 @@ describe('discovery', () => {
     expect(api.json()).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     const apis = await call(h, '/apis', { token: h.nobody, headers: { accept } });
     expect(apis.json().kind).toBe('APIGroupList');
-    expect(apis.json().groups.map((g: { name: string }) => g.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io']);
+    expect(apis.json().groups.map((g: { name: string }) => g.name)).toEqual([
+      'apps',
+      'batch',
+      'networking.k8s.io',
+      'rbac.authorization.k8s.io',
+      'policy',
+      'coordination.k8s.io',
+      'apiextensions.k8s.io',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+    ]);
   });
 
   it('lists the core resources with verbs, short names and categories', async () => {
@@ -48,7 +58,7 @@ describe('discovery', () => {
   });
 
   it('answers unknown paths with a NotFound Status', async () => {
-    for (const path of ['/openapi/v2', '/apis/apps/v1', '/api/v1/services', '/api/v2']) {
+    for (const path of ['/apis/apps/v2', '/api/v1/widgets', '/apis/example.com/v1/things', '/api/v2', '/api/v1/namespaces/default/nodes']) {
       const r = await call(h, path, { token: h.admin });
       expect(r.status, path).toBe(404);
       expect(r.json()).toEqual({
@@ -252,5 +262,25 @@ describe('pods and namespaces', () => {
     expect(h.server.deletePod('kube-system', 'added-by-call')).toBe(true);
     expect(h.server.deletePod('kube-system', 'added-by-call')).toBe(false);
     expect((await call(h, '/api/v1/namespaces/kube-system/pods', { token: h.admin })).json().items).toEqual([]);
+  });
+});
+
+describe('openapi', () => {
+  it('answers /openapi/v2 in the protobuf client-go asks for, and in JSON', async () => {
+    const pb = await call(h, '/openapi/v2', { token: h.nobody, headers: { accept: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' } });
+    expect(pb.status).toBe(200);
+    expect(pb.headers['content-type']).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    expect(Buffer.from(pb.text, 'latin1').subarray(0, 5)).toEqual(Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]));
+    expect((await call(h, '/openapi/v2', { token: h.nobody })).json()).toMatchObject({ swagger: '2.0', definitions: {} });
+    expect((await call(h, '/openapi/v2')).status).toBe(401);
+  });
+
+  it('lists every served group version at /openapi/v3 with a hashed URL to its document', async () => {
+    const root = (await call(h, '/openapi/v3', { token: h.nobody })).json();
+    expect(Object.keys(root.paths)).toEqual(expect.arrayContaining(['api/v1', 'apis/apps/v1', 'apis/batch/v1', 'apis/rbac.authorization.k8s.io/v1']));
+    const url: string = root.paths['apis/apps/v1'].serverRelativeURL;
+    expect(url).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
+    expect((await call(h, url, { token: h.nobody })).json()).toMatchObject({ openapi: '3.0.0', components: { schemas: {} } });
+    expect((await call(h, '/openapi/v3/apis/nope/v1', { token: h.nobody })).status).toBe(404);
   });
 });

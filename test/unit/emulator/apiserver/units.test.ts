@@ -27,11 +27,12 @@ describe('selectors', () => {
     expect(matches('other notin (x)', null)).toBe(true);
   });
 
-  it('matches metadata.name and metadata.namespace fields and ignores others', () => {
+  it('matches metadata.name and metadata.namespace fields; a field the caller did not supply matches nothing', () => {
     expect(matches(null, 'metadata.name=web-1')).toBe(true);
     expect(matches(null, 'metadata.name=web-2')).toBe(false);
     expect(matches(null, 'metadata.namespace!=default')).toBe(false);
-    expect(matches(null, 'status.phase=Running')).toBe(true);
+    expect(matches(null, 'status.phase=Running')).toBe(false);
+    expect(matches(null, 'status.phase!=Running')).toBe(true);
     expect(matches('', '')).toBe(true);
   });
 });
@@ -84,6 +85,7 @@ describe('tables', () => {
     const created = '2026-01-01T00:00:00.000Z';
     const pod = {
       kind: 'Pod' as const,
+      resource: '/pods',
       namespace: 'default',
       name: 'p',
       object: {
