@@ -26,7 +26,7 @@ Examples:
     $ arcproxy -n my-cluster -g my-rg -f - --port 0
 
   Try everything locally against the built-in emulator:
-    $ arcproxy emulator --env-file /tmp/arc.env &   # then: . /tmp/arc.env
+    $ arcproxy emulator --write-env /tmp/arc.env &   # then: . /tmp/arc.env
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
 `;
 
@@ -139,11 +139,16 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .description('Run the built-in emulator of Entra ID, Azure Resource Manager, Azure Relay and an Arc-enabled cluster on loopback.')
     .option('--port <port>', 'First of a block of fixed ports (default: any free ports).', parsePort)
     .option('--seed <file>', 'YAML seed describing tenants, principals, clusters and pods (default: built-in).')
-    .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
+    .option('--write-env <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
+    // The old name: Node 20 takes `--env-file` anywhere on its command line as its own flag, so
+    // through npx (itself a Node script) it never reached us. Accepted where it does, with a warning.
+    .addOption(new Option('--env-file <path>').hideHelp())
     .option('--state-dir <dir>', 'Where to write the cloud profile, created if missing (default: a temporary directory, removed on stop).')
-    .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string }) => {
+    .action(async (flags: { port?: number; seed?: string; writeEnv?: string; envFile?: string; stateDir?: string }) => {
+      const { envFile, ...rest } = flags;
+      if (envFile !== undefined) io.stderr.write('arcproxy: warning: --env-file is deprecated (Node takes it as its own flag under npx); use --write-env.\n');
       const { runEmulatorCommand } = await import('./emulator-command.js');
-      run.exitCode = await runEmulatorCommand(flags, io);
+      run.exitCode = await runEmulatorCommand({ ...rest, ...(rest.writeEnv === undefined && envFile !== undefined ? { writeEnv: envFile } : {}) }, io);
     });
   return program;
 }
