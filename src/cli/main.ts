@@ -35,6 +35,9 @@ function version(): string {
   return pkg.version;
 }
 
+/** az connectedk8s proxy's port, for foreground mode. */
+const DEFAULT_PORT = 47011;
+
 function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535 (0 picks a free port).');
@@ -47,7 +50,7 @@ interface ProxyFlags {
   subscription?: string;
   token?: string;
   file?: string;
-  port: number;
+  port?: number;
   kubeContext?: string;
   cloud?: string;
   keepKubeconfig?: boolean;
@@ -80,7 +83,11 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
       '-f, --file <path>',
       'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.',
     )
-    .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
+    .option(
+      '--port <port>',
+      `Local port kubectl talks to (default: ${DEFAULT_PORT}; in run mode a free one, as its kubeconfig is its own). 0 picks a free port.`,
+      parsePort,
+    )
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
     .addOption(
       new Option(
@@ -117,7 +124,8 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
         {
           name: flags.name,
           resourceGroup: flags.resourceGroup,
-          port: flags.port,
+          // Run mode writes a kubeconfig of its own: a free port never collides with a running proxy.
+          port: flags.port ?? (command.length > 0 ? 0 : DEFAULT_PORT),
           ...(flags.subscription ? { subscription: flags.subscription } : {}),
           ...(flags.token ? { token: flags.token } : {}),
           ...(flags.file ? { file: flags.file } : {}),

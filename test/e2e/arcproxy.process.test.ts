@@ -4,6 +4,7 @@
  * run mode's signal forwarding. Real binary, emulator and kubectl.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -320,6 +321,35 @@ describe('run mode', () => {
     expect(events.at(-1)).toMatchObject({ event: 'stopped', exitCode: 42 });
     expect(await readdir(tmp)).toEqual([]);
     expect(await readdir(join(dir, '.kube'))).toEqual([]);
+  });
+
+  it.runIf(kubectl)('without --port picks a free port: two at once beside a proxy on 47011 both work', async () => {
+    // 47011 busy, as with a proxy in the foreground (or another job's): held here unless it already is.
+    const holder = createServer();
+    await new Promise<void>((resolve) => {
+      holder.once('error', () => resolve());
+      holder.listen(47011, '127.0.0.1', () => resolve());
+    });
+    try {
+      const env = arcproxyEnv(emulator, await freshHome());
+      const runs = await Promise.all(
+        [0, 1].map(() => runArcproxy(['-n', 'demo', '-g', 'demo-rg', '-o', 'json', '--', kubectl!.path, 'get', 'pods', '-o', 'name'], env, 60_000)),
+      );
+      for (const r of runs) {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain('pod/hello-0');
+        const ready = jsonLines(
+          r.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .join('\n'),
+        ).find((e) => e.event === 'ready');
+        expect(ready?.port).toEqual(expect.any(Number));
+        expect(ready?.port).not.toBe(47011);
+      }
+    } finally {
+      holder.close();
+    }
   });
 
   it('a command ended by the forwarded signal gives 128 + its number; status lines go to stderr', async () => {
