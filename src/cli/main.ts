@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
+import { watchParent } from './parent-watch.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 import { prefetchPopKey } from '../azure/pop/pop-key.js';
@@ -164,6 +165,18 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const run = { exitCode: 0 };
   const program = buildProgram(io, run);
+  // Under npx, a signal to npm's pid never reaches arcproxy: stop when npm is gone (parent-watch.ts).
+  const stopWatchingParent =
+    io.signals === process
+      ? watchParent({
+          env: io.env,
+          ppid: () => process.ppid,
+          onParentGone: () => {
+            io.stderr.write('arcproxy: the npm process that started arcproxy has exited; stopping.\n');
+            process.kill(process.pid, 'SIGHUP');
+          },
+        })
+      : () => undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return run.exitCode;
@@ -179,5 +192,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     }
     io.stderr.write(`arcproxy: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return ExitCode.internal;
+  } finally {
+    stopWatchingParent();
   }
 }

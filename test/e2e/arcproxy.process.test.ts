@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Emulator } from '../../src/emulator/index.js';
 import { ExitCode } from '../../src/errors/index.js';
 import { arcproxyEnv, startTestEmulator } from '../helpers/emulator.js';
-import { assertBuilt, BIN, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
+import { assertBuilt, BIN, ROOT, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -301,6 +301,56 @@ describe.runIf(kubectl)('several sessions at once', () => {
 
     expect(await b.stop('SIGTERM')).toBe(0);
     expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+  });
+});
+
+describe('under npx', () => {
+  /** Whether a process is still there. */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("SIGTERM to npx's pid stops arcproxy too: its entries go, its port is free, within the grace", { timeout: 60_000 }, async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube/config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+    const readyFile = join(dir, 'ready.json');
+    // As a user in a clone runs it (npx then runs the clone's own bin): npm exec → sh → node.
+    const npx = spawn('npx', ['arcproxy', '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--ready-file', readyFile], {
+      cwd: ROOT,
+      env: { ...process.env, ...emulator.env, KUBECONFIG: kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npx.stdout!.on('data', (d) => (out += d));
+    npx.stderr!.on('data', (d) => (out += d));
+    const npxExited = new Promise<void>((resolve) => npx.on('exit', () => resolve()));
+    await expect.poll(() => existsSync(readyFile), { timeout: 45_000, interval: 100 }).toBe(true);
+    const ready = JSON.parse(await readFile(readyFile, 'utf8')) as { pid: number; port: number };
+    processes.push({ kill: () => alive(ready.pid) && process.kill(ready.pid, 'SIGKILL') });
+    expect(ready.pid).not.toBe(npx.pid);
+    expect(await readFile(kubeconfig, 'utf8')).not.toBe(USER_KUBECONFIG);
+
+    npx.kill('SIGTERM');
+    await npxExited;
+    const stopping = performance.now();
+    await expect.poll(() => alive(ready.pid), { timeout: 5_000, interval: 50 }).toBe(false);
+    expect(performance.now() - stopping).toBeLessThan(5_000);
+    expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+    expect(existsSync(readyFile)).toBe(false);
+    // The port is free again.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(ready.port, '127.0.0.1', () => resolve());
+    });
+    probe.close();
+    expect(out).toContain('the npm process that started arcproxy has exited');
   });
 });
 
