@@ -109,7 +109,7 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
         .default('text'),
     )
     .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, pid} as JSON here once ready; removed on exit.')
-    .option('--debug', 'Log start-up stages and every tunnelled request (never tokens).')
+    .option('--debug', 'Log start-up stages and every tunnelled request with its query (never tokens: secret-looking values are redacted).')
     .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')
     .addHelpText('after', EXAMPLES)
     .action(async (command: string[], flags: ProxyFlags) => {

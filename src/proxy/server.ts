@@ -19,7 +19,7 @@ import { ClientConnections } from './connections.js';
 import { forwardRequest } from './forward-request.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import type { ProxyHttp2Request, ProxyHttp2Response } from './http2-compat.js';
-import type { RequestLogEntry } from './log.js';
+import { redactQuery, type RequestLogEntry } from './log.js';
 import type { SessionPki } from '../pki/session-pki.js';
 import type { ProxyHttp1Response } from './http1-compat.js';
 import { isOpenEnded } from './open-streams.js';
@@ -93,7 +93,10 @@ const DEFAULT_IDLE_CONNECTION_MS = 30_000;
 type ProxyRequest = IncomingMessage | ProxyHttp2Request;
 type ProxyResponse = ProxyHttp1Response | ProxyHttp2Response;
 
-/** Splits req.url into the upstream path (prefix stripped) and the log path (no query), or undefined when the prefix does not match. */
+/**
+ * Splits req.url into the upstream path (prefix stripped) and the log path (secret-looking query
+ * values redacted), or undefined when the prefix does not match.
+ */
 export function stripPrefix(url: string, prefix: string): { path: string; logPath: string } | undefined {
   if (!url.startsWith(prefix)) return undefined;
   let rest = url.slice(prefix.length);
@@ -102,7 +105,7 @@ export function stripPrefix(url: string, prefix: string): { path: string; logPat
   if (rest.length > 0 && next !== 0x2f /* / */ && next !== 0x3f /* ? */) return undefined;
   if (rest.length === 0 || next === 0x3f) rest = `/${rest}`;
   const q = rest.indexOf('?');
-  return { path: rest, logPath: q === -1 ? rest : rest.slice(0, q) };
+  return { path: rest, logPath: q === -1 ? rest : rest.slice(0, q) + redactQuery(rest.slice(q)) };
 }
 
 export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyServer> {
