@@ -61,12 +61,25 @@ interface ProxyFlags {
   authScheme: 'auto' | 'pop' | 'bearer';
 }
 
-function buildProgram(io: CliIo, run: { exitCode: number }): Command {
+/** What main() needs to know of a run: its exit code, and whether the proxy command reported its own error. */
+interface RunState {
+  exitCode: number;
+  /** Set once the proxy command runs: it reports its errors (JSON `error` event) itself. */
+  reported: boolean;
+}
+
+function buildProgram(io: CliIo, run: RunState): Command {
   const program = new Command('arcproxy');
   program
     .description('Reach an Azure Arc-enabled Kubernetes cluster through Cluster Connect: a local proxy for kubectl, helm and any kubeconfig-aware tool.')
     .version(version(), '-v, --version')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's own "error: ..." lines, named like arcproxy's other errors.
+      outputError: (s, write) => write(`arcproxy: ${s}`),
+    })
+    .usage('-n <name> -g <group> [options] [-- <command>...]')
     .exitOverride()
     .enablePositionalOptions()
     .passThroughOptions()
@@ -108,19 +121,21 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
         .choices(['text', 'json'])
         .default('text'),
     )
-    .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, pid} as JSON here once ready; removed on exit.')
+    .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, mode, pid} as JSON here once ready; removed on exit.')
     .option('--debug', 'Log start-up stages and every tunnelled request with its query (never tokens: secret-looking values are redacted).')
     .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')
     .addHelpText('after', EXAMPLES)
     .action(async (command: string[], flags: ProxyFlags) => {
       if (!flags.name || !flags.resourceGroup) {
-        throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy --help).', 'ARCPROXY_MISSING_ARGUMENT');
+        const missing = [...(flags.name ? [] : ['--name/-n']), ...(flags.resourceGroup ? [] : ['--resource-group/-g'])];
+        throw new UsageError(`the following arguments are required: ${missing.join(', ')} (see arcproxy --help).`, 'ARCPROXY_MISSING_ARGUMENT');
       }
       // Another core makes the session's certificates while this thread loads the session's modules.
       prefetchSessionPki();
       // Entra mode's proof-of-possession key, made on libuv's thread pool meanwhile.
       if (!flags.token && flags.authScheme !== 'bearer') prefetchPopKey();
       const { runProxyCommand } = await import('./proxy-command.js');
+      run.reported = true;
       run.exitCode = await runProxyCommand(
         {
           name: flags.name,
@@ -163,7 +178,7 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const run = { exitCode: 0 };
+  const run: RunState = { exitCode: 0, reported: false };
   const program = buildProgram(io, run);
   // Under npx, a signal to npm's pid never reaches arcproxy: stop when npm is gone (parent-watch.ts).
   const stopWatchingParent =
@@ -183,9 +198,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; parse errors were already printed by commander.
-      return err.exitCode === 0 ? 0 : ExitCode.badInput;
+      if (err.exitCode === 0) return 0;
+      reportJsonError(argv, io, 'ARCPROXY_BAD_INPUT', err.message.replace(/^error: /, ''), ExitCode.badInput);
+      return ExitCode.badInput;
     }
     if (err instanceof ArcproxyError) {
+      if (!run.reported) reportJsonError(argv, io, err.code, err.message, err.exitCode);
       io.stderr.write(`arcproxy: error: ${err.message}\n`);
       if (io.env.ARCPROXY_DEBUG_ERRORS) io.stderr.write(`${err.stack}\n`);
       return err.exitCode;
@@ -195,4 +213,18 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } finally {
     stopWatchingParent();
   }
+}
+
+/**
+ * Under `-o json`, an error found before the proxy command runs (a usage error, a missing flag) is
+ * the same `error` event as any other, on the stream the events would have used: stderr in run
+ * mode and with `-f -`, where stdout is not arcproxy's. Read from argv: commander has failed.
+ */
+function reportJsonError(argv: string[], io: CliIo, code: string, message: string, exitCode: number): void {
+  const end = argv.indexOf('--');
+  const own = end === -1 ? argv : argv.slice(0, end);
+  const json = own.some((arg, i) => arg === '--output=json' || arg === '-ojson' || ((arg === '-o' || arg === '--output') && own[i + 1] === 'json'));
+  if (!json) return;
+  const stdoutTaken = end !== -1 || own.some((arg, i) => arg === '--file=-' || arg === '-f-' || ((arg === '-f' || arg === '--file') && own[i + 1] === '-'));
+  (stdoutTaken ? io.stderr : io.stdout).write(`${JSON.stringify({ event: 'error', time: new Date().toISOString(), code, message, exitCode })}\n`);
 }
