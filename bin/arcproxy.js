@@ -2,7 +2,8 @@
 // Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm run build` (run
 // automatically by `npm ci`; scripts/bundle.mjs says why it is bundled).
 // The `--` in the shebang ends Node's own options: Node 20 otherwise takes an `--env-file`
-// meant for `arcproxy emulator` as its own flag, wherever it appears.
+// (the emulator's old flag, now --write-env) as its own, wherever it appears. npx runs Node
+// before this file, with no such `--`: which is why the flag was renamed.
 import { main } from '../dist/bundle/main.js';
 
 // Once main() has cleaned up, exit even if a library still holds a keep-alive socket or timer,

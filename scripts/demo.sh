@@ -11,7 +11,7 @@ state=$(mktemp -d)
 cleanup() { set +x; [ -n "${emu_pid:-}" ] && kill "$emu_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$state"; }
 trap cleanup EXIT
 
-./bin/arcproxy.js emulator --env-file "$state/env" --state-dir "$state" >"$state/emulator.log" 2>&1 &
+./bin/arcproxy.js emulator --write-env "$state/env" --state-dir "$state" >"$state/emulator.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 1 100); do
   grep -q 'emulator ready' "$state/emulator.log" 2>/dev/null && break

@@ -8,7 +8,7 @@ import { renderEnvFile, startEmulator } from '../emulator/index.js';
 export interface EmulatorFlags {
   port?: number;
   seed?: string;
-  envFile?: string;
+  writeEnv?: string;
   stateDir?: string;
   /** One line per request at the apiserver and the agent, on stderr. */
   log?: boolean;
@@ -26,14 +26,14 @@ export async function runEmulatorCommand(flags: EmulatorFlags, io: CliIo): Promi
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) io.signals.once(sig, () => resolve(sig));
   });
   try {
-    if (flags.envFile) await writeEnvFile(flags.envFile, renderEnvFile(emulator.env));
+    if (flags.writeEnv) await writeEnvFile(flags.writeEnv, renderEnvFile(emulator.env));
     const out = io.stdout;
     out.write(`Entra ID:  ${emulator.cloud.authorityHost}\n`);
     out.write(`ARM:       ${emulator.cloud.resourceManagerEndpoint}\n`);
     out.write(`Relay:     *.${emulator.cloud.relaySuffix} -> ${Object.values(emulator.cloud.hostMap ?? {})[0]}\n`);
     for (const c of emulator.clusters) out.write(`Cluster:   ${c.resourceGroup}/${c.name} (apiserver ${c.apiserver.url})\n`);
     out.write(`Cloud profile: ${emulator.cloudFile}\n`);
-    if (flags.envFile) out.write(`Environment: ${flags.envFile} (source it: . ${flags.envFile})\n`);
+    if (flags.writeEnv) out.write(`Environment: ${flags.writeEnv} (source it: . ${flags.writeEnv})\n`);
     out.write('arcproxy emulator ready\n');
     await stop;
   } finally {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
+import { watchParent } from './parent-watch.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 import { prefetchPopKey } from '../azure/pop/pop-key.js';
@@ -29,7 +30,7 @@ Examples:
     $ arcproxy diagnose -n my-cluster -g my-rg
 
   Try everything locally against the built-in emulator:
-    $ arcproxy emulator --env-file /tmp/arc.env &   # then: . /tmp/arc.env
+    $ arcproxy emulator --write-env /tmp/arc.env &   # then: . /tmp/arc.env
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
 `;
 
@@ -37,6 +38,9 @@ function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+/** az connectedk8s proxy's port, for foreground mode. */
+const DEFAULT_PORT = 47011;
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -50,7 +54,7 @@ interface ProxyFlags {
   subscription?: string;
   token?: string;
   file?: string;
-  port: number;
+  port?: number;
   kubeContext?: string;
   cloud?: string;
   keepKubeconfig?: boolean;
@@ -63,12 +67,25 @@ interface ProxyFlags {
 /** What `arcproxy diagnose` takes from the proxy's options. */
 const DIAGNOSE_OPTIONS = new Set(['--name', '--resource-group', '--subscription', '--token', '--auth-scheme', '--cloud', '--output']);
 
-function buildProgram(io: CliIo, run: { exitCode: number }): Command {
+/** What main() needs to know of a run: its exit code, and whether the proxy command reported its own error. */
+interface RunState {
+  exitCode: number;
+  /** Set once the proxy command runs: it reports its errors (JSON `error` event) itself. */
+  reported: boolean;
+}
+
+function buildProgram(io: CliIo, run: RunState): Command {
   const program = new Command('arcproxy');
   program
     .description('Reach an Azure Arc-enabled Kubernetes cluster through Cluster Connect: a local proxy for kubectl, helm and any kubeconfig-aware tool.')
     .version(version(), '-v, --version')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's own "error: ..." lines, named like arcproxy's other errors.
+      outputError: (s, write) => write(`arcproxy: ${s}`),
+    })
+    .usage('-n <name> -g <group> [options] [-- <command>...]')
     .exitOverride()
     .enablePositionalOptions()
     .passThroughOptions()
@@ -86,7 +103,11 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
       '-f, --file <path>',
       'Kubeconfig file to update (default: the file kubectl would write: $KUBECONFIG, else ~/.kube/config). "-" prints it to stdout.',
     )
-    .option('--port <port>', 'Local port kubectl talks to (0 picks a free port).', parsePort, 47011)
+    .option(
+      '--port <port>',
+      `Local port kubectl talks to (default: ${DEFAULT_PORT}; in run mode a free one, as its kubeconfig is its own). 0 picks a free port.`,
+      parsePort,
+    )
     .option('--kube-context <name>', 'Context name to write (default: the cluster name).')
     .addOption(
       new Option(
@@ -106,24 +127,27 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
         .choices(['text', 'json'])
         .default('text'),
     )
-    .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, pid} as JSON here once ready; removed on exit.')
-    .option('--debug', 'Log start-up stages and every tunnelled request (never tokens).')
+    .option('--ready-file <path>', 'Write {port, context, kubeconfig, server, mode, pid} as JSON here once ready; removed on exit.')
+    .option('--debug', 'Log start-up stages and every tunnelled request with its query (never tokens: secret-looking values are redacted).')
     .argument('[command...]', 'Run COMMAND with KUBECONFIG set to the proxy, then exit with its exit code.')
     .addHelpText('after', EXAMPLES)
     .action(async (command: string[], flags: ProxyFlags) => {
       if (!flags.name || !flags.resourceGroup) {
-        throw new UsageError('the following arguments are required: --name/-n, --resource-group/-g (see arcproxy --help).', 'ARCPROXY_MISSING_ARGUMENT');
+        const missing = [...(flags.name ? [] : ['--name/-n']), ...(flags.resourceGroup ? [] : ['--resource-group/-g'])];
+        throw new UsageError(`the following arguments are required: ${missing.join(', ')} (see arcproxy --help).`, 'ARCPROXY_MISSING_ARGUMENT');
       }
       // Another core makes the session's certificates while this thread loads the session's modules.
       prefetchSessionPki();
       // Entra mode's proof-of-possession key, made on libuv's thread pool meanwhile.
       if (!flags.token && flags.authScheme !== 'bearer') prefetchPopKey();
       const { runProxyCommand } = await import('./proxy-command.js');
+      run.reported = true;
       run.exitCode = await runProxyCommand(
         {
           name: flags.name,
           resourceGroup: flags.resourceGroup,
-          port: flags.port,
+          // Run mode writes a kubeconfig of its own: a free port never collides with a running proxy.
+          port: flags.port ?? (command.length > 0 ? 0 : DEFAULT_PORT),
           ...(flags.subscription ? { subscription: flags.subscription } : {}),
           ...(flags.token ? { token: flags.token } : {}),
           ...(flags.file ? { file: flags.file } : {}),
@@ -174,36 +198,72 @@ function buildProgram(io: CliIo, run: { exitCode: number }): Command {
     .description('Run the built-in emulator of Entra ID, Azure Resource Manager, Azure Relay and an Arc-enabled cluster on loopback.')
     .option('--port <port>', 'First of a block of fixed ports (default: any free ports).', parsePort)
     .option('--seed <file>', 'YAML seed describing tenants, principals, clusters and pods (default: built-in).')
-    .option('--env-file <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
+    .option('--write-env <path>', 'Write `export NAME=value` lines for arcproxy and the Azure SDKs to this file.')
+    // The old name: Node 20 takes `--env-file` anywhere on its command line as its own flag, so
+    // through npx (itself a Node script) it never reached us. Accepted where it does, with a warning.
+    .addOption(new Option('--env-file <path>').hideHelp())
     .option('--state-dir <dir>', 'Where to write the cloud profile, created if missing (default: a temporary directory, removed on stop).')
     .option(
       '--log',
       'Print one line per request at the emulated apiserver and agent on stderr: time, component, user name, method, path with query (credentials redacted), status, duration.',
     )
-    .action(async (flags: { port?: number; seed?: string; envFile?: string; stateDir?: string; log?: boolean }) => {
+    .action(async (flags: { port?: number; seed?: string; writeEnv?: string; envFile?: string; stateDir?: string; log?: boolean }) => {
+      const { envFile, ...rest } = flags;
+      if (envFile !== undefined) io.stderr.write('arcproxy: warning: --env-file is deprecated (Node takes it as its own flag under npx); use --write-env.\n');
       const { runEmulatorCommand } = await import('./emulator-command.js');
-      run.exitCode = await runEmulatorCommand(flags, io);
+      run.exitCode = await runEmulatorCommand({ ...rest, ...(rest.writeEnv === undefined && envFile !== undefined ? { writeEnv: envFile } : {}) }, io);
     });
   return program;
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
-  const run = { exitCode: 0 };
+  const run: RunState = { exitCode: 0, reported: false };
   const program = buildProgram(io, run);
+  // Under npx, a signal to npm's pid never reaches arcproxy: stop when npm is gone (parent-watch.ts).
+  const stopWatchingParent =
+    io.signals === process
+      ? watchParent({
+          env: io.env,
+          ppid: () => process.ppid,
+          onParentGone: () => {
+            io.stderr.write('arcproxy: the npm process that started arcproxy has exited; stopping.\n');
+            process.kill(process.pid, 'SIGHUP');
+          },
+        })
+      : () => undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return run.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; parse errors were already printed by commander.
-      return err.exitCode === 0 ? 0 : ExitCode.badInput;
+      if (err.exitCode === 0) return 0;
+      reportJsonError(argv, io, 'ARCPROXY_BAD_INPUT', err.message.replace(/^error: /, ''), ExitCode.badInput);
+      return ExitCode.badInput;
     }
     if (err instanceof ArcproxyError) {
+      if (!run.reported) reportJsonError(argv, io, err.code, err.message, err.exitCode);
       io.stderr.write(`arcproxy: error: ${err.message}\n`);
       if (io.env.ARCPROXY_DEBUG_ERRORS) io.stderr.write(`${err.stack}\n`);
       return err.exitCode;
     }
     io.stderr.write(`arcproxy: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return ExitCode.internal;
+  } finally {
+    stopWatchingParent();
   }
+}
+
+/**
+ * Under `-o json`, an error found before the proxy command runs (a usage error, a missing flag) is
+ * the same `error` event as any other, on the stream the events would have used: stderr in run
+ * mode and with `-f -`, where stdout is not arcproxy's. Read from argv: commander has failed.
+ */
+function reportJsonError(argv: string[], io: CliIo, code: string, message: string, exitCode: number): void {
+  const end = argv.indexOf('--');
+  const own = end === -1 ? argv : argv.slice(0, end);
+  const json = own.some((arg, i) => arg === '--output=json' || arg === '-ojson' || ((arg === '-o' || arg === '--output') && own[i + 1] === 'json'));
+  if (!json) return;
+  const stdoutTaken = end !== -1 || own.some((arg, i) => arg === '--file=-' || arg === '-f-' || ((arg === '-f' || arg === '--file') && own[i + 1] === '-'));
+  (stdoutTaken ? io.stderr : io.stdout).write(`${JSON.stringify({ event: 'error', time: new Date().toISOString(), code, message, exitCode })}\n`);
 }

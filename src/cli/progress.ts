@@ -12,7 +12,7 @@ export interface ProgressOptions {
   out: Writable;
   /** A terminal that understands \r and erase-line; false disables the live line entirely. */
   live: boolean;
-  /** False when NO_COLOR is set: no SGR colour codes (the line itself is still rewritten). */
+  /** False under NO_COLOR or FORCE_COLOR=0: no SGR colour codes (the line itself is still rewritten). */
   color: boolean;
   now?: () => number;
   ticker?: Ticker;
@@ -32,8 +32,10 @@ const intervalTicker: Ticker = (fn) => {
 
 /** The live line for a terminal; decides from the process edges whether one should be drawn. */
 export function progressFor(stderr: Writable, stderrIsTty: boolean, env: NodeJS.ProcessEnv): ProgressLine {
-  // A dumb terminal prints escape codes literally; NO_COLOR is "set and not empty" (no-color.org).
-  return new ProgressLine({ out: stderr, live: stderrIsTty && env.TERM !== 'dumb', color: !env.NO_COLOR });
+  // A dumb terminal prints escape codes literally; NO_COLOR is "set and not empty" (no-color.org);
+  // FORCE_COLOR=0 (or false) turns colour off as it does for Node itself.
+  const color = !env.NO_COLOR && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  return new ProgressLine({ out: stderr, live: stderrIsTty && env.TERM !== 'dumb', color });
 }
 
 export class ProgressLine {

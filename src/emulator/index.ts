@@ -56,7 +56,7 @@ export interface Emulator {
   readonly cloud: CloudProfile;
   /** Path of the cloud profile JSON (ARCPROXY_CLOUD). */
   readonly cloudFile: string;
-  /** Variables for arcproxy and the Azure SDKs (what --env-file writes). */
+  /** Variables for arcproxy and the Azure SDKs (what --write-env writes). */
   readonly env: Record<string, string>;
   readonly clusters: EmulatedCluster[];
   readonly faults: EmulatorFaults;

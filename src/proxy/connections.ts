@@ -8,6 +8,7 @@ import type { ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyHttp2Response } from './http2-compat.js';
+import type { OpenEndable } from './open-streams.js';
 
 /** A request's response, or an upgraded connection's socket. */
 export type InFlight = ServerResponse | ProxyHttp2Response | Duplex;
@@ -18,6 +19,8 @@ const SESSION_FLUSH_MS = 1_000;
 export class ClientConnections {
   readonly #idleConnectionMs: number;
   readonly #inFlight = new Set<InFlight>();
+  /** The in-flight watches and followed logs: a stop ends them instead of waiting for them. */
+  readonly #openEnded = new Set<OpenEndable>();
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   #drained: (() => void) | undefined;
@@ -73,10 +76,22 @@ export class ClientConnections {
     });
   }
 
-  /** No new streams on any session (GOAWAY); the open ones may finish. */
+  /** A tracked response that never ends by itself (a watch, `logs -f`). */
+  trackOpenEnded(res: OpenEndable & InFlight): void {
+    res.markOpenEnded();
+    this.#openEnded.add(res);
+    res.once('close', () => this.#openEnded.delete(res));
+  }
+
+  /**
+   * No new streams on any session (GOAWAY first, so clients do not send new requests on them);
+   * the open ones may finish. Watches and followed logs are ended now, cleanly, as the apiserver
+   * ends a watch: the grace is for requests that finish by themselves.
+   */
   stopAccepting(): void {
     this.#closing = true;
     for (const session of this.#sessions) session.close();
+    for (const res of this.#openEnded) res.endAtStop();
   }
 
   /** Resolves when nothing is in flight, or after `graceMs`. */

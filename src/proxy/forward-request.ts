@@ -13,6 +13,7 @@ import { tunnelFailureMessage } from '../tunnel/failure-message.js';
 import type { UpstreamAuth } from './auth.js';
 import { ResponseParseError } from './http1-response.js';
 import type { RequestLogEntry } from './log.js';
+import type { OpenEndable } from './open-streams.js';
 import { newRequestTrace, prepareUpstreamRequest, traceSuffix, type RequestTrace, type UpstreamRequest } from './request-head.js';
 import { rewriteResponseHeaders } from './headers.js';
 import { sendStatus, tokenFailureMessage } from './status.js';
@@ -108,9 +109,9 @@ class ForwardedRequest {
 
   #onClientClose(): void {
     const res = this.#res;
-    // kubectl went away (or we aborted it): drop the exchange; its stream is destroyed with it
-    // rather than going back to the pool half-read.
-    if (!res.writableFinished) this.#exchange?.abort();
+    // kubectl went away (or we aborted it, or a stop ended its watch): drop the exchange; its
+    // stream is destroyed with it rather than going back to the pool half-read.
+    if (!res.writableFinished || (res as Partial<OpenEndable>).endedAtStop) this.#exchange?.abort();
     this.#dialing?.abort();
     this.#deps.onRequest?.({
       method: this.#method,

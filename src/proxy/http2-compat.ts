@@ -12,6 +12,7 @@
 import { Http2ServerRequest, Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { ReadableOptions } from 'node:stream';
 import { http1RequestHeaders } from './headers.js';
+import { OpenStream, type OpenEndable } from './open-streams.js';
 
 export class ProxyHttp2Request extends Http2ServerRequest {
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, options: ReadableOptions, rawHeaders: readonly string[]) {
@@ -36,20 +37,43 @@ class ResponseCutShort extends Error {
   }
 }
 
-export class ProxyHttp2Response extends Http2ServerResponse<ProxyHttp2Request> {
+export class ProxyHttp2Response extends Http2ServerResponse<ProxyHttp2Request> implements OpenEndable {
+  /** Set for a watch or `logs -f`, which a stop ends cleanly (open-streams.ts). */
+  #open: OpenStream | undefined;
+
+  markOpenEnded(): void {
+    this.#open = new OpenStream({ write: (chunk) => super.write(chunk), end: () => void super.end() });
+  }
+
+  endAtStop(): void {
+    if (!this.writableEnded) this.#open?.stop(this.headersSent);
+  }
+
+  get endedAtStop(): boolean {
+    return this.#open?.endedAtStop ?? false;
+  }
+
+  override write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((err: Error) => void), callback?: (err: Error) => void): boolean {
+    if (this.#open) return this.#open.write(chunk);
+    return super.write(chunk, encoding as BufferEncoding, callback);
+  }
+
   override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | readonly string[]): this;
   override writeHead(statusCode: number, statusMessage: string, headers?: OutgoingHttpHeaders | readonly string[]): this;
   override writeHead(statusCode: number, a?: string | OutgoingHttpHeaders | readonly string[], b?: OutgoingHttpHeaders | readonly string[]): this {
     // HTTP/2 has no reason phrase; Node would print an UnsupportedWarning on stderr for one.
     // A flat [name, value, ...] list is accepted at run time like HTTP/1.1's, not by the typings.
+    const headers = (typeof a === 'string' ? b : a) as OutgoingHttpHeaders | undefined;
     try {
-      return super.writeHead(statusCode, (typeof a === 'string' ? b : a) as OutgoingHttpHeaders | undefined);
+      super.writeHead(statusCode, headers);
     } catch (err) {
       // Headers HTTP/1.1 carries and HTTP/2 refuses (a repeated Content-Type or Location): the
       // caller answers with an error instead, which must not inherit them and throw again.
       for (const name of this.getHeaderNames()) this.removeHeader(name);
       throw err;
     }
+    this.#open?.headers(statusCode, headers);
+    return this;
   }
 
   /**
@@ -58,6 +82,8 @@ export class ProxyHttp2Response extends Http2ServerResponse<ProxyHttp2Request> {
    * complete one (`logs -f` would stop silently, a truncated list would parse as whole).
    */
   override destroy(err?: Error): this {
+    // Ended cleanly at a stop: what is cut afterwards (the upstream) must not turn that into a reset.
+    if (this.#open?.endedAtStop) return this;
     super.destroy(err ?? new ResponseCutShort());
     return this;
   }

@@ -3,11 +3,16 @@
  * then http/1.1, and the HTTP/2 and HTTP/1.1 limits a local proxy for kubectl needs. Opening the
  * port is separate from installing the certificates, so a busy port fails before they exist.
  */
+import type { IncomingMessage } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { SessionPki } from '../pki/session-pki.js';
 import { ListenError, PortInUseError } from './errors.js';
+import { ProxyHttp1Response } from './http1-compat.js';
 import { ProxyHttp2Request, ProxyHttp2Response } from './http2-compat.js';
+
+/** The listener with the response classes it makes (both can end a watch cleanly at a stop). */
+export type SecureListener = Http2SecureServer<typeof IncomingMessage, typeof ProxyHttp1Response, typeof ProxyHttp2Request, typeof ProxyHttp2Response>;
 
 /**
  * Streams one HTTP/2 session may have open at once. client-go opens a stream per request and per
@@ -32,7 +37,7 @@ function contextOptions(pki: SessionPki) {
 }
 
 /** The server, with the certificates when they are already known (else see `installPki`). */
-export function createSecureListener(opts: { pki: SessionPki | undefined; idleConnectionTimeoutMs: number }): Http2SecureServer {
+export function createSecureListener(opts: { pki: SessionPki | undefined; idleConnectionTimeoutMs: number }): SecureListener {
   // With allowHTTP1, Node offers ALPN h2 then http/1.1 itself; a client that offers no ALPN gets
   // HTTP/1.1.
   const server = createSecureServer({
@@ -42,6 +47,7 @@ export function createSecureListener(opts: { pki: SessionPki | undefined; idleCo
     allowHTTP1: true,
     // As https.createServer does: a watch event must not wait for an ACK (Nagle). HTTP/2 sets it itself.
     noDelay: true,
+    Http1ServerResponse: ProxyHttp1Response,
     Http2ServerRequest: ProxyHttp2Request,
     Http2ServerResponse: ProxyHttp2Response,
     settings: { maxConcurrentStreams: MAX_STREAMS_PER_SESSION },
@@ -59,12 +65,12 @@ export function createSecureListener(opts: { pki: SessionPki | undefined; idleCo
 }
 
 /** Installs certificates made after the port opened; until then TLS handshakes fail. */
-export function installPki(server: Http2SecureServer, pki: SessionPki): void {
+export function installPki(server: SecureListener, pki: SessionPki): void {
   server.setSecureContext(contextOptions(pki));
 }
 
 /** Opens the port; a busy one is a PortInUseError, never a silent other port. Resolves with the port. */
-export async function listenOn(server: Http2SecureServer, host: string, port: number): Promise<number> {
+export async function listenOn(server: SecureListener, host: string, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === 'EADDRINUSE') reject(new PortInUseError(port, { cause: err }));

@@ -19,8 +19,10 @@ import { ClientConnections } from './connections.js';
 import { forwardRequest } from './forward-request.js';
 import { forwardUpgrade } from './forward-upgrade.js';
 import type { ProxyHttp2Request, ProxyHttp2Response } from './http2-compat.js';
-import type { RequestLogEntry } from './log.js';
+import { redactQuery, type RequestLogEntry } from './log.js';
 import type { SessionPki } from '../pki/session-pki.js';
+import type { ProxyHttp1Response } from './http1-compat.js';
+import { isOpenEnded } from './open-streams.js';
 import { createSecureListener, installPki, listenOn } from './secure-listener.js';
 import { sendStatus, writeRawStatus } from './status.js';
 import { StreamPool } from './stream-pool.js';
@@ -80,18 +82,21 @@ export interface ProxyServer {
  * How long in-flight requests may run on after a stop (a signal, or the end of a run-mode command)
  * before they are aborted: the one value the listener, the session and the CLI use. 5 s lets an
  * ordinary request already on its way through the relay (a get, an apply, a helm upload) finish
- * while a stop still feels prompt; watches and `logs -f` never finish on their own and are cut
- * either way. With the 1 s session flush after it (connections.ts) the whole stop stays well under
- * the 10 s `docker stop` (and Kubernetes' 30 s) give before SIGKILL, so arcproxy exits 0 on its
- * own. The README and docs/scripting.md promise "up to 5 s".
+ * while a stop still feels prompt. Watches and `logs -f` never finish on their own: they do not
+ * wait for it, but are ended cleanly at once, between two messages (open-streams.ts). With the
+ * 1 s session flush after it (connections.ts) the whole stop stays well under the 10 s
+ * `docker stop` (and Kubernetes' 30 s) give before SIGKILL, so arcproxy exits 0 on its own. The README and docs/scripting.md promise "up to 5 s".
  */
 export const SHUTDOWN_GRACE_MS = 5_000;
 const DEFAULT_IDLE_CONNECTION_MS = 30_000;
 
 type ProxyRequest = IncomingMessage | ProxyHttp2Request;
-type ProxyResponse = ServerResponse | ProxyHttp2Response;
+type ProxyResponse = ProxyHttp1Response | ProxyHttp2Response;
 
-/** Splits req.url into the upstream path (prefix stripped) and the log path (no query), or undefined when the prefix does not match. */
+/**
+ * Splits req.url into the upstream path (prefix stripped) and the log path (secret-looking query
+ * values redacted), or undefined when the prefix does not match.
+ */
 export function stripPrefix(url: string, prefix: string): { path: string; logPath: string } | undefined {
   if (!url.startsWith(prefix)) return undefined;
   let rest = url.slice(prefix.length);
@@ -100,7 +105,7 @@ export function stripPrefix(url: string, prefix: string): { path: string; logPat
   if (rest.length > 0 && next !== 0x2f /* / */ && next !== 0x3f /* ? */) return undefined;
   if (rest.length === 0 || next === 0x3f) rest = `/${rest}`;
   const q = rest.indexOf('?');
-  return { path: rest, logPath: q === -1 ? rest : rest.slice(0, q) };
+  return { path: rest, logPath: q === -1 ? rest : rest.slice(0, q) + redactQuery(rest.slice(q)) };
 }
 
 export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyServer> {
@@ -131,6 +136,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     const target = stripPrefix(req.url ?? '/', prefix);
     if (target === undefined) return local.wrongPath(req, res, port);
     if (closing) return local.stopping(req, res);
+    if (isOpenEnded(req.method, target.path)) connections.trackOpenEnded(res);
     // forward-request.ts is written against node:http's classes; the HTTP/2 ones are made to
     // behave alike in everything it uses (http2-compat.ts).
     forwardRequest(req as IncomingMessage, res as ServerResponse, target.path, target.logPath, {

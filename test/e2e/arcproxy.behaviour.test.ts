@@ -3,6 +3,7 @@
  * a listener only the kubeconfig's holder can use, a kubeconfig that keeps everything else,
  * a 503 that explains a broken tunnel, and a run mode for CI that leaves nothing behind.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -14,7 +15,7 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { ExitCode } from '../../src/errors/index.js';
 import { findPrincipal } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
-import { runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
+import { ROOT, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 import { availableKubectls, runKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -51,10 +52,47 @@ describe('command line', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('missing -n/-g is bad input', async () => {
+  it('missing -n/-g is bad input, naming only what is missing', async () => {
     const r = await runArcproxy(['-n', 'demo'], {});
     expect(r.code).toBe(ExitCode.badInput);
-    expect(r.stderr).toContain('--resource-group');
+    expect(r.stderr).toContain('required: --resource-group/-g (');
+    const g = await runArcproxy(['-g', 'demo-rg'], {});
+    expect(g.stderr).toContain('required: --name/-n (');
+    expect(g.stderr).not.toContain('--resource-group');
+  });
+
+  it("commander's usage errors read like arcproxy's own, and are a JSON error event under -o json", async () => {
+    const text = await runArcproxy(['--bogus'], {});
+    expect(text.code).toBe(ExitCode.badInput);
+    expect(text.stderr).toBe("arcproxy: error: unknown option '--bogus'\n");
+    expect(text.stdout).toBe('');
+    const json = await runArcproxy(['-o', 'json', '--port', 'x'], {});
+    expect(json.code).toBe(ExitCode.badInput);
+    expect(json.stderr).toMatch(/^arcproxy: error: option '--port <port>' argument 'x' is invalid/);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      event: 'error',
+      code: 'ARCPROXY_BAD_INPUT',
+      exitCode: 2,
+      message: expect.stringContaining("'--port <port>'"),
+    });
+    // A missing flag too; in run mode stdout is the command's, so the event goes to stderr.
+    const run = await runArcproxy(['--output=json', '-n', 'demo', '--', 'true'], {});
+    expect(run.stdout).toBe('');
+    const event = JSON.parse(run.stderr.split('\n').find((l) => l.startsWith('{'))!) as Record<string, unknown>;
+    expect(event).toMatchObject({ event: 'error', code: 'ARCPROXY_MISSING_ARGUMENT', exitCode: 2 });
+  });
+
+  it("every flag in --help (and the emulator's) is in the README or docs, and the usage line reads as a command", async () => {
+    const docs = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).map((f) => join(ROOT, 'docs', f))].map((f) => readFileSync(f, 'utf8')).join('\n');
+    const main = await runArcproxy(['--help'], {});
+    const emulatorHelp = await runArcproxy(['emulator', '--help'], {});
+    expect(main.stdout).toMatch(/^Usage: arcproxy -n <name> -g <group> \[options\] \[-- <command>\.\.\.\]$/m);
+    expect(main.stdout).toMatch(/--ready-file[^]*server,\s+mode,\s+pid/);
+    const flags = [...`${main.stdout}\n${emulatorHelp.stdout}`.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)]
+      .map((m) => m[1]!)
+      .filter((f) => f !== '--help' && f !== '--version');
+    expect(flags).toEqual(expect.arrayContaining(['--name', '--ready-file', '--debug', '--write-env', '--state-dir']));
+    for (const flag of new Set(flags)) expect(docs, flag).toMatch(new RegExp(`(?<![\\w-])${flag}(?![\\w-])`));
   });
 });
 

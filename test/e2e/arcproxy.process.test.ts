@@ -4,6 +4,8 @@
  * run mode's signal forwarding. Real binary, emulator and kubectl.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Emulator } from '../../src/emulator/index.js';
 import { ExitCode } from '../../src/errors/index.js';
 import { arcproxyEnv, startTestEmulator } from '../helpers/emulator.js';
-import { assertBuilt, BIN, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
+import { assertBuilt, BIN, ROOT, runArcproxy, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
 import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -213,22 +215,34 @@ describe('stopping while another writer holds the kubeconfig lock', () => {
 });
 
 describe.runIf(kubectl)('clean exit', () => {
-  it('SIGTERM with logs -f and get -w in flight: exits 0, ends them, and removes its entries', async () => {
-    const dir = await freshHome();
-    const kubeconfig = join(dir, '.kube/config');
-    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
-    const p = track(await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir)));
-    const opts = { kubeconfig, cacheDir: join(dir, 'cache') };
-    const logs = track2(spawnKubectl(kubectl!, ['logs', '-f', 'hello-0'], opts));
-    const watch = track2(spawnKubectl(kubectl!, ['get', 'pods', '-w'], opts));
-    await logs.waitFor(/\S+\n/);
-    await watch.waitFor(/hello-2/);
+  // kubectl speaks HTTP/2 to arcproxy; DISABLE_HTTP2 makes client-go use HTTP/1.1 (chunked bodies).
+  it.each([
+    ['HTTP/2', {}],
+    ['HTTP/1.1', { DISABLE_HTTP2: '1' }],
+  ])(
+    'SIGTERM with logs -f and get -w open over %s: ends them cleanly at once (both exit 0, no stream error), exits 0, removes its entries',
+    async (_, kenv) => {
+      const dir = await freshHome();
+      const kubeconfig = join(dir, '.kube/config');
+      await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+      const p = track(await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir)));
+      const opts = { kubeconfig, cacheDir: join(dir, 'cache'), env: kenv };
+      const logs = track2(spawnKubectl(kubectl!, ['logs', '-f', 'hello-0'], opts));
+      const watch = track2(spawnKubectl(kubectl!, ['get', 'pods', '-w'], opts));
+      await logs.waitFor(/line \d+.*\n/);
+      await watch.waitFor(/hello-2/);
 
-    expect(await p.stop('SIGTERM')).toBe(0);
-    // The streams were ended by arcproxy, not left hanging on a dead listener.
-    await Promise.all([logs.exited, watch.exited]);
-    expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
-  });
+      const stopping = performance.now();
+      expect(await p.stop('SIGTERM')).toBe(0);
+      // Not the 5 s grace: open-ended streams are ended, not waited for.
+      expect(performance.now() - stopping).toBeLessThan(1_500);
+      // Ended as the apiserver ends a watch: kubectl takes it as the end, not as a failure.
+      expect(await logs.exited, logs.output()).toBe(0);
+      expect(await watch.exited, watch.output()).toBe(0);
+      for (const k of [logs, watch]) expect(k.output()).not.toMatch(/stream error|INTERNAL_ERROR|unexpected EOF|error|refused/i);
+      expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+    },
+  );
 
   it("after a SIGKILL, a restart with the same names replaces the stale entries, works, and restores the user's context", async () => {
     const dir = await freshHome();
@@ -290,6 +304,56 @@ describe.runIf(kubectl)('several sessions at once', () => {
   });
 });
 
+describe('under npx', () => {
+  /** Whether a process is still there. */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("SIGTERM to npx's pid stops arcproxy too: its entries go, its port is free, within the grace", { timeout: 60_000 }, async () => {
+    const dir = await freshHome();
+    const kubeconfig = join(dir, '.kube/config');
+    await writeFile(kubeconfig, USER_KUBECONFIG, { mode: 0o600 });
+    const readyFile = join(dir, 'ready.json');
+    // As a user in a clone runs it (npx then runs the clone's own bin): npm exec → sh → node.
+    const npx = spawn('npx', ['arcproxy', '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--ready-file', readyFile], {
+      cwd: ROOT,
+      env: { ...process.env, ...emulator.env, KUBECONFIG: kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    npx.stdout!.on('data', (d) => (out += d));
+    npx.stderr!.on('data', (d) => (out += d));
+    const npxExited = new Promise<void>((resolve) => npx.on('exit', () => resolve()));
+    await expect.poll(() => existsSync(readyFile), { timeout: 45_000, interval: 100 }).toBe(true);
+    const ready = JSON.parse(await readFile(readyFile, 'utf8')) as { pid: number; port: number };
+    processes.push({ kill: () => alive(ready.pid) && process.kill(ready.pid, 'SIGKILL') });
+    expect(ready.pid).not.toBe(npx.pid);
+    expect(await readFile(kubeconfig, 'utf8')).not.toBe(USER_KUBECONFIG);
+
+    npx.kill('SIGTERM');
+    await npxExited;
+    const stopping = performance.now();
+    await expect.poll(() => alive(ready.pid), { timeout: 5_000, interval: 50 }).toBe(false);
+    expect(performance.now() - stopping).toBeLessThan(5_000);
+    expect(await readFile(kubeconfig, 'utf8')).toBe(USER_KUBECONFIG);
+    expect(existsSync(readyFile)).toBe(false);
+    // The port is free again.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(ready.port, '127.0.0.1', () => resolve());
+    });
+    probe.close();
+    expect(out).toContain('the npm process that started arcproxy has exited');
+  });
+});
+
 describe('run mode', () => {
   let tmp: string;
   afterEach(async () => {
@@ -320,6 +384,35 @@ describe('run mode', () => {
     expect(events.at(-1)).toMatchObject({ event: 'stopped', exitCode: 42 });
     expect(await readdir(tmp)).toEqual([]);
     expect(await readdir(join(dir, '.kube'))).toEqual([]);
+  });
+
+  it.runIf(kubectl)('without --port picks a free port: two at once beside a proxy on 47011 both work', async () => {
+    // 47011 busy, as with a proxy in the foreground (or another job's): held here unless it already is.
+    const holder = createServer();
+    await new Promise<void>((resolve) => {
+      holder.once('error', () => resolve());
+      holder.listen(47011, '127.0.0.1', () => resolve());
+    });
+    try {
+      const env = arcproxyEnv(emulator, await freshHome());
+      const runs = await Promise.all(
+        [0, 1].map(() => runArcproxy(['-n', 'demo', '-g', 'demo-rg', '-o', 'json', '--', kubectl!.path, 'get', 'pods', '-o', 'name'], env, 60_000)),
+      );
+      for (const r of runs) {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain('pod/hello-0');
+        const ready = jsonLines(
+          r.stderr
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .join('\n'),
+        ).find((e) => e.event === 'ready');
+        expect(ready?.port).toEqual(expect.any(Number));
+        expect(ready?.port).not.toBe(47011);
+      }
+    } finally {
+      holder.close();
+    }
   });
 
   it('a command ended by the forwarded signal gives 128 + its number; status lines go to stderr', async () => {

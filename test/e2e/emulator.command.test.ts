@@ -1,5 +1,5 @@
 /**
- * `arcproxy emulator` as a user runs it: through the launcher, with --env-file and --seed, fault
+ * `arcproxy emulator` as a user runs it: through the launcher, with --write-env and --seed, fault
  * hooks over the admin endpoint, and a clean stop on SIGINT.
  */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -51,7 +51,7 @@ describe('arcproxy emulator', () => {
 
   it('writes the env file, answers fault hooks, serves arcproxy, and stops cleanly on SIGINT', async () => {
     const envFile = join(dir, 'env');
-    const emu = await startEmulatorProcess(['--env-file', envFile, '--state-dir', dir]);
+    const emu = await startEmulatorProcess(['--write-env', envFile, '--state-dir', dir]);
     try {
       expect((await stat(envFile)).mode & 0o777).toBe(0o600);
       const env = parseEnvFile(await readFile(envFile, 'utf8'));
@@ -113,6 +113,18 @@ describe('arcproxy emulator', () => {
     const emu = await startEmulatorProcess(['--seed', seedFile, '--state-dir', dir]);
     try {
       expect(emu.output()).toContain('Cluster:   team-rg/edge-1');
+    } finally {
+      emu.proc.kill('SIGTERM');
+      expect(await emu.exited).toBe(0);
+    }
+  });
+
+  it("still takes the old --env-file where it reaches arcproxy (the launcher ends Node's options), with a warning", async () => {
+    const envFile = join(dir, 'old.env');
+    const emu = await startEmulatorProcess(['--env-file', envFile]);
+    try {
+      expect(emu.output()).toMatch(/warning: --env-file is deprecated.*use --write-env/);
+      expect((await stat(envFile)).mode & 0o777).toBe(0o600);
     } finally {
       emu.proc.kill('SIGTERM');
       expect(await emu.exited).toBe(0);

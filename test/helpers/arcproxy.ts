@@ -15,7 +15,7 @@ export const BIN = join(ROOT, 'bin/arcproxy.js');
 
 export function assertBuilt(): void {
   if (!existsSync(join(ROOT, 'dist/bundle/main.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` (npm test does it) before the e2e tests');
+    throw new Error('dist/ is missing: run `npm run build` (test/global-setup.ts does it when src/ is newer) before the e2e tests');
   }
 }
 

@@ -107,11 +107,12 @@ describe('progressFor', () => {
     expect(draw(true, { TERM: 'dumb' })).toBe('');
   });
 
-  it('respects NO_COLOR but still rewrites the line', () => {
-    const text = draw(true, { NO_COLOR: '1', TERM: 'xterm' });
+  it.each([{ NO_COLOR: '1' }, { FORCE_COLOR: '0' }, { FORCE_COLOR: 'false' }])('respects %o but still rewrites the line', (env) => {
+    const text = draw(true, { ...env, TERM: 'xterm' });
     expect(text).toContain('Signing in');
     expect(text).not.toMatch(SGR);
     expect(draw(true, { TERM: 'xterm' })).toMatch(SGR);
+    expect(draw(true, { TERM: 'xterm', FORCE_COLOR: '1' })).toMatch(SGR);
   });
 });
 

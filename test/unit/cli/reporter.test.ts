@@ -52,11 +52,11 @@ describe('HumanReporter', () => {
     );
   });
 
-  it('logs a request under --debug with its HTTP version and request id, never a query string', () => {
+  it('logs a request under --debug with its query, HTTP version and request id', () => {
     const err = sink();
     new HumanReporter(sink().stream, err.stream, true).request({
       method: 'GET',
-      path: '/api/v1/pods',
+      path: '/api/v1/pods?watch=true',
       status: 200,
       durationMs: 3.14159,
       bytesIn: 0,
@@ -65,7 +65,7 @@ describe('HumanReporter', () => {
       httpVersion: '2.0',
       requestId: 'r-1',
     });
-    expect(err.text()).toBe('GET /api/v1/pods 200 3.1ms in=0 out=512 HTTP/2.0 id=r-1\n');
+    expect(err.text()).toBe('GET /api/v1/pods?watch=true 200 3.1ms in=0 out=512 HTTP/2.0 id=r-1\n');
   });
 });
 

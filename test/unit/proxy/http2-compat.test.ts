@@ -2,7 +2,7 @@
  * The HTTP/2 request and response classes on their own, on a bare Node HTTP/2 server: each
  * difference from HTTP/1.1 that http2-compat.ts removes, seen from a client.
  */
-import { constants as h2, createSecureServer, type Http2SecureServer } from 'node:http2';
+import { constants as h2, createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyHttp2Request, ProxyHttp2Response } from '../../../src/proxy/http2-compat.js';
@@ -13,7 +13,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function serve(handler: (req: ProxyHttp2Request, res: ProxyHttp2Response) => void): Promise<{ server: Http2SecureServer; port: number }> {
+async function serve(handler: (req: ProxyHttp2Request, res: ProxyHttp2Response) => void) {
   const pki = await sharedPki();
   const server = createSecureServer(
     { cert: pki.server.cert, key: pki.server.key, Http2ServerRequest: ProxyHttp2Request, Http2ServerResponse: ProxyHttp2Response },

@@ -49,7 +49,7 @@ describe('proxy server: tunnel failures', () => {
     expect(status).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'ServiceUnavailable', code: 503 });
     expect(status.message).toContain('no listener online');
     expect(status.message).toContain('kubectl -n azure-arc get pods');
-    expect(entries).toMatchObject([{ status: 503, path: '/api/v1/pods' }]);
+    expect(entries).toMatchObject([{ status: 503, path: '/api/v1/pods?watch=true' }]);
   });
 
   it('answers 503 with the agent message when no listener is online (upgrade)', async () => {

@@ -621,13 +621,14 @@ describe('HTTP/2 listener: idle sessions and close()', () => {
     const upstream = own(
       await startUpstream((req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.write('{"type":"ADDED"}\n');
+        res.write('{"kind":"PodList","items":[');
         req.socket.once('close', () => requestClosed.open());
       }),
     );
     const proxy = await startProxy(pki, netDialer(upstream.port));
     const s = await session(pki, proxy.port);
-    const { stream } = await openStream(s, `${PREFIX}/api/v1/pods?watch=1`);
+    // A list that never finishes: a request that ends by itself gets the grace, then a reset.
+    const { stream } = await openStream(s, `${PREFIX}/api/v1/pods`);
     const reading = h2Outcome(stream);
     const sessionClosed = once(s, 'close');
     const started = performance.now();
@@ -635,10 +636,43 @@ describe('HTTP/2 listener: idle sessions and close()', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     const result = await reading;
     expect(result.ended).toBe(false);
-    expect(result.body).toBe('{"type":"ADDED"}\n');
+    expect(result.body).toBe('{"kind":"PodList","items":[');
     expect(result.rstCode).toBe(h2.NGHTTP2_INTERNAL_ERROR);
     await requestClosed.promise;
     await sessionClosed;
+    expect(proxy.activeRequests).toBe(0);
+  });
+
+  it.each([
+    // A JSON watch is forwarded event by event (watch-resume.ts): the half event never went out.
+    ['a watch', '/api/v1/pods?watch=1', 'application/json', '{"type":"ADDED"}\n{"type":"MOD', 'IFIED"}\n{"type":"DELETED"}\n', '{"type":"ADDED"}\n'],
+    // A followed log is relayed as it comes: the line under way is finished first.
+    ['logs -f', '/api/v1/namespaces/default/pods/p/log?follow=true', 'text/plain', 'line 1\nline 2 is lo', 'ng\nline 3\n', 'line 1\nline 2 is long\n'],
+  ])('ends %s cleanly at close, after GOAWAY and between two messages, without waiting for the grace', async (_, path, type, first, rest, expected) => {
+    const pki = await sharedPki();
+    const requestClosed = gate();
+    const upstream = own(
+      await startUpstream((req, res) => {
+        res.writeHead(200, { 'Content-Type': type });
+        res.write(first);
+        req.socket.once('close', () => requestClosed.open());
+        // The rest of the message under way comes only once the stop has begun.
+        void goaway.then(() => res.write(rest));
+      }),
+    );
+    const proxy = await startProxy(pki, netDialer(upstream.port));
+    const s = await session(pki, proxy.port);
+    const goaway = once(s, 'goaway');
+    const { stream } = await openStream(s, `${PREFIX}${path}`);
+    const reading = h2Outcome(stream);
+    await once(stream, 'data');
+    const started = performance.now();
+    await proxy.close(10_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const result = await reading;
+    expect(result).toMatchObject({ ended: true, body: expected });
+    expect(result.rstCode ?? h2.NGHTTP2_NO_ERROR).toBe(h2.NGHTTP2_NO_ERROR);
+    await requestClosed.promise;
     expect(proxy.activeRequests).toBe(0);
   });
 

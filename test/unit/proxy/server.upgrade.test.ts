@@ -80,7 +80,7 @@ describe('proxy server: upgrades', () => {
     await closed;
     await proxy.close(1000);
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ method: 'GET', path: '/api/v1/namespaces/d/pods/p/exec', status: 101, upgrade: true });
+    expect(entries[0]).toMatchObject({ method: 'GET', path: '/api/v1/namespaces/d/pods/p/exec?command=[redacted]', status: 101, upgrade: true });
     expect(JSON.stringify(entries)).not.toContain('ws-entra-token');
   });
 
