@@ -97,15 +97,17 @@ describe('arcproxy diagnose', () => {
       expect(r.code).toBe(8);
       if (output === 'text') {
         expect(r.stdout).toMatch(/^FAIL {2}Relay: connect handshake/m);
-        expect(r.stdout).toContain('error: ARCPROXY_RELAY_NO_LISTENER (exit 8)');
-        expect(r.stdout).toMatch(/No listener is online for hybrid connection/);
+        // Each handshake found no listener; the stage gives up after its wait for a new hybrid connection.
+        expect(r.stdout).toContain('error: ARCPROXY_RELAY_LISTENER_TIMEOUT (exit 8)');
+        expect(r.stdout).toMatch(/did not start listening on the hybrid connection ARM issued .* within 5 s/);
+        expect(r.stdout).toMatch(/status: 404 Endpoint does not exist\. No listener is connected/);
         expect(r.stdout).toMatch(/^SKIP {2}Through the tunnel: GET \/version: skipped, "Relay: connect handshake" failed$/m);
         continue;
       }
       const report = JSON.parse(r.stdout) as Report;
       expect(statuses(report)).toEqual({ 'sign-in': 'ok', cluster: 'ok', 'cluster-token': 'ok', 'relay-credential': 'ok', relay: 'fail', tunnel: 'skipped' });
       const relay = report.stages.find((s) => s.id === 'relay')!;
-      expect(relay.error).toMatchObject({ code: 'ARCPROXY_RELAY_NO_LISTENER', exitCode: 8 });
+      expect(relay.error).toMatchObject({ code: 'ARCPROXY_RELAY_LISTENER_TIMEOUT', exitCode: 8 });
       // Every handshake is there, with the relay's own answer.
       expect((relay.details.attempts as Array<{ status?: string; error?: string }>)[0]).toMatchObject({
         status: expect.stringMatching(/^404/),

@@ -70,7 +70,7 @@ let kc: KubeConfig;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'arcproxy-official-clients-'));
   const envFile = join(dir, 'env');
-  emulator = await startEmulatorProcess(['--log', '--env-file', envFile, '--state-dir', join(dir, 'state')]);
+  emulator = await startEmulatorProcess(['--log', '--write-env', envFile, '--state-dir', join(dir, 'state')]);
   env = parseEnvFile(await readFile(envFile, 'utf8'));
   const home = join(dir, 'home');
   kubeconfig = join(home, '.kube', 'config');

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { BIN, assertBuilt } from './arcproxy.js';
 
-/** The variables of an env file written by `arcproxy emulator --env-file`. */
+/** The variables of an env file written by `arcproxy emulator --write-env`. */
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of text.split('\n')) {
