@@ -4,7 +4,6 @@
  * service-account Token mode.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,24 +11,9 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { findPrincipal } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
 import { startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
-import { availableKubectls, runKubectl, spawnKubectl, type KubectlBinary } from '../helpers/kubectl.js';
+import { availableKubectls, echoThrough, runKubectl, spawnKubectl, type KubectlBinary } from '../helpers/kubectl.js';
 
 const kubectls = availableKubectls();
-
-function echoThrough(port: number, payload: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.write(payload));
-    let got = '';
-    s.on('data', (d) => {
-      got += d.toString('utf8');
-      if (got.length >= payload.length) {
-        s.end();
-        resolve(got);
-      }
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The first line arcproxy's request log (--debug, stderr) starts with `prefix`, once it is written. */
 function logLine(p: ArcproxyProcess, prefix: string): Promise<string> {

@@ -3,7 +3,7 @@
  * default, for every sign-in source, with the real arcproxy executable and real kubectl: client
  * secret, client certificate, workload identity, device code (one prompt; the next run signs in
  * from arcproxy's token cache without one) and a fixture Azure CLI login all get PoP tokens and
- * serve get, exec, logs and whoami; managed identity (the emulator's App Service identity
+ * serve get, get -w, logs, logs -f, exec and port-forward (WebSocket and SPDY), whoami and can-i; managed identity (the emulator's App Service identity
  * endpoint) cannot, so it works against a cluster that does not enforce PoP and gets the
  * explained 401 from one that does, as does a plain bearer token. One emulator serves it all.
  */
@@ -18,7 +18,7 @@ import { defaultSeed, findPrincipal, type Seed } from '../../src/emulator/seed.j
 import { makeRsaCertificate, type TestCertificate } from '../unit/emulator/entra/cert-fixture.js';
 import { arcproxyEnv } from '../helpers/emulator.js';
 import { runArcproxy, startArcproxy, tempHome } from '../helpers/arcproxy.js';
-import { availableKubectls, runKubectl } from '../helpers/kubectl.js';
+import { availableKubectls, echoThrough, runKubectl, spawnKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
 const homes: Array<{ cleanup: () => Promise<void> }> = [];
@@ -179,22 +179,56 @@ const sources: Source[] = [
 ];
 
 describe.runIf(kubectl)('every PoP-capable sign-in source through a cluster that enforces PoP', () => {
-  it.each(sources)('$name: get, exec, logs and whoami', async (source) => {
+  it.each(sources)('$name: get, get -w, logs, logs -f, exec and port-forward over WebSocket and SPDY, whoami and can-i', async (source) => {
     const dir = await home();
     const env = arcproxyEnv(emulator, dir, await source.env(dir));
     const proxy = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], env, 60_000, approveFromPrompt());
     try {
       const kubeconfig = join(dir, '.kube/config');
-      const kc = (args: string[]) => runKubectl(kubectl!, args, { kubeconfig, cacheDir: join(dir, 'kcache') });
+      const cacheDir = join(dir, 'kcache');
+      const kc = (args: string[], extraEnv?: NodeJS.ProcessEnv) => runKubectl(kubectl!, args, { kubeconfig, cacheDir, ...(extraEnv ? { env: extraEnv } : {}) });
       const pods = await kc(['get', 'pods', '-o', 'name']);
       expect(pods.stdout).toContain('pod/hello-0');
-      const exec = await kc(['exec', 'hello-0', '--', 'echo', 'through', 'the', 'relay']);
-      expect(exec.stdout).toBe('through the relay\n');
+
+      const watch = spawnKubectl(kubectl!, ['get', 'pods', '-w'], { kubeconfig, cacheDir });
+      try {
+        await watch.waitFor(/hello-2/);
+        const created = `watched-${sources.indexOf(source)}`;
+        emulator.clusters[0]!.apiserver.createPod('default', created);
+        await watch.waitFor(new RegExp(created));
+      } finally {
+        await watch.kill();
+      }
+
       const logs = await kc(['logs', 'hello-1']);
       expect(logs.stdout).toContain('hello from hello-1: starting');
+      const follow = spawnKubectl(kubectl!, ['logs', '-f', 'hello-0'], { kubeconfig, cacheDir });
+      try {
+        const first = await follow.waitFor(/line (\d+)/);
+        await follow.waitFor(new RegExp(`line ${Number(first[1]) + 1}\\b`));
+      } finally {
+        await follow.kill();
+      }
+
+      const exec = await kc(['exec', 'hello-0', '--', 'echo', 'through', 'the', 'relay']);
+      expect(exec.stdout).toBe('through the relay\n');
+      const spdy = await kc(['exec', 'hello-0', '--', 'echo', 'spdy'], { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' });
+      expect(spdy.stdout).toBe('spdy\n');
+      for (const pfEnv of [{}, { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }]) {
+        const pf = spawnKubectl(kubectl!, ['port-forward', 'pod/hello-1', ':8080'], { kubeconfig, cacheDir, env: pfEnv });
+        try {
+          const m = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/);
+          expect(await echoThrough(Number(m[1]), 'ping with PoP\n')).toBe('ping with PoP\n');
+        } finally {
+          await pf.kill();
+        }
+      }
+
       const whoami = await kc(['auth', 'whoami']);
       expect(whoami.stdout).toContain(findPrincipal(emulator.seed, source.principal).objectId);
       expect(whoami.code).toBe(0);
+      const canI = await kc(['auth', 'can-i', 'list', 'pods']);
+      expect(canI.stdout.trim()).toBe('yes');
       // PoP, not the bearer fallback; and a device code asked exactly once for ARM and the cluster.
       expect(proxy.stderr()).not.toMatch(/plain bearer/);
       expect([...proxy.stderr().matchAll(PROMPT)]).toHaveLength(source.name === 'device code' ? 1 : 0);

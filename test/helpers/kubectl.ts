@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -131,4 +132,20 @@ export function spawnKubectl(bin: KubectlBinary, args: string[], opts: { kubecon
       await exited;
     },
   };
+}
+
+/** Sends `payload` to a local port (a port-forward to an echoing pod port) and reads as much back. */
+export function echoThrough(port: number, payload: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(payload));
+    let got = '';
+    s.on('data', (d) => {
+      got += d.toString('utf8');
+      if (got.length >= payload.length) {
+        s.end();
+        resolve(got);
+      }
+    });
+    s.on('error', reject);
+  });
 }
