@@ -35,8 +35,14 @@ export interface ForwardRequestDeps {
 /** Methods that may be sent twice; only bodiless ones are retried (a body has been consumed). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** `attempt` 0 goes on a pooled stream; 1, the one retry, on a fresh stream of its own. */
-type Attempt = 0 | 1;
+/** `attempt` 0 goes on a pooled stream; each retry on a fresh stream of its own. */
+type Attempt = number;
+
+/**
+ * Retries of a bodiless idempotent request that got no answer: a relay drop can catch a retry
+ * too (every relay connection goes at once, the next dial may land before the agent is back).
+ */
+const IDEMPOTENT_RETRIES = 3;
 
 export function forwardRequest(req: IncomingMessage, res: ServerResponse, path: string, logPath: string, deps: ForwardRequestDeps): void {
   new ForwardedRequest(req, res, path, logPath, deps).start();
@@ -183,11 +189,12 @@ class ForwardedRequest {
     }
     // No response byte yet. A pooled stream can die while idle (relay closed it) just as it is
     // reused: a request without a body is safe to send once more. A fresh stream that dies
-    // before answering (the relay dropped it) gets one more try for idempotent requests. A retry
+    // before answering (the relay dropped it) gets up to IDEMPOTENT_RETRIES more for idempotent requests. A retry
     // goes on a stream of its own, never on another pooled one that may share the fate of the
     // first (a relay drop kills them all).
-    if (attempt === 0 && !request.hasBody && !sawResponseByte && (reused || IDEMPOTENT.has(this.#method))) {
-      this.#send(request, 1);
+    const retriesLeft = IDEMPOTENT.has(this.#method) ? attempt < IDEMPOTENT_RETRIES : attempt === 0 && reused;
+    if (retriesLeft && !request.hasBody && !sawResponseByte) {
+      this.#send(request, attempt + 1);
       return;
     }
     this.#unavailable(err);

@@ -4,10 +4,9 @@
  * second, while relay credentials that live 10 s are renewed from ARM and the emulator drops every
  * relay connection, expires the relay credentials and takes the agent offline for 15 s. The real binary, the real kubectl, counts asserted:
  *  - no command hangs (each ends well within its timeout);
- *  - `get` fails only while the agent is offline (a 503 at once, by design) or just reconnecting,
- *    or when it was in flight as the relay dropped: a request that got no answer is sent once
- *    more on a fresh stream, and fails (503) only if the drop catches that one too. So at most one
- *    failed `get` per client per drop, within a few seconds of it;
+ *  - `get` fails only while the agent is offline (a 503 at once, by design) or just reconnecting:
+ *    a request in flight as the relay dropped got no answer and is sent again on a fresh stream
+ *    (up to three more times), so no `get` fails at a relay drop or a credential renewal;
  *  - the watch is still running and printed every pod created during the run exactly once;
  *  - `logs -f` is still running and its lines are consecutive: none lost, none repeated.
  */
@@ -26,7 +25,7 @@ const LOAD_MS = 60_000;
 const HUNG_MS = 29_000;
 /** Once the agent is back online, its listener needs a moment to reach the relay. */
 const AGENT_BACK_GRACE_MS = 5_000;
-/** A request caught by a relay drop fails (if it does) within this long of it. */
+/** A get that ran within this long after a relay drop was in flight at it or met its aftermath. */
 const DROP_WINDOW_MS = 3_000;
 const GET_CLIENTS = 3;
 
@@ -59,7 +58,7 @@ type Window = [number, number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(kubectl)('a minute of load and faults', () => {
-  it('no hung command, get fails only while the agent is offline or at a relay drop, the watch and logs -f ride through with nothing lost or repeated', async () => {
+  it('no hung command, get fails only while the agent is offline (never at a relay drop), the watch and logs -f ride through with nothing lost or repeated', async () => {
     // Relay credentials that live 10 s: arcproxy renews them from ARM all through the run.
     emulator.faults.setRelayTokenLifetime(10);
     home = await tempHome();
@@ -137,12 +136,12 @@ describe.runIf(kubectl)('a minute of load and faults', () => {
     // 0 hung: every command ended within its bound.
     const all = [...gets, ...creates];
     expect(all.filter((o) => o.endedAt - o.startedAt >= HUNG_MS)).toEqual([]);
-    // Failed gets: only those that overlapped the agent's outage, or were in flight at a drop
-    // (at most one per client per drop).
+    // Failed gets: only those that overlapped the agent's outage; none at a relay drop.
     const overlaps = (o: Outcome, [from, to]: Window) => o.endedAt >= from && o.startedAt <= to;
     const failed = gets.filter((o) => o.code !== 0);
-    expect(failed.filter((o) => !overlaps(o, agentOffline) && !drops.some((w) => overlaps(o, w)))).toEqual([]);
-    for (const w of drops) expect(failed.filter((o) => !overlaps(o, agentOffline) && overlaps(o, w)).length).toBeLessThanOrEqual(GET_CLIENTS);
+    expect(failed.filter((o) => !overlaps(o, agentOffline))).toEqual([]);
+    // The drops did catch requests in flight (the load was there when they came).
+    expect(gets.filter((o) => drops.some((w) => overlaps(o, w))).length).toBeGreaterThan(0);
     // The outage did fail requests (a 503 at once, not a hang).
     expect(failed.filter((o) => overlaps(o, agentOffline)).length).toBeGreaterThan(0);
     // And there was load outside the faults: most gets succeeded.
@@ -170,7 +169,7 @@ describe.runIf(kubectl)('a minute of load and faults', () => {
     expect(exited).toBe(false);
     // A record for whoever reads the log of this run.
     console.log(
-      `ride-through: ${gets.length} gets (${failed.length} failed: ${failed.filter((o) => !overlaps(o, agentOffline)).length} at relay drops, the rest while the agent was offline), ${created.length} pods created, ` +
+      `ride-through: ${gets.length} gets (${failed.length} failed: ${failed.filter((o) => !overlaps(o, agentOffline)).length} outside the agent outage), ${created.length} pods created, ` +
         `${seen.length} log lines, faults at ${pulled.map((f) => `${Math.round(f / 1000)}s`).join(' ')}`,
     );
   }, 150_000);

@@ -77,6 +77,25 @@ describe('through the proxy', () => {
     expect(dialer.dials).toBe(2);
   });
 
+  it('sends an idempotent request up to three more times when a relay drop catches the retries too, then 503', async () => {
+    const pki = await sharedPki();
+    let n = 0;
+    // The first three streams die before answering (the relay dropped them); the fourth answers.
+    const upstream = own(await startUpstream((req, res) => (n++ < 3 ? req.socket.destroy() : res.end('fourth try'))));
+    const dialer = netDialer(upstream.port);
+    const proxy = own(await startProxy(pki, dialer));
+    const res = await get(pki, proxy.port, `${PREFIX}/api/v1/pods`);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('fourth try');
+    expect(dialer.dials).toBe(4);
+
+    // Four answers that never come: the request is not sent a fifth time.
+    const dead = own(await startUpstream((req) => req.socket.destroy()));
+    const deadProxy = own(await startProxy(pki, netDialer(dead.port)));
+    expect((await get(pki, deadProxy.port, `${PREFIX}/api/v1/pods`)).status).toBe(503);
+    expect(dead.seen).toHaveLength(4);
+  });
+
   it('does not resend a non-idempotent request on a fresh stream', async () => {
     const pki = await sharedPki();
     const upstream = own(await startUpstream((req) => req.socket.destroy()));
