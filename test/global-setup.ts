@@ -1,7 +1,7 @@
 /**
  * Builds dist/ before the tests when it is missing or older than its sources, and only then:
- * `npm ci` has already built it (prepare), so `npm ci && npm test` builds once, while a test run
- * after an edit still tests the edited code (the e2e tests run bin/arcproxy.js → dist/bundle/).
+ * `npm ci && npm test` builds once (npm ci does not build: the package has no install scripts),
+ * and a test run after an edit still tests the edited code (the e2e tests run bin/arcproxy.js → dist/bundle/).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';

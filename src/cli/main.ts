@@ -34,7 +34,11 @@ Examples:
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
 `;
 
+/** package.json's version, set at build time by scripts/bundle.mjs (the single executable has no package.json beside it). */
+declare const __ARCPROXY_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __ARCPROXY_VERSION__ === 'string') return __ARCPROXY_VERSION__;
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
