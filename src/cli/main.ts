@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
 import { watchParent } from './parent-watch.js';
+import { signalExitCode } from './signals.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 import { prefetchPopKey } from '../azure/pop/pop-key.js';
@@ -231,7 +232,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
           ppid: () => process.ppid,
           onParentGone: () => {
             io.stderr.write('arcproxy: the npm process that started arcproxy has exited; stopping.\n');
-            process.kill(process.pid, 'SIGHUP');
+            // Windows cannot send a process SIGHUP: raise it in-process, as the hang-up it stands for
+            // (with no handler yet, the hang-up's default: exit).
+            if (process.platform !== 'win32') process.kill(process.pid, 'SIGHUP');
+            else if (!process.emit('SIGHUP', 'SIGHUP')) process.exit(signalExitCode('SIGHUP'));
           },
         })
       : () => undefined;
