@@ -35,7 +35,7 @@ Examples:
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
 `;
 
-/** package.json's version, set at build time by scripts/bundle.mjs (the single executable has no package.json beside it). */
+/** package.json's version, set at build time in both bundles (scripts/esbuild-shared.mjs; the single executable has no package.json beside it). */
 declare const __ARCPROXY_VERSION__: string | undefined;
 
 function version(): string {
