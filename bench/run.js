@@ -7,23 +7,25 @@
 //   npm run build && node bench/run.js            full run (about 5 minutes on 2 cores)
 //   node bench/run.js --quick                      smoke run (smaller, fewer rounds)
 //   node bench/run.js --profile                    node --cpu-prof of arcproxy per workload, summarised
+//   node bench/run.js --launch [--quick]           launch-to-ready only, from the user's own commands
 import { mkdtemp, mkdir, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { startEmulatorProcess, launchArcproxy, nodeStartupMs } from './lib/processes.js';
+import { startEmulatorProcess, launchArcproxy, nodeStartupMs, ensureSingleExecutable } from './lib/processes.js';
 import { directTarget, relayTarget, arcproxyTarget, arcproxyH2Target } from './lib/http.js';
 import { relayCredential } from './lib/relay-credential.js';
 import { BULK_NS, fillNamespace, sequentialGets, concurrentGets, firstRequest, bulk, manyWatches, headOfLine } from './lib/workloads.js';
 import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { median } from './lib/stats.js';
 import { summarise, printSummary } from './lib/cpuprofile.js';
-import { renderTable, evaluateTargets } from './lib/report.js';
+import { renderTable, evaluateTargets, renderLaunchForms } from './lib/report.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const PROFILE = args.has('--profile');
+const LAUNCH_ONLY = args.has('--launch');
 const C = PROFILE
   ? { bulkPods: 200, bulkPodBytes: 130_000, watches: 300 }
   : QUICK
@@ -80,11 +82,18 @@ const rotate = (xs, k) => xs.map((_, i) => xs[(i + k) % xs.length]);
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'arcproxy-bench-'));
-  log(`bench: ${QUICK ? 'quick' : PROFILE ? 'profile' : 'full'} run, node ${process.version}, ${cpus().length} CPUs`);
+  log(
+    `bench: ${LAUNCH_ONLY ? 'launch' : ''}${QUICK ? ' quick' : PROFILE ? 'profile' : LAUNCH_ONLY ? '' : 'full'} run, node ${process.version}, ${cpus().length} CPUs`,
+  );
   const emu = await startEmulatorProcess();
   const cleanups = [() => emu.close(), () => rm(dir, { recursive: true, force: true })];
   try {
     const token = emu.env.ARCPROXY_EMULATOR_SA_TOKEN;
+    if (LAUNCH_ONLY) {
+      const forms = summariseLaunchForms(await measureLaunchForms({ emu, token, dir, rounds: QUICK ? 2 : 5 }));
+      console.log(renderLaunchForms(forms));
+      return;
+    }
     const direct = directTarget({ url: emu.apiserverUrl, ca: emu.ca, token });
     const { cred, cloud } = await relayCredential(emu);
     const relay = relayTarget({ cred, cloud, token });
@@ -100,7 +109,7 @@ async function main() {
     // (each kubectl run opens one), interleaved with fresh direct and relay connection pools.
     for (let i = 0; i < C.launches; i++) {
       const nodeMs = await nodeStartupMs();
-      const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
+      const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir, launcher: 'bin' });
       const a = await firstRequest(arcproxyTarget(p));
       await p.stop();
       const d = await firstRequest(direct);
@@ -110,6 +119,8 @@ async function main() {
         `bench: launch ${i + 1}: node ${nodeMs.toFixed(0)} ms, ready ${p.readyMs.toFixed(0)} ms, first request ${a.first.toFixed(1)} ms (later, new connection ${a.laterFresh.toFixed(2)}; kept-alive ${a.warm.toFixed(2)}), direct first ${d.first.toFixed(1)} (later ${d.laterFresh.toFixed(2)}), relay first ${r.first.toFixed(1)} (later ${r.laterFresh.toFixed(2)}) (${elapsed()})`,
       );
     }
+
+    results.launchForms = await measureLaunchForms({ emu, token, dir, rounds: C.launches });
 
     const proxy = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
     cleanups.unshift(() => proxy.stop());
@@ -210,6 +221,44 @@ async function main() {
   }
 }
 
+/**
+ * Launch-to-ready from the user's own command — the bin (its shebang starts Node), `npx arcproxy`,
+ * the single executable — each round beside `node -e 0` (the floor under any Node launch), the
+ * forms in a rotated order so none always runs first.
+ */
+async function measureLaunchForms({ emu, token, dir, rounds }) {
+  let forms = ['bin', 'npx', 'executable'];
+  try {
+    ensureSingleExecutable();
+  } catch (err) {
+    log(`bench: the single executable could not be built (${err.message}): its launch is not measured`);
+    forms = forms.filter((f) => f !== 'executable');
+  }
+  const runs = [];
+  for (let i = 0; i < rounds; i++) {
+    const row = { nodeMs: await nodeStartupMs() };
+    for (const form of rotate(forms, i)) {
+      const p = await launchArcproxy({ emulatorEnv: emu.env, token, dir, launcher: form });
+      await p.stop();
+      row[form] = p.readyMs;
+    }
+    runs.push(row);
+    log(`bench: launch round ${i + 1}: node -e 0 ${row.nodeMs.toFixed(0)} ms, ${forms.map((f) => `${f} ${row[f].toFixed(0)} ms`).join(', ')} (${elapsed()})`);
+  }
+  return { forms, runs };
+}
+
+/** Medians per form, and each as a multiple of the median `node -e 0` of the same run. */
+function summariseLaunchForms({ forms, runs }) {
+  const nodeMs = median(runs.map((r) => r.nodeMs));
+  const out = { rounds: runs.length, nodeMs, forms: {} };
+  for (const f of forms) {
+    const ms = median(runs.map((r) => r[f]));
+    out.forms[f] = { ms, ratio: ms / nodeMs, all: runs.map((r) => Math.round(r[f])) };
+  }
+  return out;
+}
+
 function gitCommit() {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -223,6 +272,7 @@ function summariseResults(r) {
   const names = ['direct', 'relay', 'arcproxy'];
   const pick = (rows, f) => median(rows.map(f));
   const s = { seq: {}, conc: {}, bulkList: {}, bulkLog: {}, bulkWatch: {}, first: {}, launch: {}, watches: {}, hol: {} };
+  s.launchForms = summariseLaunchForms(r.launchForms);
   for (const n of names) {
     s.seq[n] = { p50: pick(r.rounds, (x) => x[n].seq.p50), p99: pick(r.rounds, (x) => x[n].seq.p99) };
     s.conc[n] = {

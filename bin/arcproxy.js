@@ -1,10 +1,9 @@
 #!/usr/bin/env -S node --
-// Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm run build` (run
-// automatically by `npm ci`; scripts/bundle.mjs says why it is bundled).
+// Thin launcher: the CLI is compiled and bundled into dist/bundle/ by `npm run build` (the
+// published package ships it built; scripts/bundle.mjs says why it is bundled).
 // The `--` in the shebang ends Node's own options: Node 20 otherwise takes an `--env-file`
 // (the emulator's old flag, now --write-env) as its own, wherever it appears. npx runs Node
 // before this file, with no such `--`: which is why the flag was renamed.
-import { main } from '../dist/bundle/main.js';
 
 // Once main() has cleaned up, exit even if a library still holds a keep-alive socket or timer,
 // after stdout and stderr have flushed (pipes are asynchronous on some platforms).
@@ -12,7 +11,18 @@ function exitWhenFlushed(code) {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
-  process.stderr.write(`arcproxy: internal error: ${err && err.stack ? err.stack : err}\n`);
-  exitWhenFlushed(70);
-});
+// A clone has no dist/ until it is built (npm ci does not build: the package has no install scripts).
+function notBuilt(err) {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bundle/main.js')) {
+    process.stderr.write('arcproxy: dist/bundle/ is missing: in a clone, run `npm run build` first.\n');
+    return 70;
+  }
+  throw err;
+}
+
+import('../dist/bundle/main.js')
+  .then(({ main }) => main(process.argv.slice(2)), notBuilt)
+  .then(exitWhenFlushed, (err) => {
+    process.stderr.write(`arcproxy: internal error: ${err && err.stack ? err.stack : err}\n`);
+    exitWhenFlushed(70);
+  });

@@ -1,7 +1,7 @@
 /**
  * Builds dist/ before the tests when it is missing or older than its sources, and only then:
- * `npm ci` has already built it (prepare), so `npm ci && npm test` builds once, while a test run
- * after an edit still tests the edited code (the e2e tests run bin/arcproxy.js → dist/bundle/).
+ * `npm ci && npm test` builds once (npm ci does not build: the package has no install scripts),
+ * and a test run after an edit still tests the edited code (the e2e tests run bin/arcproxy.js → dist/bundle/).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SOURCES = ['src', 'scripts/bundle.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const SOURCES = ['src', 'scripts/bundle.mjs', 'scripts/esbuild-shared.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;

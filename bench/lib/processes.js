@@ -1,6 +1,7 @@
 // The processes under test: the emulator (a child running dist/emulator) and arcproxy itself,
 // started from bin/arcproxy.js exactly as a user would start it.
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -8,6 +9,25 @@ import { parse as parseYaml } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ARCPROXY_BIN = join(ROOT, 'bin', 'arcproxy.js');
+const SEA_EXE = join(ROOT, 'dist', 'sea', process.platform === 'win32' ? 'arcproxy.exe' : 'arcproxy');
+
+/**
+ * The user's own commands, for launch-to-ready: the bin as a shell runs it (its shebang starts
+ * Node), `npx arcproxy` in the clone (npm's start-up, then the same bin), and the single executable.
+ * `group`: npx's npm is the child; the whole process group is signalled so arcproxy gets the stop.
+ */
+export const LAUNCHERS = {
+  bin: { file: ARCPROXY_BIN, args: [] },
+  npx: { file: 'npx', args: ['arcproxy'], cwd: ROOT, group: true },
+  executable: { file: SEA_EXE, args: [] },
+};
+
+/** Builds the single executable when it is missing or older than the bundle (scripts/build-sea.mjs, a few seconds). */
+export function ensureSingleExecutable() {
+  const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+  if (mtime(SEA_EXE) >= mtime(join(ROOT, 'dist', 'bundle', 'main.js'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-sea.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+}
 
 export function startEmulatorProcess() {
   return new Promise((resolve, reject) => {
@@ -39,29 +59,39 @@ let launches = 0;
 // Whatever happens to the benchmark (error, time limit), no arcproxy it started outlives it.
 const live = new Set();
 process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const kill of live) kill('SIGKILL');
 });
 
 /**
- * Spawns `node [nodeArgs] bin/arcproxy.js -n demo -g demo-rg --port 0 --token SA -f FILE` and
- * resolves once it prints "Press Ctrl+C", with the launch-to-ready time and what a client needs
- * from the kubeconfig it wrote.
+ * Spawns `node [nodeArgs] bin/arcproxy.js -n demo -g demo-rg --port 0 --token SA -f FILE` (or,
+ * with `launcher`, one of LAUNCHERS with the same arguments) and resolves once it prints
+ * "Press Ctrl+C", with the launch-to-ready time and what a client needs from the kubeconfig it wrote.
  */
-export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], extraEnv = {} }) {
+export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], extraEnv = {}, launcher = undefined }) {
   const kubeconfig = join(dir, `kubeconfig-${++launches}`);
-  const args = [...nodeArgs, ARCPROXY_BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '-f', kubeconfig, ...(token ? ['--token', token] : [])];
+  const arcArgs = ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-f', kubeconfig, ...(token ? ['--token', token] : [])];
+  const how = launcher ? LAUNCHERS[launcher] : { file: process.execPath, args: [...nodeArgs, ARCPROXY_BIN] };
   const env = { ...process.env, ...emulatorEnv, ...extraEnv, CI: '1' };
   delete env.KUBECONFIG;
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  const child = spawn(how.file, [...how.args, ...arcArgs], { env, cwd: how.cwd, detached: Boolean(how.group), stdio: ['ignore', 'pipe', 'pipe'] });
+  // npx: npm and arcproxy both, as a terminal's Ctrl+C reaches them.
+  const signal = (sig) => {
+    try {
+      if (how.group) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
+  live.add(signal);
+  child.once('exit', () => live.delete(signal));
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const readyMs = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      signal('SIGKILL');
       reject(new Error(`arcproxy not ready within 20 s:\n${out}\n${err}`));
     }, 20_000);
     child.stdout.on('data', (d) => {
@@ -96,12 +126,12 @@ export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], e
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const kill = setTimeout(() => signal('SIGKILL'), 10_000);
         child.once('exit', (code) => {
           clearTimeout(kill);
           resolve(code);
         });
-        child.kill('SIGTERM');
+        signal('SIGTERM');
       }),
   };
 }

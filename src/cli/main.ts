@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo, type CliIo } from './io.js';
 import { watchParent } from './parent-watch.js';
+import { signalExitCode } from './signals.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
 import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 import { prefetchPopKey } from '../azure/pop/pop-key.js';
@@ -34,7 +35,11 @@ Examples:
     $ arcproxy -n demo -g demo-rg -- kubectl get pods
 `;
 
+/** package.json's version, set at build time in both bundles (scripts/esbuild-shared.mjs; the single executable has no package.json beside it). */
+declare const __ARCPROXY_VERSION__: string | undefined;
+
 function version(): string {
+  if (typeof __ARCPROXY_VERSION__ === 'string') return __ARCPROXY_VERSION__;
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -227,7 +232,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
           ppid: () => process.ppid,
           onParentGone: () => {
             io.stderr.write('arcproxy: the npm process that started arcproxy has exited; stopping.\n');
-            process.kill(process.pid, 'SIGHUP');
+            // Windows cannot send a process SIGHUP: raise it in-process, as the hang-up it stands for
+            // (with no handler yet, the hang-up's default: exit).
+            if (process.platform !== 'win32') process.kill(process.pid, 'SIGHUP');
+            else if (!process.emit('SIGHUP', 'SIGHUP')) process.exit(signalExitCode('SIGHUP'));
           },
         })
       : () => undefined;

@@ -13,7 +13,16 @@ import type { SessionPki } from './session-pki.js';
 
 type WorkerReply = { ok: true; pki: SessionPki } | { ok: false; message: string };
 
-const DEFAULT_WORKER_URL = new URL('./worker.js', import.meta.url);
+/**
+ * The worker's bundled source, set at build time for the single executable (scripts/build-sea.mjs):
+ * it has no worker.js beside it, so the worker runs from this string. Undefined everywhere else.
+ */
+declare const __ARCPROXY_PKI_WORKER_SOURCE__: string | undefined;
+
+/** The worker to start: its embedded source in the single executable, else worker.js next to this module. */
+function defaultWorker(): URL | string {
+  return typeof __ARCPROXY_PKI_WORKER_SOURCE__ === 'string' ? __ARCPROXY_PKI_WORKER_SOURCE__ : new URL('./worker.js', import.meta.url);
+}
 
 export interface SessionPkiWorkerOptions {
   /** The worker entry; default the compiled worker.js next to this module. */
@@ -27,7 +36,7 @@ async function inThisThread(): Promise<SessionPki> {
   return createSessionPki();
 }
 
-function inWorker(workerUrl: URL): Promise<SessionPki> {
+function inWorker(worker: URL | string): Promise<SessionPki> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void): void => {
@@ -35,29 +44,29 @@ function inWorker(workerUrl: URL): Promise<SessionPki> {
       settled = true;
       fn();
     };
-    let worker: Worker;
+    let thread: Worker;
     try {
-      // No stdin/stdout of its own; the worker only computes and replies once.
-      worker = new Worker(workerUrl, { stdout: false, stderr: false });
+      // No stdin/stdout of its own; the worker only computes and replies once. A string is source code.
+      thread = new Worker(worker, { stdout: false, stderr: false, eval: typeof worker === 'string' });
     } catch (err) {
       reject(err);
       return;
     }
     // A start-up that fails elsewhere must not be kept alive by this worker.
-    worker.unref();
-    worker.once('message', (reply: WorkerReply) => {
+    thread.unref();
+    thread.once('message', (reply: WorkerReply) => {
       settle(() => (reply.ok ? resolve(reply.pki) : reject(new Error(reply.message))));
-      void worker.terminate();
+      void thread.terminate();
     });
-    worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) => settle(() => reject(new Error(`the PKI worker exited (${code}) without a result`))));
+    thread.once('error', (err) => settle(() => reject(err)));
+    thread.once('exit', (code) => settle(() => reject(new Error(`the PKI worker exited (${code}) without a result`))));
   });
 }
 
 /** Makes a fresh session PKI in a worker thread, or on this thread when a worker cannot be used. */
 export async function createSessionPkiOffThread(opts: SessionPkiWorkerOptions = {}): Promise<SessionPki> {
   try {
-    return await inWorker(opts.workerUrl ?? DEFAULT_WORKER_URL);
+    return await inWorker(opts.workerUrl ?? defaultWorker());
   } catch (err) {
     opts.onFallback?.(err instanceof Error ? err.message : String(err));
     return inThisThread();

@@ -20,10 +20,16 @@ export interface RunningEmulator {
   exited: Promise<number | null>;
 }
 
+/** How arcproxy is started: the clone's launcher (default), an installed bin or the single executable, from `cwd`. */
+export interface Launcher {
+  command: string;
+  cwd?: string;
+}
+
 /** Starts the emulator through the launcher itself (its shebang) and waits for "emulator ready". */
-export function startEmulatorProcess(args: string[]): Promise<RunningEmulator> {
-  assertBuilt();
-  const proc = spawn(BIN, ['emulator', ...args], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startEmulatorProcess(args: string[], launcher: Launcher = { command: BIN }): Promise<RunningEmulator> {
+  if (launcher.command === BIN) assertBuilt();
+  const proc = spawn(launcher.command, ['emulator', ...args], { cwd: launcher.cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));

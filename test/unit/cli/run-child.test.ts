@@ -6,7 +6,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COMMAND_NOT_STARTED, runChild } from '../../../src/cli/run-child.js';
+import { COMMAND_NOT_STARTED, forwardsSignal, notStartedMessage, runChild } from '../../../src/cli/run-child.js';
 import { SignalWatch } from '../../../src/cli/signals.js';
 import type { CliIo } from '../../../src/cli/io.js';
 
@@ -115,5 +115,29 @@ describe('runChild', () => {
     expect(await within5s(exited)).toBe(42);
     expect(await back.nextLine()).toBe('got SIGTERM');
     expect(watch.received).toBe('SIGTERM');
+  });
+});
+
+describe('run mode on Windows and refused commands', () => {
+  it('forwards every stop signal on POSIX, all but Ctrl+C on Windows (the console has delivered it)', () => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) expect(forwardsSignal(sig, 'linux')).toBe(true);
+    expect(forwardsSignal('SIGINT', 'win32')).toBe(false);
+    expect(forwardsSignal('SIGTERM', 'win32')).toBe(true);
+    expect(forwardsSignal('SIGHUP', 'win32')).toBe(true);
+  });
+
+  it('says how to start a .cmd or .bat script on Windows only', () => {
+    const err = new Error('spawn az ENOENT');
+    expect(notStartedMessage('az', err, 'win32')).toBe(
+      'arcproxy: cannot run az: spawn az ENOENT (a .cmd or .bat script runs through cmd: `-- cmd /c NAME ...`)\n',
+    );
+    expect(notStartedMessage('az', err, 'linux')).toBe('arcproxy: cannot run az: spawn az ENOENT\n');
+  });
+
+  it('reports a command spawn() refuses outright (throws instead of emitting) as not started, 127', async () => {
+    const { io, watch, stderr } = testIo();
+    const code = await runChild(['bad\0name'], '/nonexistent/kubeconfig', io, watch);
+    expect(code).toBe(COMMAND_NOT_STARTED);
+    expect(stderr.text).toMatch(/^arcproxy: cannot run bad\0name: /);
   });
 });
