@@ -24,19 +24,4 @@ export default function setup(): void {
   if (builtAt < Math.max(...SOURCES.map((s) => newest(join(ROOT, s))))) {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   }
-  primeNpx();
-}
-
-/**
- * The first `npx arcproxy` in a clone installs the clone into npx's cache as a `file:` dependency,
- * and npm runs its `prepare` script (a rebuild, which empties dist/bundle/ first) while doing so.
- * The e2e tests that run doc lines through npx would then pull dist/ from under the tests running
- * beside them. Installing it here, without scripts, leaves nothing for those runs to rebuild.
- */
-function primeNpx(): void {
-  execFileSync('npx', ['--yes', 'arcproxy', '--version'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-    env: { ...process.env, npm_config_ignore_scripts: 'true' },
-  });
 }
