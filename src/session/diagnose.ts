@@ -152,7 +152,12 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
   const correlationId = randomUUID();
   const warnings: string[] = [];
   const stages = new Stages(hooks);
-  const credential = signInCredential(cloud, io, { prompt: (m) => hooks.prompt(m), warn: (m) => warnings.push(m) }, opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID);
+  const credential = signInCredential(
+    cloud,
+    io,
+    { prompt: (m) => hooks.prompt(m), warn: (m) => warnings.push(m) },
+    opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID,
+  );
   const method = opts.token ? 'Token' : 'AAD';
   let subscriptionId: string | undefined;
 

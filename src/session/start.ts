@@ -69,7 +69,12 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
   preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
-  const credential = signInCredential(cloud, io, { prompt: (m) => report.prompt(m), warn: (m) => report.warn(m) }, opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID);
+  const credential = signInCredential(
+    cloud,
+    io,
+    { prompt: (m) => report.prompt(m), warn: (m) => report.warn(m) },
+    opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID,
+  );
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
   // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
