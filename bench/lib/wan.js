@@ -29,8 +29,9 @@ export const ONE_WAYS_PER_DIAL = 12;
  * The commands, each with the relay round trips it cannot do without (on warm streams, in
  * sequence: requests kubectl sends in parallel count once).
  *  - get pods, discovery cached: GET pods.
- *  - get pods, cold discovery: GET /api and /apis together, then every group version together
- *    (the emulated apiserver serves no aggregated discovery: 12 at once), then GET pods: 3. Run
+ *  - get pods, cold discovery: GET /api, then /apis (client-go asks them one after the other), then
+ *    every group version at once (the emulated apiserver serves no aggregated discovery: 12),
+ *    then GET pods: 4. Run
  *    against an arcproxy just started (and settled), as a user's first command meets it: its
  *    pool has only what start-up warmed, so the burst shows how many streams that is.
  *  - exec … echo: GET pod, the upgrade, the output and exit status on their way back (half): 2.5.
@@ -38,7 +39,7 @@ export const ONE_WAYS_PER_DIAL = 12;
  */
 export const COMMANDS = [
   { key: 'getWarm', label: 'get pods (discovery cached)', args: ['get', 'pods', '-n', 'default'], roundTrips: 1, cache: 'warm' },
-  { key: 'getCold', label: 'get pods (cold discovery, new arcproxy)', args: ['get', 'pods', '-n', 'default'], roundTrips: 3, cache: 'cold', freshProxy: true },
+  { key: 'getCold', label: 'get pods (cold discovery, new arcproxy)', args: ['get', 'pods', '-n', 'default'], roundTrips: 4, cache: 'cold', freshProxy: true },
   { key: 'exec', label: 'exec hello-0 -- echo hi', args: ['exec', '-n', 'default', 'hello-0', '--', 'echo', 'hi'], roundTrips: 2.5, cache: 'warm' },
   { key: 'logs', label: 'logs hello-1', args: ['logs', '-n', 'default', 'hello-1'], roundTrips: 2, cache: 'warm' },
 ];
