@@ -61,6 +61,13 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 const ignore = (): void => undefined;
 
+/**
+ * Streams opened at start-up for the first command: kubectl's discovery with a cold cache sends
+ * /api and /apis, then every group version at once (a dozen on a small cluster; two requests with
+ * aggregated discovery). Unused ones close after the pool's idle timeout (60 s).
+ */
+const STARTUP_STREAMS = 16;
+
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   // Everything that can be checked without the network is checked before anything starts.
   assertClusterNames(opts);
@@ -179,6 +186,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     const relayChecked = proxy.prewarm().then(async (ok) => {
       starting = false;
       if (!ok) return false;
+      // The path works: open a discovery burst's worth of streams alongside the probe, so kubectl's
+      // first command (a dozen requests at once with a cold cache) pays no relay dials.
+      void proxy.warmIdle(STARTUP_STREAMS);
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
       report.clusterCheck(probe);
