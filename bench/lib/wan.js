@@ -233,6 +233,10 @@ export function renderWan(wan) {
   }
   lines.push(
     '',
+    `launch-to-ready: ${wan.latencies.map((r) => `${r.readyMs.toFixed(0)} ms at ${r.oneWayMs} ms one way`).join(', ')} (the relay check opens a stream and sends a request through it: ${wan.oneWaysPerDial + wan.oneWaysPerRequest} one-way times on top of the loopback start-up)`,
+  );
+  lines.push(
+    '',
     `A new relay stream costs ${wan.oneWaysPerDial} one-way times (${wan.oneWaysPerDial / 4} relay round trips); "relay dials" counts every relayed connection the command caused, background refills of the warm spare included.`,
   );
   if (!wan.idleMs) lines.push('"get pods after idle" needs a 61 s wait per latency (the pool idle timeout); left out of --quick.');
