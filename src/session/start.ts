@@ -186,11 +186,12 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     const relayChecked = proxy.prewarm().then(async (ok) => {
       starting = false;
       if (!ok) return false;
-      // The path works: open a discovery burst's worth of streams alongside the probe, so kubectl's
-      // first command (a dozen requests at once with a cold cache) pays no relay dials.
-      void proxy.warmIdle(STARTUP_STREAMS);
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
+      // The path works: open a discovery burst's worth of streams, so kubectl's first command (a
+      // dozen requests at once with a cold cache) pays no relay dials. After the probe, not beside
+      // it: their handshakes would delay "ready"; a request that comes first claims one in flight.
+      void proxy.warmIdle(STARTUP_STREAMS);
       report.clusterCheck(probe);
       if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
         report.warn(
