@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // arcproxy benchmark: the same workloads, on loopback, interleaved round by round, along three
 // paths — direct to the emulated apiserver, through the relay without arcproxy (a minimal sender
-// in this process), and through the real arcproxy process — then a table of medians and ratios,
-// the issue's targets, and bench/results/<date>.json.
+// in this process), and through the real arcproxy process (plus `kubectl proxy`, the peer, for the
+// small requests) — then a table of medians and ratios, the issue's targets, the WAN section (real
+// kubectl commands with the emulated relay 0 and 20 ms away, lib/wan.js), and
+// bench/results/<date>.json.
 //
-//   npm run build && node bench/run.js            full run (about 5 minutes on 2 cores)
+//   npm run build && node bench/run.js            full run (about 8–10 minutes on 2 cores, the WAN section included)
 //   node bench/run.js --quick                      smoke run (smaller, fewer rounds)
 //   node bench/run.js --profile                    node --cpu-prof of arcproxy per workload, summarised
 //   node bench/run.js --wan-only [--quick]         only the WAN section (kubectl commands, relay latency)
