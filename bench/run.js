@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // arcproxy benchmark: the same workloads, on loopback, interleaved round by round, along three
 // paths — direct to the emulated apiserver, through the relay without arcproxy (a minimal sender
-// in this process), and through the real arcproxy process — then a table of medians and ratios,
-// the issue's targets, and bench/results/<date>.json.
+// in this process), and through the real arcproxy process (plus `kubectl proxy`, the peer, for the
+// small requests) — then a table of medians and ratios, the issue's targets, the WAN section (real
+// kubectl commands with the emulated relay 0 and 20 ms away, lib/wan.js), and
+// bench/results/<date>.json.
 //
-//   npm run build && node bench/run.js            full run (about 5 minutes on 2 cores)
+//   npm run build && node bench/run.js            full run (about 8–10 minutes on 2 cores, the WAN section included)
 //   node bench/run.js --quick                      smoke run (smaller, fewer rounds)
 //   node bench/run.js --profile                    node --cpu-prof of arcproxy per workload, summarised
 //   node bench/run.js --launch [--quick]           launch-to-ready only, from the user's own commands
+//   node bench/run.js --wan-only [--quick]         only the WAN section (kubectl commands, relay latency)
 import { mkdtemp, mkdir, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -21,11 +24,16 @@ import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { median } from './lib/stats.js';
 import { summarise, printSummary } from './lib/cpuprofile.js';
 import { renderTable, evaluateTargets, renderLaunchForms } from './lib/report.js';
+import { wanSection, renderWan, startKubectlProxy, kubectlProxyTarget, writeDirectKubeconfig, summarisePeer, renderPeer } from './lib/wan.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const PROFILE = args.has('--profile');
 const LAUNCH_ONLY = args.has('--launch');
+const WAN_ONLY = args.has('--wan-only');
+// The WAN section: one-way relay latencies, runs per command, and the idle wait before "after
+// idle" (past arcproxy's 60 s idle-stream timeout, which no flag shortens; left out of --quick).
+const WAN = { latencies: [0, 20], reps: QUICK ? 3 : 5, idleMs: QUICK ? 0 : 61_000 };
 const C = PROFILE
   ? { bulkPods: 200, bulkPodBytes: 130_000, watches: 300 }
   : QUICK
@@ -67,7 +75,7 @@ const C = PROFILE
       };
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const HARD_LIMIT_MS = 9.5 * 60_000;
+const HARD_LIMIT_MS = 14 * 60_000;
 const log = (...a) => console.error(...a);
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
@@ -85,6 +93,14 @@ async function main() {
   log(
     `bench: ${LAUNCH_ONLY ? 'launch' : ''}${QUICK ? ' quick' : PROFILE ? 'profile' : LAUNCH_ONLY ? '' : 'full'} run, node ${process.version}, ${cpus().length} CPUs`,
   );
+  if (WAN_ONLY) {
+    try {
+      console.log(renderWan(await wanSection({ ...WAN, dir, log })));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const emu = await startEmulatorProcess();
   const cleanups = [() => emu.close(), () => rm(dir, { recursive: true, force: true })];
   try {
@@ -127,10 +143,14 @@ async function main() {
     const arc = arcproxyTarget(proxy);
     const targets = [direct, relay, arc];
     const pids = { arcproxy: proxy.pid, emulator: emu.pid };
+    // The peer: kubectl proxy straight at the same apiserver, a fourth path for the small requests.
+    const kproxy = await startKubectlProxy(await writeDirectKubeconfig(join(dir, 'direct.yaml'), { url: emu.apiserverUrl, ca: emu.ca, token }));
+    cleanups.unshift(() => kproxy.stop());
+    const smallTargets = [...targets, kubectlProxyTarget(kproxy.port)];
 
     for (let round = 0; round < C.rounds; round++) {
       const row = {};
-      for (const t of rotate(targets, round)) {
+      for (const t of rotate(smallTargets, round)) {
         const seq = await sequentialGets(t, C.seqN, C.seqWarm);
         const conc = await concurrentGets(t, C.conc, C.concWarmMs, C.concMs, t === arc ? proxy.pid : undefined);
         row[t.name] = { seq, conc };
@@ -199,6 +219,9 @@ async function main() {
     }
 
     results.arcproxyFinal = { rssMB: rssBytes(proxy.pid) / 1e6, cpuSeconds: cpuSeconds(proxy.pid) };
+    log(`bench: WAN section (${elapsed()})`);
+    const wan = await wanSection({ ...WAN, dir, log });
+    const peer = summarisePeer(results.rounds, results.launch);
 
     const summary = summariseResults(results);
     const env = {
@@ -212,9 +235,11 @@ async function main() {
     };
     const targetsMet = evaluateTargets(summary);
     console.log(renderTable(summary, targetsMet, env));
+    console.log(renderPeer(peer));
+    console.log(renderWan(wan));
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
     const file = join(ROOT, 'bench', 'results', `${env.date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);
-    await writeFile(file, `${JSON.stringify({ env, summary, targets: targetsMet, raw: results }, null, 2)}\n`);
+    await writeFile(file, `${JSON.stringify({ env, summary, targets: targetsMet, peer, wan, raw: results }, null, 2)}\n`);
     log(`bench: wrote ${file} (${elapsed()})`);
   } finally {
     for (const c of cleanups) await c().catch((e) => log(`bench: cleanup: ${e.message}`));

@@ -23,6 +23,8 @@ demo.kubernetes.pods.push({ namespace: BULK_LOG.namespace, name: BULK_LOG.pod, l
 // start-up, not Azure's Guest Notification delay (its length is not public; the e2e tests wait
 // through one, and the emulator's default adds DEFAULT_RELAY_LISTENER_DELAY_MS to every start).
 seed.relayListenerDelayMs = 0;
+// The WAN section's emulator: every relay connection through the delay stage (bench/lib/wan.js).
+if (process.env.ARCPROXY_BENCH_RELAY_LATENCY_MS !== undefined) seed.relayLatencyMs = Number(process.env.ARCPROXY_BENCH_RELAY_LATENCY_MS);
 
 const stateDir = await mkdtemp(join(tmpdir(), 'arcproxy-bench-emu-'));
 const emulator = await startEmulator({ seed, stateDir });

@@ -29,9 +29,11 @@ export function ensureSingleExecutable() {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-sea.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-export function startEmulatorProcess() {
+/** @param {{ relayLatencyMs?: number }} [opts] relayLatencyMs: seeded, so the relay's delay stage carries every connection */
+export function startEmulatorProcess(opts = {}) {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./emulator-child.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = { ...process.env, ...(opts.relayLatencyMs !== undefined ? { ARCPROXY_BENCH_RELAY_LATENCY_MS: String(opts.relayLatencyMs) } : {}) };
+    const child = fork(fileURLToPath(new URL('./emulator-child.js', import.meta.url)), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const timer = setTimeout(() => reject(new Error('the emulator did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`the emulator exited early (${code})`)));
     child.once('message', (/** @type {object} */ m) => {
@@ -116,6 +118,7 @@ export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], e
   return {
     pid: child.pid,
     child,
+    kubeconfig,
     readyMs,
     server: cluster.server,
     ca: b64(cluster['certificate-authority-data']),

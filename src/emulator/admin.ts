@@ -9,13 +9,16 @@
  *   POST /faults/token-lifetime       {"seconds":30}
  *   POST /faults/relay-token-lifetime {"seconds":30}
  *   POST /faults/relay-listener-delay {"ms":1500}
+ *   POST /faults/relay-latency        {"ms":20}
  *   GET  /hybrid-connections?cluster=demo  -> {"issued":3,"live":2,"used":2}
+ *   GET  /relay-counters              -> {"tcpConnections":9,"relayedConnections":4,"controlChannels":2}
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EmulatorFaults } from './faults.js';
+import type { RelayCounters } from './relay/index.js';
 
 /** A cluster's hybrid connections: issued so far, alive now, used by a sender. */
 export type HybridConnectionCounts = (cluster: string) => { issued: number; live: number; used: number };
@@ -65,6 +68,7 @@ export async function startAdminServer(opts: {
   port: number;
   faults: EmulatorFaults;
   hybridConnections: HybridConnectionCounts;
+  relayCounters: () => RelayCounters;
 }): Promise<AdminServer> {
   const key = randomBytes(24).toString('hex');
   const expected = Buffer.from(`Bearer ${key}`);
@@ -88,6 +92,7 @@ export async function startAdminServer(opts: {
       if (typeof b.userCode !== 'string' || !faults.approveDeviceCode(b.userCode)) throw new Error('no pending device-code sign-in has that "userCode"');
     },
     'relay-listener-delay': (b) => faults.setRelayListenerDelay(num(b, 'ms')),
+    'relay-latency': (b) => faults.setRelayLatency(num(b, 'ms')),
   };
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => {
     const auth = Buffer.from(req.headers.authorization ?? '');
@@ -101,6 +106,7 @@ export async function startAdminServer(opts: {
         return send(res, 404, { error: (err as Error).message });
       }
     }
+    if (req.method === 'GET' && url.pathname === '/relay-counters') return send(res, 200, opts.relayCounters());
     const m = /^\/faults\/([a-z-]+)$/.exec(req.url ?? '');
     const route = m ? routes[m[1]!] : undefined;
     if (req.method !== 'POST' || !route) return send(res, 404, { error: 'unknown fault', faults: Object.keys(routes) });

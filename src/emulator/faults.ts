@@ -18,4 +18,6 @@ export interface EmulatorFaults {
   approveDeviceCode(userCode: string): boolean;
   /** How long after listClusterUserCredential the agent starts listening on the new hybrid connection (ms), from now on. */
   setRelayListenerDelay(ms: number): void;
+  /** One-way latency (ms) every byte between relay clients and the relay pays from now on (see seed relayLatencyMs). */
+  setRelayLatency(ms: number): void;
 }

@@ -95,7 +95,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     closers.push(() => entra.close());
     const arm: ArmEmulator = await createArmEmulator({ seed, tls, entra, relays, audience: ARM_AUDIENCE, host: HOST, port: portAt(opts.basePort, 1) });
     closers.push(() => arm.close());
-    const relay: RelayEmulator = await createRelayEmulator({ directory: relays, tls, host: HOST, port: portAt(opts.basePort, 2) });
+    const relay: RelayEmulator = await createRelayEmulator({
+      directory: relays,
+      tls,
+      host: HOST,
+      port: portAt(opts.basePort, 2),
+      ...(seed.relayLatencyMs !== undefined ? { latencyMs: seed.relayLatencyMs } : {}),
+    });
     closers.push(() => relay.close());
 
     const cloud: CloudProfile = {
@@ -155,7 +161,14 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       const armId = clusterResourceId(rg.subscriptionId, rg.name, rg.clusters.find((c) => c.name.toLowerCase() === name.toLowerCase())!.name);
       return { issued: relays.issuedCount(armId), live: relays.liveFor(armId).length, used: relay.usedHybridConnections(armId) };
     };
-    const admin: AdminServer = await startAdminServer({ tls, host: HOST, port: portAt(opts.basePort, 3), faults, hybridConnections });
+    const admin: AdminServer = await startAdminServer({
+      tls,
+      host: HOST,
+      port: portAt(opts.basePort, 3),
+      faults,
+      hybridConnections,
+      relayCounters: () => relay.counters(),
+    });
     closers.push(() => admin.close());
 
     // A directory the user named is created if need be and kept; one of our own goes at close.
@@ -213,6 +226,7 @@ function emulatorFaults(parts: {
     setDeviceCodeApproval: (approval, intervalSeconds) => parts.entra.setDeviceCodeApproval(approval, intervalSeconds),
     approveDeviceCode: (userCode) => parts.entra.approveDeviceCode(userCode),
     setRelayListenerDelay: (ms) => parts.setListenerDelay(ms),
+    setRelayLatency: (ms) => parts.relay.faults.setLatency(ms),
   };
 }
 

@@ -128,6 +128,12 @@ export interface Seed {
    * DEFAULT_RELAY_LISTENER_DELAY_MS.
    */
   relayListenerDelayMs?: number;
+  /**
+   * One-way latency (ms) between every relay client (arcproxy, the agent) and the emulated relay,
+   * paid by every byte, handshakes included: a relay "in Azure" on loopback. Set (even to 0), every
+   * relay connection goes through the delay stage, so `/faults/relay-latency` reaches all of them.
+   */
+  relayLatencyMs?: number;
 }
 
 /** The notification delay when the seed names none: short, so tests stay fast, but never zero. */
@@ -321,6 +327,9 @@ function validateSeed(seed: Seed, source: string): void {
   const delay = seed.relayListenerDelayMs;
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0 && delay <= 600_000))
     fail('"relayListenerDelayMs" must be a number of milliseconds from 0 to 600000.');
+  const latency = seed.relayLatencyMs;
+  if (latency !== undefined && !(typeof latency === 'number' && Number.isFinite(latency) && latency >= 0 && latency <= 10_000))
+    fail('"relayLatencyMs" must be a number of milliseconds from 0 to 10000.');
   for (const p of seed.principals) {
     if (p.clientCertificate !== undefined && !isRsaCertificate(p.clientCertificate)) {
       fail(`principal ${p.name}: "clientCertificate" must be a PEM certificate with an RSA key (Entra signs in certificates with RS256 or PS256).`);

@@ -134,6 +134,7 @@ class ForwardedRequest {
   #send(request: UpstreamRequest, attempt: Attempt): void {
     const pool = this.#deps.pool;
     const waiting = attempt === 0 ? pool.takeWaiting() : undefined;
+    const warming = attempt === 0 && waiting === undefined ? pool.claimWarming() : undefined;
     let taken: Promise<TakenStream>;
     if (waiting !== undefined) {
       taken = Promise.resolve(waiting);
@@ -141,7 +142,9 @@ class ForwardedRequest {
       // Only a dial needs cancelling (kubectl may go away while it runs): no controller otherwise.
       const dialing = new AbortController();
       this.#dialing = dialing;
-      taken = pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
+      const dial = () => pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
+      // A stream already being dialled ahead of a burst comes sooner than a dial of our own.
+      taken = warming ? warming.then((stream) => (stream ? { stream, reused: false } : dial())) : dial();
     }
     taken.then(
       (t) => {

@@ -74,6 +74,8 @@ export interface ProxyServer {
    * dial. Resolves true when one is ready, false when the dial failed (the dialer reports why).
    */
   prewarm(): Promise<boolean>;
+  /** Dials in parallel until `count` streams wait for requests (a burst's worth); see StreamPool.warmIdle. */
+  warmIdle(count: number): Promise<number>;
   /** Stops accepting, lets in-flight requests finish within graceMs (default SHUTDOWN_GRACE_MS), then aborts them; closes pooled streams. */
   close(graceMs?: number): Promise<void>;
 }
@@ -194,6 +196,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     },
     secured,
     prewarm: () => pool.prewarm(),
+    warmIdle: (count) => pool.warmIdle(count),
     close(graceMs = SHUTDOWN_GRACE_MS) {
       closing ??= close(graceMs);
       return closing;

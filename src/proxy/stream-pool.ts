@@ -4,7 +4,9 @@
  * timer), else the prewarmed one, else dials a new one; release() takes a stream back after a
  * response that ended cleanly. At most maxIdleStreams wait idle, each for idleStreamTimeoutMs.
  * dial() opens a stream outside the pool, for a request that must not share a pooled stream's
- * fate (a retry, a watch resumed after a relay drop); its user closes it.
+ * fate (a retry, a watch resumed after a relay drop); its user closes it. warmIdle() dials several
+ * at once ahead of a burst (kubectl's discovery sends a dozen requests together); a request that
+ * finds none idle claims one of those still on its way before it dials one of its own.
  *
  * An idle stream is read (not paused), so a close or an unexpected byte from the agent is seen
  * at once and the stream dropped, never handed to the next request. A stream the dialer has
@@ -55,6 +57,9 @@ export class StreamPool {
   /** A stream dialled ahead of the first request (prewarm), handed out when no idle one is left. */
   #prewarmed: Duplex | undefined;
   #destroyed = false;
+  /** warmIdle() dials on their way; a claimed one goes to its request, the others wait idle. */
+  readonly #warming: { claimed: boolean }[] = [];
+  readonly #claims = new Map<{ claimed: boolean }, (stream: Duplex | undefined) => void>();
   // Listeners for waiting streams, shared by all of them (`this` is the stream).
   readonly #onWaitingClose: (this: Duplex) => void;
   readonly #dropWaiting: (this: Duplex) => void;
@@ -119,6 +124,48 @@ export class StreamPool {
     }
     stream.on('error', ignore);
     return stream;
+  }
+
+  /**
+   * Dials in parallel until `count` streams wait (idle, prewarmed, or on their way), so a burst of
+   * parallel requests rides open streams instead of each paying a relay dial. They age out on the
+   * idle timer like any idle stream. Resolves how many wait idle then; never rejects (a failed dial
+   * leaves one fewer).
+   */
+  async warmIdle(count: number): Promise<number> {
+    if (this.#signal.aborted || this.#destroyed) return 0;
+    const have = this.#idle.length + (this.#prewarmed ? 1 : 0) + this.#warming.length;
+    const wanted = Math.max(0, Math.min(count, this.#maxIdle) - have);
+    await Promise.all(Array.from({ length: wanted }, () => this.#warmOne()));
+    return this.#idle.length;
+  }
+
+  /**
+   * A warmIdle() dial still on its way, for a request that found nothing idle: resolves its stream,
+   * or undefined when that dial failed (the request then dials its own). Undefined when none is
+   * unclaimed.
+   */
+  claimWarming(): Promise<Duplex | undefined> | undefined {
+    const entry = this.#warming.find((w) => !w.claimed);
+    if (!entry) return undefined;
+    entry.claimed = true;
+    return new Promise((resolve) => this.#claims.set(entry, resolve));
+  }
+
+  async #warmOne(): Promise<void> {
+    const entry = { claimed: false };
+    this.#warming.push(entry);
+    let stream: Duplex | undefined;
+    try {
+      stream = await this.dial();
+    } catch {
+      stream = undefined;
+    }
+    this.#warming.splice(this.#warming.indexOf(entry), 1);
+    const claim = this.#claims.get(entry);
+    this.#claims.delete(entry);
+    if (claim) claim(stream);
+    else if (stream) this.release(stream);
   }
 
   /** Takes back a stream whose response ended cleanly and that may carry another request. */

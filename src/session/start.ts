@@ -61,6 +61,13 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 const ignore = (): void => undefined;
 
+/**
+ * Streams opened at start-up for the first command: kubectl's discovery with a cold cache sends
+ * /api and /apis, then every group version at once (a dozen on a small cluster; two requests with
+ * aggregated discovery). Unused ones close after the pool's idle timeout (60 s).
+ */
+const STARTUP_STREAMS = 16;
+
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   // Everything that can be checked without the network is checked before anything starts.
   assertClusterNames(opts);
@@ -181,6 +188,10 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (!ok) return false;
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
+      // The path works: open a discovery burst's worth of streams, so kubectl's first command (a
+      // dozen requests at once with a cold cache) pays no relay dials. After the probe, not beside
+      // it: their handshakes would delay "ready"; a request that comes first claims one in flight.
+      void proxy.warmIdle(STARTUP_STREAMS);
       report.clusterCheck(probe);
       if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
         report.warn(

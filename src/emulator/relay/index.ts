@@ -25,6 +25,7 @@ import { ControlChannel } from './control-channel.js';
 import { RendezvousTable, type PendingConnect } from './rendezvous.js';
 import { splice } from './splice.js';
 import { refuseUpgrade, sanitizeReason, withTracking, type ServiceFailure } from './service-errors.js';
+import { startLatencyFront } from './latency-front.js';
 
 export interface RelayEmulatorOptions {
   directory: RelayDirectory;
@@ -37,6 +38,13 @@ export interface RelayEmulatorOptions {
   maxListeners?: number;
   /** How long a rendezvous address stays valid (the service: about 30 s). */
   acceptTimeoutMs?: number;
+  /**
+   * One-way latency (ms) every byte between a client (sender or listener) and the relay pays, as if
+   * the relay were a WAN hop away. Set (even to 0), every connection goes through the delay stage,
+   * so faults.setLatency reaches all of them; left out, connections go straight to the server until
+   * a latency is set.
+   */
+  latencyMs?: number;
 }
 
 export interface RelayEmulatorFaults {
@@ -44,6 +52,20 @@ export interface RelayEmulatorFaults {
   dropAllConnections(): void;
   /** Treats every token seen so far as expired: listeners are closed with 1008 and those tokens are refused from now on. */
   expireTokensNow(): void;
+  /**
+   * One-way latency (ms) for every byte between clients and the relay from now on, handshakes
+   * included. Connections that were opened without the delay stage are cut (clients reconnect).
+   */
+  setLatency(ms: number): void;
+}
+
+export interface RelayCounters {
+  /** TCP connections accepted (each a TCP and TLS handshake for its client). */
+  tcpConnections: number;
+  /** Connections relayed (a sender spliced to a listener's rendezvous connection). */
+  relayedConnections: number;
+  /** Listener control channels opened. */
+  controlChannels: number;
 }
 
 export interface RelayEmulator {
@@ -55,6 +77,8 @@ export interface RelayEmulator {
   listenerCount(host: string, path: string): number;
   /** How many distinct hybrid connections of a cluster have carried a relayed connection. */
   usedHybridConnections(clusterId: string): number;
+  /** Counts since start, for benchmarks (dials per command). */
+  counters(): RelayCounters;
   /** Closes listeners and relayed connections with 1001, then the server. */
   close(): Promise<void>;
 }
@@ -82,6 +106,8 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
   const seenSignatures = new Set<string>();
   const revokedSignatures = new Set<string>();
   let closing = false;
+  let relayedCount = 0;
+  let controlChannelCount = 0;
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
   const server = https.createServer({ cert: opts.tls.cert, key: opts.tls.key });
@@ -192,6 +218,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       });
       channels.set(target.entry, existing);
       existing.add(channel);
+      controlChannelCount++;
     });
   }
 
@@ -242,6 +269,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
             if (onEntry.size === 0 && relayedByEntry.get(target.entry) === onEntry) relayedByEntry.delete(target.entry);
           });
         }
+        relayedCount++;
         splice(senderWs, listenerWs);
       });
     });
@@ -278,21 +306,34 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
   const faults: RelayEmulatorFaults = {
     dropAllConnections() {
       for (const socket of [...sockets]) socket.destroy();
+      front.destroyAll();
     },
     expireTokensNow() {
       for (const sig of seenSignatures) revokedSignatures.add(sig);
       for (const set of channels.values()) for (const channel of [...set]) channel.expire();
     },
+    setLatency: (ms) => front.setLatency(ms),
   };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+    // Clients reach it through the front door below; this port only takes its delayed pipes.
+    server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const { port, address: boundHost } = server.address() as { port: number; address: string };
+  const front = await startLatencyFront({
+    backend: server,
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
+    latencyMs: opts.latencyMs ?? 0,
+    alwaysDelay: opts.latencyMs !== undefined,
+  }).catch(async (err: unknown) => {
+    await new Promise((resolve) => server.close(resolve));
+    throw err;
+  });
+  const { port, host: boundHost } = front;
 
   return {
     port,
@@ -304,6 +345,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       return [...(channels.get(entry) ?? [])].filter((c) => c.open).length;
     },
     usedHybridConnections: (clusterId) => usedByCluster.get(clusterId.toLowerCase())?.size ?? 0,
+    counters: () => ({ tcpConnections: front.acceptedConnections, relayedConnections: relayedCount, controlChannels: controlChannelCount }),
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
@@ -312,10 +354,11 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       for (const set of channels.values()) for (const channel of [...set]) channel.close(1001, 'The relay is shutting down.');
       for (const ws of [...relayed]) if (ws.readyState === WebSocket.OPEN) ws.close(1001, 'The relay is shutting down.');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Give close handshakes a moment, then cut whatever is left.
-      await waitUntilEmpty(sockets, 1000);
+      // Give close handshakes a moment (through the delay, if any), then cut whatever is left.
+      await waitUntilEmpty(sockets, 1000 + 4 * front.latencyMs);
       for (const socket of [...sockets]) socket.destroy();
-      await closed;
+      front.destroyAll();
+      await Promise.all([closed, front.close()]);
     },
   };
 }

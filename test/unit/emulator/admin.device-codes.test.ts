@@ -22,7 +22,14 @@ describe('admin endpoint: device codes', () => {
   beforeAll(async () => {
     const tls = await makeTestTls();
     ca = tls.ca;
-    admin = await startAdminServer({ tls: tls.server, host: '127.0.0.1', port: 0, faults, hybridConnections: () => ({ issued: 0, live: 0, used: 0 }) });
+    admin = await startAdminServer({
+      tls: tls.server,
+      host: '127.0.0.1',
+      port: 0,
+      faults,
+      hybridConnections: () => ({ issued: 0, live: 0, used: 0 }),
+      relayCounters: () => ({ tcpConnections: 0, relayedConnections: 0, controlChannels: 0 }),
+    });
   });
   afterAll(() => admin?.close());
 

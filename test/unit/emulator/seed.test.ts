@@ -164,4 +164,14 @@ describe('seed relayListenerDelayMs and relayTokenLifetimeSeconds', () => {
     const file = await seedFileWith({ relayTokenLifetimeSeconds: 0 });
     expect(() => loadSeedFile(file)).toThrow(/"relayTokenLifetimeSeconds" must be a number of seconds, at least 1\./);
   });
+
+  it('reads relayLatencyMs (0 included) and refuses one out of 0..10000', async () => {
+    expect(defaultSeed().relayLatencyMs).toBeUndefined();
+    expect(loadSeedFile(await seedFileWith({ relayLatencyMs: 20 })).relayLatencyMs).toBe(20);
+    expect(loadSeedFile(await seedFileWith({ relayLatencyMs: 0 })).relayLatencyMs).toBe(0);
+    for (const relayLatencyMs of [-1, '20ms', 10_001]) {
+      const file = await seedFileWith({ relayLatencyMs });
+      expect(() => loadSeedFile(file), String(relayLatencyMs)).toThrow(/"relayLatencyMs" must be a number of milliseconds from 0 to 10000\./);
+    }
+  });
 });

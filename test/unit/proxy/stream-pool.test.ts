@@ -219,3 +219,63 @@ describe('StreamPool', () => {
     expect(fresh.listenerCount('error')).toBeGreaterThan(0);
   });
 });
+
+describe('StreamPool.warmIdle', () => {
+  it('dials in parallel until the count waits, counting what is already there, up to the idle bound', async () => {
+    const { pool, dialled } = rig({ maxIdleStreams: 6 });
+    expect(await pool.prewarm()).toBe(true);
+    expect(await pool.warmIdle(4)).toBe(3);
+    expect(dialled).toHaveLength(4);
+    expect(await pool.warmIdle(4)).toBe(3); // enough wait already: no dial
+    expect(dialled).toHaveLength(4);
+    expect(await pool.warmIdle(100)).toBe(5);
+    expect(dialled).toHaveLength(6);
+    const taken = [await pool.take(), await pool.take()];
+    expect(taken.every((t) => t.reused)).toBe(true);
+    expect(dialled).toHaveLength(6);
+  });
+
+  it('starts every dial at once, and a request that finds nothing idle claims one on its way', async () => {
+    const pending: ((s: Duplex) => void)[] = [];
+    const { pool } = rig({ dialer: { dial: () => new Promise<Duplex>((r) => pending.push(r)) } });
+    const warming = pool.warmIdle(3);
+    expect(pending).toHaveLength(3);
+    const claimed = pool.claimWarming();
+    expect(claimed).toBeDefined();
+    const streams = [fakeStream(), fakeStream(), fakeStream()];
+    pending.forEach((resolve, i) => resolve(streams[i]!));
+    expect(await claimed).toBe(streams[0]);
+    expect(await warming).toBe(2);
+    expect(pool.claimWarming()).toBeUndefined();
+    const next = pool.takeWaiting();
+    expect(next?.stream).toBe(streams[2]); // most recent first
+  });
+
+  it('a claimed dial that fails gives undefined (its request dials its own); the rest still wait', async () => {
+    let n = 0;
+    const { pool } = rig({
+      dialer: {
+        dial: async () => {
+          if (n++ === 0) throw new Error('relay down');
+          return fakeStream();
+        },
+      },
+    });
+    const warming = pool.warmIdle(2);
+    const claimed = pool.claimWarming();
+    expect(await claimed).toBeUndefined();
+    expect(await warming).toBe(1);
+  });
+
+  it('warms nothing after shutdown, and closes dials that land after it', async () => {
+    let finish!: (s: Duplex) => void;
+    const late = fakeStream();
+    const { pool, controller } = rig({ dialer: { dial: () => new Promise((r) => (finish = r)) } });
+    const warming = pool.warmIdle(1);
+    controller.abort();
+    finish(late);
+    expect(await warming).toBe(0);
+    expect(late.destroyed).toBe(true);
+    expect(await pool.warmIdle(3)).toBe(0);
+  });
+});
