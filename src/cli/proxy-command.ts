@@ -99,6 +99,7 @@ async function runSession(opts: ProxyCommandOptions, io: CliIo, reporter: Report
       };
       if (opts.readyFile) await writeReadyFile(opts.readyFile, { ...ready }, process.pid);
       reporter.ready(ready);
+      session.warmUp();
       outcome = runMode ? await runCommand(opts.command!, published.file, io, signals) : await waitForStop(signals);
     }
   } catch (err) {

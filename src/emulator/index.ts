@@ -13,7 +13,7 @@ import { clusterResourceId, DEFAULT_RELAY_LISTENER_DELAY_MS, enforcesPoP, findPr
 import { RelayDirectory } from './relay-directory.js';
 import { createEntraEmulator, type EntraEmulator } from './entra/index.js';
 import { createArmEmulator, type ArmEmulator } from './arm/index.js';
-import { createRelayEmulator, type RelayEmulator } from './relay/index.js';
+import { createRelayEmulator, type RelayCounters, type RelayEmulator } from './relay/index.js';
 import { ClusterListeners } from './guest-notifications.js';
 import { createApiServer, type ApiServer } from './apiserver/index.js';
 import { createStreamingHandlers } from './apiserver/streaming/index.js';
@@ -63,6 +63,8 @@ export interface Emulator {
   readonly adminUrl: string;
   /** A cluster's hybrid connections: issued so far, alive now, and how many carried a relayed connection. */
   hybridConnections(cluster: string): HybridConnectionStats;
+  /** The relay's connection counts: TCP connections, relayed (sender) connections, control channels. */
+  relayCounters(): RelayCounters;
   /**
    * A federated token (the kind GitHub Actions or AKS hands a workload) for a service principal:
    * what a workload-identity sign-in exchanges at the token endpoint.
@@ -195,6 +197,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       faults,
       adminUrl: admin.url,
       hybridConnections,
+      relayCounters: () => relay.counters(),
       mintFederatedToken: (clientId, lifetimeSeconds) => entra.mintFederatedToken(clientId, lifetimeSeconds),
       close: closeAll,
     };

@@ -53,6 +53,12 @@ export interface Session {
    * does not pay for a relay dial. Never rejects.
    */
   readonly relayChecked: Promise<boolean>;
+  /**
+   * Opens a discovery burst's worth of streams once the relay check passed, so kubectl's first
+   * command (a dozen requests at once with a cold cache) pays no relay dials. Called once ready is
+   * announced: their handshakes would otherwise delay it. A request that comes first claims one in flight.
+   */
+  warmUp(): void;
   /** Stops the background timers and the listener; in-flight requests get graceMs (default SHUTDOWN_GRACE_MS). */
   close(graceMs?: number): Promise<void>;
 }
@@ -188,10 +194,6 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       if (!ok) return false;
       // Through our own listener, as kubectl will come: proves the path and warms it.
       const probe = await probeCluster({ port: proxy.port, pathPrefix: names.pathPrefix, pki, ...(opts.token ? { token: opts.token } : {}) });
-      // The path works: open a discovery burst's worth of streams, so kubectl's first command (a
-      // dozen requests at once with a cold cache) pays no relay dials. After the probe, not beside
-      // it: their handshakes would delay "ready"; a request that comes first claims one in flight.
-      void proxy.warmIdle(STARTUP_STREAMS);
       report.clusterCheck(probe);
       if (probe.status === 401 && arcAuth?.scheme === 'bearer') {
         report.warn(
@@ -220,6 +222,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       entry,
       proxy,
       relayChecked,
+      warmUp: () => {
+        void relayChecked.then((ok) => (ok ? proxy.warmIdle(STARTUP_STREAMS) : 0));
+      },
       close: (graceMs = SHUTDOWN_GRACE_MS) => {
         stopBackground();
         return proxy.close(graceMs);
