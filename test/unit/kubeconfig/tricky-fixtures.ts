@@ -13,7 +13,7 @@ clusters:   # the clusters
 
 
   - name: "staging"   # quoted name
-    cluster: {server: "https://staging.example.com", insecure-skip-tls-verify: true}
+    cluster: {server: "https://staging.example.com", certificate-authority: /etc/staging/ca.pem}
 contexts:
   - name: prod
     context:
