@@ -46,6 +46,11 @@ function usable(stream: Duplex): boolean {
   return !stream.destroyed && stream.writable && !stream.readableEnded;
 }
 
+/** A warmIdle() dial on its way; `claim` is the resolver of the request that claimed it. */
+interface WarmingDial {
+  claim: ((stream: Duplex | undefined) => void) | undefined;
+}
+
 export class StreamPool {
   readonly #dialer: StreamDialer;
   readonly #maxIdle: number;
@@ -57,9 +62,8 @@ export class StreamPool {
   /** A stream dialled ahead of the first request (prewarm), handed out when no idle one is left. */
   #prewarmed: Duplex | undefined;
   #destroyed = false;
-  /** warmIdle() dials on their way; a claimed one goes to its request, the others wait idle. */
-  readonly #warming: { claimed: boolean }[] = [];
-  readonly #claims = new Map<{ claimed: boolean }, (stream: Duplex | undefined) => void>();
+  /** warmIdle() dials on their way; a claimed one (with the request's resolver) goes to its request, the others wait idle. */
+  readonly #warming: WarmingDial[] = [];
   // Listeners for waiting streams, shared by all of them (`this` is the stream).
   readonly #onWaitingClose: (this: Duplex) => void;
   readonly #dropWaiting: (this: Duplex) => void;
@@ -146,14 +150,13 @@ export class StreamPool {
    * unclaimed.
    */
   claimWarming(): Promise<Duplex | undefined> | undefined {
-    const entry = this.#warming.find((w) => !w.claimed);
+    const entry = this.#warming.find((w) => w.claim === undefined);
     if (!entry) return undefined;
-    entry.claimed = true;
-    return new Promise((resolve) => this.#claims.set(entry, resolve));
+    return new Promise((resolve) => (entry.claim = resolve));
   }
 
   async #warmOne(): Promise<void> {
-    const entry = { claimed: false };
+    const entry: WarmingDial = { claim: undefined };
     this.#warming.push(entry);
     let stream: Duplex | undefined;
     try {
@@ -162,9 +165,7 @@ export class StreamPool {
       stream = undefined;
     }
     this.#warming.splice(this.#warming.indexOf(entry), 1);
-    const claim = this.#claims.get(entry);
-    this.#claims.delete(entry);
-    if (claim) claim(stream);
+    if (entry.claim) entry.claim(stream);
     else if (stream) this.release(stream);
   }
 
