@@ -228,9 +228,10 @@ describe.runIf(kubectl)('clean exit', () => {
       const p = track(await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir)));
       const opts = { kubeconfig, cacheDir: join(dir, 'cache'), env: kenv };
       const logs = track2(spawnKubectl(kubectl!, ['logs', '-f', 'hello-0'], opts));
-      const watch = track2(spawnKubectl(kubectl!, ['get', 'pods', '-w'], opts));
+      // -v=6 logs each response: the list's rows appear before the watch request is sent, so wait for the watch itself.
+      const watch = track2(spawnKubectl(kubectl!, ['get', 'pods', '-w', '-v=6'], opts));
       await logs.waitFor(/line \d+.*\n/);
-      await watch.waitFor(/hello-2/);
+      await watch.waitFor(/watch=true" status="200/);
 
       const stopping = performance.now();
       expect(await p.stop('SIGTERM')).toBe(0);
