@@ -66,13 +66,13 @@ process.on('exit', () => {
 
 /**
  * Spawns `node [nodeArgs] bin/arcproxy.js -n demo -g demo-rg --port 0 --token SA -f FILE` (or,
- * with `launcher`, one of LAUNCHERS with the same arguments) and resolves once it prints
+ * with `launcher`, one of LAUNCHERS with the same arguments; `bin`: another tree's bin/arcproxy.js) and resolves once it prints
  * "Press Ctrl+C", with the launch-to-ready time and what a client needs from the kubeconfig it wrote.
  */
-export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], extraEnv = {}, launcher = undefined }) {
+export async function launchArcproxy({ emulatorEnv, token, dir, nodeArgs = [], extraEnv = {}, launcher = undefined, bin = ARCPROXY_BIN }) {
   const kubeconfig = join(dir, `kubeconfig-${++launches}`);
   const arcArgs = ['-n', 'demo', '-g', 'demo-rg', '--port', '0', '-f', kubeconfig, ...(token ? ['--token', token] : [])];
-  const how = launcher ? LAUNCHERS[launcher] : { file: process.execPath, args: [...nodeArgs, ARCPROXY_BIN] };
+  const how = launcher ? LAUNCHERS[launcher] : { file: process.execPath, args: [...nodeArgs, bin] };
   const env = { ...process.env, ...emulatorEnv, ...extraEnv, CI: '1' };
   delete env.KUBECONFIG;
   const t0 = process.hrtime.bigint();
