@@ -235,8 +235,8 @@ describe.runIf(kubectl)('clean exit', () => {
 
       const stopping = performance.now();
       expect(await p.stop('SIGTERM')).toBe(0);
-      // Not the 5 s grace: open-ended streams are ended, not waited for.
-      expect(performance.now() - stopping).toBeLessThan(1_500);
+      // Not the 5 s grace: open-ended streams are ended, not waited for (the bound leaves room for a loaded CI host).
+      expect(performance.now() - stopping).toBeLessThan(4_000);
       // Ended as the apiserver ends a watch: kubectl takes it as the end, not as a failure.
       expect(await logs.exited, logs.output()).toBe(0);
       expect(await watch.exited, watch.output()).toBe(0);
