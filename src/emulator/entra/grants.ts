@@ -73,6 +73,18 @@ function secretsMatch(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Azure CLI's first-party application: present in every tenant, a public client (device code allowed). */
+const AZURE_CLI_APP_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+
+/**
+ * Who may start a device-code sign-in: Azure CLI's application (the one arcproxy and az use) or an
+ * application registered in the seed. Assumption: a seeded application allows public client flows
+ * (Entra refuses them with AADSTS7000218 unless the registration says so; the seed has no such field).
+ */
+function isKnownPublicClient(seed: Seed, clientId: string): boolean {
+  return clientId.toLowerCase() === AZURE_CLI_APP_ID || findServicePrincipal(seed, clientId) !== undefined;
+}
+
 function findServicePrincipal(seed: Seed, clientId: string): SeedPrincipal | undefined {
   return seed.principals.find((p) => p.kind === 'servicePrincipal' && p.clientId?.toLowerCase() === clientId.toLowerCase());
 }
@@ -117,6 +129,8 @@ export class TokenGrants {
   /** Starts a device-code sign-in; the code is approved when first redeemed, or after the configured pending polls, or by approveDeviceCode(). */
   startDeviceCode(params: URLSearchParams, tenantId: string): { deviceCode: string; userCode: string; expiresIn: number } {
     const clientId = required(params, 'client_id');
+    // Entra answers AADSTS700016 for an application the tenant does not know, before any code is issued.
+    if (!isKnownPublicClient(this.#env.seed, clientId)) throw oauthErrors.applicationNotFound(clientId, tenantId);
     const scope = required(params, 'scope');
     if (!audienceForRequest(scope)) throw oauthErrors.invalidScope(scope);
     const now = this.#nowSeconds();

@@ -6,6 +6,7 @@
 import { decodeJwt, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../../src/azure/cloud.js';
+import { AZURE_CLI_CLIENT_ID } from '../../../../src/azure/credentials.js';
 import { createPopKey, reqCnf, type PopKey } from '../../../../src/azure/pop/pop-key.js';
 import { signShr } from '../../../../src/azure/pop/shr.js';
 import { createPopVerifier } from '../../../../src/emulator/agent/pop-verifier.js';
@@ -103,8 +104,13 @@ describe('Entra emulator: proof-of-possession tokens', () => {
 
   describe('device code and refresh token', () => {
     async function deviceSignIn(extra: Record<string, string> = {}, scope = `${ARM_SCOPE} offline_access openid profile`): Promise<JsonResponse> {
-      const start = await post({ client_id: 'public-cli', scope }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
-      return post({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'public-cli', device_code: start.body.device_code, ...extra });
+      const start = await post({ client_id: AZURE_CLI_CLIENT_ID, scope }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
+      return post({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        client_id: AZURE_CLI_CLIENT_ID,
+        device_code: start.body.device_code,
+        ...extra,
+      });
     }
 
     it('device code binds with PoP and stays Bearer without', async () => {
@@ -117,8 +123,8 @@ describe('Entra emulator: proof-of-possession tokens', () => {
     it('a device code answers authorization_pending (AADSTS70016) for the configured polls, then the token', async () => {
       entra.setDeviceCodePendingPolls(2);
       try {
-        const start = await post({ client_id: 'public-cli', scope: ARC_SERVER_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
-        const poll = () => post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, ...pop });
+        const start = await post({ client_id: AZURE_CLI_CLIENT_ID, scope: ARC_SERVER_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
+        const poll = () => post({ grant_type: 'device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code, ...pop });
         for (let i = 0; i < 2; i++) {
           const pending = await poll();
           expect(pending.status).toBe(400);
@@ -135,9 +141,9 @@ describe('Entra emulator: proof-of-possession tokens', () => {
     it('with manual approval a device code stays pending until its user approves the code it was given', async () => {
       entra.setDeviceCodeApproval('manual', 1);
       try {
-        const start = await post({ client_id: 'public-cli', scope: ARC_SERVER_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
+        const start = await post({ client_id: AZURE_CLI_CLIENT_ID, scope: ARC_SERVER_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
         expect(start.body.interval).toBe(1);
-        const poll = () => post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, ...pop });
+        const poll = () => post({ grant_type: 'device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code, ...pop });
         for (let i = 0; i < 3; i++) expect((await poll()).body.error).toBe('authorization_pending');
         expect(entra.approveDeviceCode('NOTACODE2')).toBe(false);
         expect(entra.approveDeviceCode(String(start.body.user_code).toLowerCase())).toBe(true);
@@ -150,10 +156,10 @@ describe('Entra emulator: proof-of-possession tokens', () => {
     });
 
     it("a polling client that did not start the code gets invalid_grant and does not use up the owner's code", async () => {
-      const start = await post({ client_id: 'public-cli', scope: ARM_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
+      const start = await post({ client_id: AZURE_CLI_CLIENT_ID, scope: ARM_SCOPE }, `${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`);
       const intruder = await post({ grant_type: 'device_code', client_id: 'someone-else', device_code: start.body.device_code });
       expect(intruder.body.error).toBe('invalid_grant');
-      expectBearer(await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code }));
+      expectBearer(await post({ grant_type: 'device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code }));
     });
 
     it('gives a refresh token only to a sign-in that asked for offline_access, as Entra does', async () => {
@@ -162,8 +168,8 @@ describe('Entra emulator: proof-of-possession tokens', () => {
     });
 
     it('a device-code poll gets the scope the sign-in started with, whatever scope the poll names', async () => {
-      const start = await post({ client_id: 'public-cli', scope: `${ARM_SCOPE} offline_access` }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
-      const res = await post({ grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code, scope: ARC_SERVER_SCOPE });
+      const start = await post({ client_id: AZURE_CLI_CLIENT_ID, scope: `${ARM_SCOPE} offline_access` }, `${entra.url}/organizations/oauth2/v2.0/devicecode`);
+      const res = await post({ grant_type: 'device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code, scope: ARC_SERVER_SCOPE });
       expect(expectBearer(res).aud).toBe('https://management.core.windows.net/');
     });
 
@@ -172,7 +178,7 @@ describe('Entra emulator: proof-of-possession tokens', () => {
       expect(signIn.aud).toBe('https://management.core.windows.net/');
       const first = await deviceSignIn();
       const refresh = (extra: Record<string, string> = {}) =>
-        post({ grant_type: 'refresh_token', client_id: 'public-cli', refresh_token: first.body.refresh_token, scope: ARC_SERVER_SCOPE, ...extra });
+        post({ grant_type: 'refresh_token', client_id: AZURE_CLI_CLIENT_ID, refresh_token: first.body.refresh_token, scope: ARC_SERVER_SCOPE, ...extra });
 
       const bound = await refresh(pop);
       expect(expectPop(bound).aud).toBe(ARC_SERVER_APP_ID);

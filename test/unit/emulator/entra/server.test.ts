@@ -2,6 +2,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../../src/azure/cloud.js';
+import { AZURE_CLI_CLIENT_ID } from '../../../../src/azure/credentials.js';
 import { createEntraEmulator, type EntraEmulator, TokenValidationError } from '../../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../../src/emulator/seed.js';
 import { form, httpsRequest, makeTestTls } from './tls-fixture.js';
@@ -125,19 +126,19 @@ describe('Entra emulator', () => {
   describe('device code', () => {
     it('starts, is redeemed once as the first user, and refreshes to another audience', async () => {
       const start = await post(`${entra.url}/organizations/oauth2/v2.0/devicecode`, {
-        client_id: 'public-cli',
+        client_id: AZURE_CLI_CLIENT_ID,
         scope: `${ARM_SCOPE} offline_access openid profile`,
       });
       expect(start.status).toBe(200);
       expect(start.body).toMatchObject({ expires_in: 900, interval: 5, verification_uri: `${entra.url}/devicelogin` });
       expect(start.body.message).toContain(start.body.user_code);
 
-      const grant = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'public-cli', device_code: start.body.device_code };
+      const grant = { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code };
       const token = await post(tokenUrl(), grant);
       expect(token.status).toBe(200);
       const user = seed.principals.find((p) => p.kind === 'user')!;
       expect(decodeJwt(token.body.access_token)).toMatchObject({ oid: user.objectId, upn: user.upn });
-      expect(decodeJwt(token.body.id_token)).toMatchObject({ aud: 'public-cli', oid: user.objectId });
+      expect(decodeJwt(token.body.id_token)).toMatchObject({ aud: AZURE_CLI_CLIENT_ID, oid: user.objectId });
       expect(token.body.client_info).toBeTruthy();
       expect(token.body.scope).toBe(ARM_SCOPE);
 
@@ -147,7 +148,7 @@ describe('Entra emulator', () => {
 
       const refreshed = await post(tokenUrl(), {
         grant_type: 'refresh_token',
-        client_id: 'public-cli',
+        client_id: AZURE_CLI_CLIENT_ID,
         refresh_token: token.body.refresh_token,
         scope: `${ARC_SERVER_SCOPE} openid`,
       });
@@ -163,10 +164,17 @@ describe('Entra emulator', () => {
       expect(otherClient.status).toBe(400);
     });
 
+    it('an application the tenant does not know gets AADSTS700016 and no code', async () => {
+      const res = await post(`${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`, { client_id: '11111111-2222-3333-4444-555555555555', scope: ARM_SCOPE });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'unauthorized_client', error_codes: [700016] });
+      expect(res.body.device_code).toBeUndefined();
+    });
+
     it('an expired device code is refused with expired_token', async () => {
-      const start = await post(`${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`, { client_id: 'public-cli', scope: ARM_SCOPE });
+      const start = await post(`${entra.url}/${seed.tenantId}/oauth2/v2.0/devicecode`, { client_id: AZURE_CLI_CLIENT_ID, scope: ARM_SCOPE });
       clockMs += 16 * 60 * 1000;
-      const res = await post(tokenUrl(), { grant_type: 'device_code', client_id: 'public-cli', device_code: start.body.device_code });
+      const res = await post(tokenUrl(), { grant_type: 'device_code', client_id: AZURE_CLI_CLIENT_ID, device_code: start.body.device_code });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('expired_token');
     });
