@@ -45,22 +45,40 @@ export const COMMANDS = [
 ];
 const IDLE = { key: 'afterIdle', label: 'get pods after idle', roundTrips: 1 };
 
-/** Runs kubectl to completion; resolves its wall time (ms). */
+/**
+ * Runs kubectl to completion, at -v=6 so that it logs each request it sends with its duration.
+ * Resolves its wall time (ms), how many requests it sent, and their span: from the first one's
+ * start to the last one's end, by kubectl's own clock. Wall minus span is kubectl's own time
+ * (process start, reading caches, printing); the span is what the path to the apiserver costs.
+ */
 export function runKubectl(args, { kubeconfig, cacheDir }) {
   const env = { ...process.env };
   delete env.KUBECONFIG;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, '-v=6', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
     child.once('exit', (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code === 0) resolve(ms);
+      if (code === 0) resolve({ ms, ...requestsOf(err) });
       else reject(new Error(`kubectl ${args.join(' ')} exited ${code}: ${err.trim().slice(0, 400)}`));
     });
   });
+}
+
+/** From kubectl's -v=6 log: one line per response, stamped when it came, with the request's duration. */
+function requestsOf(log) {
+  const spans = [];
+  for (const line of log.split('\n')) {
+    const m = /^I\d{4} (\d\d):(\d\d):(\d\d\.\d+) .*"Response".* milliseconds=(\d+)/.exec(line);
+    if (!m) continue;
+    const end = (Number(m[1]) * 60 + Number(m[2])) * 60_000 + Number(m[3]) * 1000;
+    spans.push([end - Number(m[4]), end]);
+  }
+  if (spans.length === 0) return { requests: 0, requestSpanMs: 0 };
+  return { requests: spans.length, requestSpanMs: Math.max(...spans.map((x) => x[1])) - Math.min(...spans.map((x) => x[0])) };
 }
 
 /** A kubeconfig straight at the emulated apiserver, with the service-account token. */
@@ -133,12 +151,15 @@ export async function wanSection({ latencies, reps, idleMs, dir, log }) {
   try {
     // kubectl's own time: the same commands straight at the apiserver (no relay in the way).
     await runKubectl(['get', 'pods', '-n', 'default'], { kubeconfig: directKc, cacheDir: warmCache });
+    result.directRequests = {};
     for (const cmd of COMMANDS) {
-      const times = [];
-      for (let i = 0; i < reps; i++) times.push(await runKubectl(cmd.args, { kubeconfig: directKc, cacheDir: cacheFor(cmd, warmCache) }));
-      result.direct[cmd.key] = median(times);
+      const runs = [];
+      for (let i = 0; i < reps; i++) runs.push(await runKubectl(cmd.args, { kubeconfig: directKc, cacheDir: cacheFor(cmd, warmCache) }));
+      result.direct[cmd.key] = median(runs.map((r) => r.ms));
+      result.directRequests[cmd.key] = { requests: median(runs.map((r) => r.requests)), requestSpanMs: median(runs.map((r) => r.requestSpanMs)) };
     }
     result.direct[IDLE.key] = result.direct.getWarm;
+    result.directRequests[IDLE.key] = result.directRequests.getWarm;
     log(
       `bench: wan direct ${Object.entries(result.direct)
         .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
@@ -154,10 +175,10 @@ export async function wanSection({ latencies, reps, idleMs, dir, log }) {
         await runKubectl(['get', 'pods', '-n', 'default'], { kubeconfig: p.kubeconfig, cacheDir: cache });
         const measure = async (proxy, args, cacheDir) => {
           const before = await settle(emu, oneWayMs);
-          const ms = await runKubectl(args, { kubeconfig: proxy.kubeconfig, cacheDir });
+          const run = await runKubectl(args, { kubeconfig: proxy.kubeconfig, cacheDir });
           // Refills (the warm spare's replacement) are dialled after the command: counted too.
           const after = await settle(emu, oneWayMs);
-          return { ms, dials: after - before };
+          return { ...run, dials: after - before };
         };
         for (const cmd of COMMANDS) {
           const runs = [];
@@ -173,13 +194,13 @@ export async function wanSection({ latencies, reps, idleMs, dir, log }) {
               await fresh.stop();
             }
           }
-          row.commands[cmd.key] = summarise(cmd, runs, result.direct[cmd.key], oneWayMs);
+          row.commands[cmd.key] = summarise(cmd, runs, result.direct[cmd.key], result.directRequests[cmd.key], oneWayMs);
         }
         if (idleMs > 0) {
           // Past arcproxy's idle-stream timeout (60 s, no flag shortens it): pooled streams are gone.
           await new Promise((r) => setTimeout(r, idleMs));
           const run = await measure(p, ['get', 'pods', '-n', 'default'], cache);
-          row.commands[IDLE.key] = summarise(IDLE, [run], result.direct[IDLE.key], oneWayMs);
+          row.commands[IDLE.key] = summarise(IDLE, [run], result.direct[IDLE.key], result.directRequests[IDLE.key], oneWayMs);
         }
       } finally {
         await p.stop();
@@ -187,7 +208,10 @@ export async function wanSection({ latencies, reps, idleMs, dir, log }) {
       result.latencies.push(row);
       log(
         `bench: wan ${oneWayMs} ms one way: ${Object.entries(row.commands)
-          .map(([k, c]) => `${k} ${c.ms.toFixed(0)} ms (ideal ${c.idealMs.toFixed(0)}, ${c.dials} dials)`)
+          .map(
+            ([k, c]) =>
+              `${k} ${c.ms.toFixed(0)} ms (ideal ${c.idealMs.toFixed(0)}, ${c.dials} dials, ${c.requests} requests over ${c.requestSpanMs.toFixed(0)} ms)`,
+          )
           .join(', ')}`,
       );
     }
@@ -198,7 +222,7 @@ export async function wanSection({ latencies, reps, idleMs, dir, log }) {
   return result;
 }
 
-function summarise(cmd, runs, directMs, oneWayMs) {
+function summarise(cmd, runs, directMs, directRequests, oneWayMs) {
   const idealMs = directMs + cmd.roundTrips * ONE_WAYS_PER_REQUEST * oneWayMs;
   const ms = median(runs.map((r) => r.ms));
   const dials = runs.map((r) => r.dials);
@@ -211,6 +235,9 @@ function summarise(cmd, runs, directMs, oneWayMs) {
     dials: median(dials),
     allDials: dials,
     allMs: runs.map((r) => Math.round(r.ms)),
+    requests: median(runs.map((r) => r.requests)),
+    requestSpanMs: median(runs.map((r) => r.requestSpanMs)),
+    direct: directRequests,
   };
 }
 
@@ -221,13 +248,13 @@ export function renderWan(wan) {
     '',
     `WAN: kubectl through arcproxy, emulated relay latency one way on each leg (medians of ${wan.reps}; ideal = kubectl direct + relay round trips x 4 one-way times)`,
     '',
-    '| command | one way | arcproxy | ideal | over ideal | relay round trips | relay dials | direct |',
-    '|---|---|---|---|---|---|---|---|',
+    '| command | one way | arcproxy | ideal | over ideal | relay round trips | relay dials | direct | requests | request span (direct) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const row of wan.latencies) {
     for (const [key, c] of Object.entries(row.commands)) {
       lines.push(
-        `| ${labels[key]} | ${row.oneWayMs} ms | ${c.ms.toFixed(0)} ms | ${c.idealMs.toFixed(0)} ms | ${c.overIdealMs >= 0 ? '+' : ''}${c.overIdealMs.toFixed(0)} ms | ${c.roundTrips} | ${c.dials} | ${c.directMs.toFixed(0)} ms |`,
+        `| ${labels[key]} | ${row.oneWayMs} ms | ${c.ms.toFixed(0)} ms | ${c.idealMs.toFixed(0)} ms | ${c.overIdealMs >= 0 ? '+' : ''}${c.overIdealMs.toFixed(0)} ms | ${c.roundTrips} | ${c.dials} | ${c.directMs.toFixed(0)} ms | ${c.requests} | ${c.requestSpanMs.toFixed(0)} ms (${c.direct.requestSpanMs.toFixed(0)} ms) |`,
       );
     }
   }
@@ -238,6 +265,7 @@ export function renderWan(wan) {
   lines.push(
     '',
     `A new relay stream costs ${wan.oneWaysPerDial} one-way times (${wan.oneWaysPerDial / 4} relay round trips); "relay dials" counts every relayed connection the command caused, background refills of the warm spare included.`,
+    '"requests": what kubectl sent (its -v=6 log); "request span": from the first request\'s start to the last response, by kubectl\'s clock (wall time minus span is kubectl\'s own: process start, caches, printing).',
   );
   if (!wan.idleMs) lines.push('"get pods after idle" needs a 61 s wait per latency (the pool idle timeout); left out of --quick.');
   return lines.join('\n');

@@ -74,8 +74,8 @@ export interface ProxyServer {
    * dial. Resolves true when one is ready, false when the dial failed (the dialer reports why).
    */
   prewarm(): Promise<boolean>;
-  /** Dials in parallel until `count` streams wait for requests (a burst's worth); see StreamPool.warmIdle. */
-  warmIdle(count: number): Promise<number>;
+  /** Dials in parallel, now or after `startInMs`, until `count` streams wait for requests (a burst's worth); see StreamPool.warmIdle. */
+  warmIdle(count: number, startInMs?: number): Promise<number>;
   /** Stops accepting, lets in-flight requests finish within graceMs (default SHUTDOWN_GRACE_MS), then aborts them; closes pooled streams. */
   close(graceMs?: number): Promise<void>;
 }
@@ -196,7 +196,7 @@ export async function startProxyServer(opts: ProxyServerOptions): Promise<ProxyS
     },
     secured,
     prewarm: () => pool.prewarm(),
-    warmIdle: (count) => pool.warmIdle(count),
+    warmIdle: (count, startInMs) => pool.warmIdle(count, startInMs),
     close(graceMs = SHUTDOWN_GRACE_MS) {
       closing ??= close(graceMs);
       return closing;

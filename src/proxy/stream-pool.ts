@@ -5,8 +5,9 @@
  * response that ended cleanly. At most maxIdleStreams wait idle, each for idleStreamTimeoutMs.
  * dial() opens a stream outside the pool, for a request that must not share a pooled stream's
  * fate (a retry, a watch resumed after a relay drop); its user closes it. warmIdle() dials several
- * at once ahead of a burst (kubectl's discovery sends a dozen requests together); a request that
- * finds none idle claims one of those still on its way before it dials one of its own.
+ * at once ahead of a burst (kubectl's discovery sends a dozen requests together), now or after a
+ * delay; a request that finds none idle claims one of those still to come (starting it at once if
+ * it was waiting for the delay) before it dials one of its own.
  *
  * An idle stream is read (not paused), so a close or an unexpected byte from the agent is seen
  * at once and the stream dropped, never handed to the next request. A stream the dialer has
@@ -46,9 +47,14 @@ function usable(stream: Duplex): boolean {
   return !stream.destroyed && stream.writable && !stream.readableEnded;
 }
 
-/** A warmIdle() dial on its way; `claim` is the resolver of the request that claimed it. */
+/**
+ * A warmIdle() dial, waiting for its start or on its way; `claim` is the resolver of the request
+ * that claimed it; `start()` dials it now (once: a claim does not wait for warmIdle's delay).
+ */
 interface WarmingDial {
   claim: ((stream: Duplex | undefined) => void) | undefined;
+  started: boolean;
+  start: () => void;
 }
 
 export class StreamPool {
@@ -132,32 +138,56 @@ export class StreamPool {
 
   /**
    * Dials in parallel until `count` streams wait (idle, prewarmed, or on their way), so a burst of
-   * parallel requests rides open streams instead of each paying a relay dial. They age out on the
-   * idle timer like any idle stream. Resolves how many wait idle then; never rejects (a failed dial
-   * leaves one fewer).
+   * parallel requests rides open streams instead of each paying a relay dial. The dials start
+   * after `startInMs` (0: now); until then they count as on their way, and a request that claims
+   * one starts it at once. They age out on the idle timer like any idle stream. Resolves how many
+   * wait idle then; never rejects (a failed dial leaves one fewer).
    */
-  async warmIdle(count: number): Promise<number> {
+  async warmIdle(count: number, startInMs = 0): Promise<number> {
     if (this.#signal.aborted || this.#destroyed) return 0;
     const have = this.#idle.length + (this.#prewarmed ? 1 : 0) + this.#warming.length;
     const wanted = Math.max(0, Math.min(count, this.#maxIdle) - have);
-    await Promise.all(Array.from({ length: wanted }, () => this.#warmOne()));
+    const dials = Array.from({ length: wanted }, () => this.#queueWarm());
+    const startAll = (): void => dials.forEach((d) => d.start());
+    // Unref'd: waiting dials never keep the process alive; after shutdown their start dials nothing.
+    if (startInMs > 0 && wanted > 0) setTimeout(startAll, startInMs).unref();
+    else startAll();
+    await Promise.all(dials.map((d) => d.landed));
     return this.#idle.length;
   }
 
   /**
-   * A warmIdle() dial still on its way, for a request that found nothing idle: resolves its stream,
-   * or undefined when that dial failed (the request then dials its own). Undefined when none is
-   * unclaimed.
+   * A warmIdle() dial still to come, for a request that found nothing idle: resolves its stream,
+   * or undefined when that dial failed (the request then dials its own). One already on its way
+   * is taken first, else one waiting for its start, which starts now. Undefined when none is unclaimed.
    */
   claimWarming(): Promise<Duplex | undefined> | undefined {
-    const entry = this.#warming.find((w) => w.claim === undefined);
+    const unclaimed = this.#warming.filter((w) => w.claim === undefined);
+    const entry = unclaimed.find((w) => w.started) ?? unclaimed[0];
     if (!entry) return undefined;
-    return new Promise((resolve) => (entry.claim = resolve));
+    const stream = new Promise<Duplex | undefined>((resolve) => (entry.claim = resolve));
+    entry.start();
+    return stream;
   }
 
-  async #warmOne(): Promise<void> {
-    const entry: WarmingDial = { claim: undefined };
+  /** A warmIdle() dial, not started yet; `landed` settles once it is idle or claimed, or failed. */
+  #queueWarm(): { start: () => void; landed: Promise<void> } {
+    let settle!: () => void;
+    const landed = new Promise<void>((resolve) => (settle = resolve));
+    const entry: WarmingDial = {
+      claim: undefined,
+      started: false,
+      start: () => {
+        if (entry.started) return;
+        entry.started = true;
+        void this.#warmOne(entry).then(settle);
+      },
+    };
     this.#warming.push(entry);
+    return { start: entry.start, landed };
+  }
+
+  async #warmOne(entry: WarmingDial): Promise<void> {
     let stream: Duplex | undefined;
     try {
       stream = await this.dial();

@@ -73,6 +73,16 @@ const ignore = (): void => undefined;
  * aggregated discovery). Unused ones close after the pool's idle timeout (60 s).
  */
 const STARTUP_STREAMS = 16;
+/**
+ * ...dialled this long after ready is announced, not at that instant: their TLS handshakes are
+ * ~1.5 ms of CPU each on arcproxy's one thread (more at the relay), and a client that was waiting
+ * for ready (a script polling --ready-file, a controller retrying) sends its first request within
+ * a few ms, which would queue behind all of them (6x a later request's time in the benchmark).
+ * kubectl needs ~50 ms to start before its first request, so its discovery burst still finds them
+ * on their way or open (a request that claims one still waiting starts it at once); against a
+ * distant relay they land this much later (docs/performance.md).
+ */
+const STARTUP_STREAMS_AFTER_MS = 25;
 
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   // Everything that can be checked without the network is checked before anything starts.
@@ -223,7 +233,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       proxy,
       relayChecked,
       warmUp: () => {
-        void relayChecked.then((ok) => (ok ? proxy.warmIdle(STARTUP_STREAMS) : 0));
+        void relayChecked.then((ok) => (ok ? proxy.warmIdle(STARTUP_STREAMS, STARTUP_STREAMS_AFTER_MS) : 0));
       },
       close: (graceMs = SHUTDOWN_GRACE_MS) => {
         stopBackground();

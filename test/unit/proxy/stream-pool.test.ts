@@ -1,5 +1,5 @@
 /** StreamPool on its own: take/release, LIFO reuse, the idle bound and timer, drops, shutdown. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Duplex } from 'node:stream';
 import type { StreamDialer } from '../../../src/tunnel/dialer.js';
 import { StreamPool } from '../../../src/proxy/stream-pool.js';
@@ -265,6 +265,61 @@ describe('StreamPool.warmIdle', () => {
     const claimed = pool.claimWarming();
     expect(await claimed).toBeUndefined();
     expect(await warming).toBe(1);
+  });
+
+  it('with a start delay dials nothing until it is over; a claim meanwhile starts one dial at once', async () => {
+    vi.useFakeTimers();
+    try {
+      const pending: ((s: Duplex) => void)[] = [];
+      const { pool } = rig({ dialer: { dial: () => new Promise<Duplex>((r) => pending.push(r)) } });
+      const warming = pool.warmIdle(3, 25);
+      // A request at the ready instant meets no warm dial in progress.
+      expect(pending).toHaveLength(0);
+      // They count as on their way: asking again dials nothing more.
+      void pool.warmIdle(3);
+      expect(pending).toHaveLength(0);
+      // A request that finds nothing idle claims one and does not wait for the delay.
+      const claimed = pool.claimWarming();
+      expect(pending).toHaveLength(1);
+      const first = fakeStream();
+      pending[0]!(first);
+      expect(await claimed).toBe(first);
+      await vi.advanceTimersByTimeAsync(24);
+      expect(pending).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(pending).toHaveLength(3);
+      // A second claim takes one on its way; none is dialled twice.
+      const second = pool.claimWarming();
+      expect(pending).toHaveLength(3);
+      pending[1]!(fakeStream());
+      pending[2]!(fakeStream());
+      expect(await second).toBeDefined();
+      expect(await warming).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('dials nothing after shutdown when its delay ends', async () => {
+    vi.useFakeTimers();
+    try {
+      let dials = 0;
+      const { pool, controller } = rig({
+        dialer: {
+          dial: async () => {
+            dials++;
+            return fakeStream();
+          },
+        },
+      });
+      const warming = pool.warmIdle(2, 25);
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(25);
+      expect(await warming).toBe(0);
+      expect(dials).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('warms nothing after shutdown, and closes dials that land after it', async () => {
