@@ -102,16 +102,15 @@ function mayHoldError(lines: Buffer): boolean {
 }
 
 /**
- * Whether lines surely carry a resourceVersion that readEvent finds: a non-empty
- * `"resourceVersion":"…"` key (inside a JSON string the quotes would be escaped, so these bytes
- * are a key) and no ERROR event. An apiserver's object and bookmark events always do.
+ * Whether lines surely carry a resourceVersion that readEvent finds: no ERROR event, and the first
+ * `"resourceVersion":"` key is not empty (inside a JSON string the quotes would be escaped, so
+ * these bytes are a key; an apiserver writes metadata, a Table's own included, before anything
+ * else that could hold one, and every object and bookmark it sends has a resourceVersion).
  */
 function surelyCarriesResourceVersion(lines: Buffer): boolean {
   if (mayHoldError(lines)) return false;
-  for (let i = lines.indexOf(RESOURCE_VERSION_KEY); i !== -1; i = lines.indexOf(RESOURCE_VERSION_KEY, i + 1)) {
-    if (lines[i + RESOURCE_VERSION_KEY.length] !== 0x22) return true;
-  }
-  return false;
+  const key = lines.indexOf(RESOURCE_VERSION_KEY);
+  return key !== -1 && lines[key + RESOURCE_VERSION_KEY.length] !== 0x22;
 }
 
 /** Whether lines hold anything but whitespace (an event, in a JSON watch). */

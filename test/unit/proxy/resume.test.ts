@@ -254,6 +254,12 @@ describe('watchBody', () => {
     body.lines(Buffer.from(ev('ADDED', 'd', '9a')));
     body.lines(Buffer.from(`${ev('ADDED', 'e', '')}{"type":"ERROR","object":{"metadata":{"resourceVersion":"3"}}}\n`));
     expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9a');
+    // A Table whose own resourceVersion is empty: readEvent takes none from it, so the one before stands.
+    body.lines(Buffer.from(ev('ADDED', 'f', '9b')));
+    body.lines(
+      line({ type: 'ADDED', object: { kind: 'Table', metadata: { resourceVersion: '' }, rows: [{ object: { metadata: { resourceVersion: '9c' } } }] } }),
+    );
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9b');
     // An event too large to keep unread, then small ones again.
     body.lines(line({ type: 'MODIFIED', object: { metadata: { name: 'big', resourceVersion: '10', annotations: { a: 'x'.repeat(40_000) } } } }));
     expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=10');
