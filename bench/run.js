@@ -119,7 +119,7 @@ async function main() {
 
     if (PROFILE) return await profileRun({ emu, dir, token });
 
-    const results = { config: C, launch: [], rounds: [], bulk: [], watches: [], headOfLine: [] };
+    const results = { config: C, launch: [], rounds: [], bulk: [], watches: [], singleWatches: [], headOfLine: [] };
 
     // Launch-to-ready and the first request after ready, then later requests on new connections
     // (each kubectl run opens one), interleaved with fresh direct and relay connection pools.
@@ -207,14 +207,35 @@ async function main() {
         const t = !fresh ? direct : which === 'arcproxy-h2' ? arcproxyH2Target(fresh) : arcproxyTarget(fresh);
         let w;
         try {
-          w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, fresh?.pid);
+          w = await manyWatches(t, direct, C.watches, C.watchEvents, `${t.name}${round}`, fresh?.pid, fresh ? emu.probe : undefined);
         } finally {
           await fresh?.stop();
         }
         results.watches.push({ target: t.name, ...w });
         log(
-          `bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''} (${elapsed()})`,
+          `bench: ${C.watches} watches ${t.name.padEnd(8)} open in ${w.openMs.toFixed(0)} ms, delivery p50 ${w.p50?.toFixed(1)} p99 ${w.p99?.toFixed(1)} max ${w.max?.toFixed(1)} ms, missed ${w.missed}${w.rssWithWatchesMB ? `, arcproxy RSS ${w.rssBeforeMB.toFixed(0)} -> ${w.rssWithWatchesMB.toFixed(0)} MB (${w.perWatchKB.toFixed(0)} KB/watch), fds ${w.fdsWithWatches}` : ''}${w.hops ? `; latest delivery: upstream ${w.hops.upstream.toFixed(1)}, relay ${w.hops.relay.toFixed(1)}, arcproxy ${w.hops.arcproxy.toFixed(1)} ms; arcproxy's share p50 ${w.share.p50.toFixed(1)} p99 ${w.share.p99.toFixed(1)} ms; arcproxy CPU ${w.cpuMsPerEvent.toFixed(0)} ms/event` : ''} (${elapsed()})`,
         );
+        if (fresh) {
+          // A single watch the same way, for arcproxy's own share of one delivery: the baseline of the many.
+          const one = await launchArcproxy({ emulatorEnv: emu.env, token, dir });
+          try {
+            const single = await manyWatches(
+              which === 'arcproxy-h2' ? arcproxyH2Target(one) : arcproxyTarget(one),
+              direct,
+              1,
+              C.watchEvents,
+              `${t.name}${round}one`,
+              one.pid,
+              emu.probe,
+            );
+            results.singleWatches.push({ target: t.name, ...single });
+            log(
+              `bench: 1 watch ${t.name.padEnd(8)} delivery p50 ${single.p50?.toFixed(2)} ms, arcproxy's share p50 ${single.share?.p50?.toFixed(2)} ms (${elapsed()})`,
+            );
+          } finally {
+            await one.stop();
+          }
+        }
       }
     }
 
@@ -335,12 +356,23 @@ function summariseResults(r) {
       missed: w.reduce((a, x) => a + x.missed, 0),
       openMs: median(w.map((x) => x.openMs)),
     };
-    if (n !== 'direct')
+    if (n !== 'direct') {
+      const one = r.singleWatches.filter((x) => x.target === n);
       Object.assign(s.watches[n], {
         rssWithWatchesMB: median(w.map((x) => x.rssWithWatchesMB)),
         rssBeforeMB: median(w.map((x) => x.rssBeforeMB)),
         perWatchKB: median(w.map((x) => x.perWatchKB)),
+        cpuMsPerEvent: median(w.map((x) => x.cpuMsPerEvent)),
+        // Where the latest delivery's time went, and arcproxy's own share of each (workloads.js eventShares).
+        hops: {
+          upstream: median(w.map((x) => x.hops?.upstream)),
+          relay: median(w.map((x) => x.hops?.relay)),
+          arcproxy: median(w.map((x) => x.hops?.arcproxy)),
+        },
+        share: { p50: median(w.map((x) => x.share?.p50)), p99: median(w.map((x) => x.share?.p99)) },
+        single: { p50: median(one.map((x) => x.p50)), share: median(one.map((x) => x.share?.p50)) },
       });
+    }
     if (n === 'arcproxy-h2') continue;
     const h = r.headOfLine.filter((x) => x.target === n);
     s.hol[n] = Object.fromEntries(

@@ -39,8 +39,14 @@ const stop = async (code) => {
   await emulator.close().catch(() => undefined);
   process.exit(code);
 };
-process.on('message', (/** @type {{ type?: string } | undefined} */ m) => {
+process.on('message', (/** @type {{ type?: string, id?: number, marker?: string } | undefined} */ m) => {
   if (m?.type === 'close') void stop(0);
+  // The watch workloads: when the relay passed an event on to each sender (relay/delivery-probe.ts).
+  if (m?.type === 'probe-arm') {
+    emulator.relayDeliveryProbe.arm(m.marker);
+    process.send({ type: 'probe', id: m.id });
+  }
+  if (m?.type === 'probe-collect') process.send({ type: 'probe', id: m.id, times: emulator.relayDeliveryProbe.collect() });
 });
 process.on('disconnect', () => void stop(0));
 setTimeout(() => void stop(3), HARD_LIMIT_MS).unref();

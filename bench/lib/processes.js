@@ -42,6 +42,7 @@ export function startEmulatorProcess(opts = {}) {
       resolve({
         ...m,
         child,
+        probe: relayProbe(child),
         close: () =>
           new Promise((res) => {
             if (child.exitCode !== null) return res();
@@ -55,6 +56,27 @@ export function startEmulatorProcess(opts = {}) {
       });
     });
   });
+}
+
+/**
+ * The emulated relay's delivery probe over IPC: arm(marker) before an event, collect() once the
+ * event has arrived: { fromListenerNs, toSenderNs }, hrtime ns per relayed connection, ascending.
+ */
+function relayProbe(child) {
+  let next = 0;
+  const waiting = new Map();
+  child.on('message', (/** @type {{ type?: string, id?: number, times?: object }} */ m) => {
+    if (m?.type !== 'probe') return;
+    waiting.get(m.id)?.(m.times);
+    waiting.delete(m.id);
+  });
+  const ask = (msg) =>
+    new Promise((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve);
+      child.send({ ...msg, id });
+    });
+  return { arm: (marker) => ask({ type: 'probe-arm', marker }), collect: () => ask({ type: 'probe-collect' }) };
 }
 
 let launches = 0;

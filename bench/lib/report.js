@@ -34,6 +34,15 @@ export function evaluateTargets(s) {
     const w = s.watches[key];
     if (!w || w.p50 === undefined) continue;
     add(`${s.watchCount} watches (${how}): arcproxy RSS`, '<= 150 MB', `${f(w.rssWithWatchesMB, 0)} MB`, w.rssWithWatchesMB <= 150);
+    const own = w.hops?.arcproxy;
+    const single = w.single?.share;
+    if (own !== undefined && single !== undefined)
+      add(
+        `${s.watchCount} watches (${how}): arcproxy's own delivery share`,
+        "<= 2x a single watch's",
+        `${f(own, 1)} ms to the latest delivery (${f(own / single, 0)}x a single watch's ${f(single)} ms); p50 / p99 over deliveries ${f(w.share.p50, 1)} / ${f(w.share.p99, 1)} ms`,
+        own <= 2 * single,
+      );
     add(
       `${s.watchCount} watches (${how}): latest event`,
       '<= 50 ms',
@@ -127,6 +136,16 @@ export function renderTable(s, targets, env) {
     row(`${s.watchCount} watches (${how}): max (ms)`, s.watches.direct.max, undefined, w.max, 'ms', true, false);
     row(`${s.watchCount} watches (${how}): RSS (MB)`, undefined, undefined, w.rssWithWatchesMB, '', false, false);
     row('  arcproxy RSS per watch (KB)', undefined, undefined, w.perWatchKB, '', false, false);
+    if (w.hops?.arcproxy !== undefined) {
+      row('  latest delivery: create -> relay has it (ms)', undefined, undefined, w.hops.upstream, 'ms', false, false);
+      row('  latest delivery: relay -> written to arcproxy (ms)', undefined, undefined, w.hops.relay, 'ms', false, false);
+      row('  latest delivery: arcproxy + client read (ms)', undefined, undefined, w.hops.arcproxy, 'ms', false, false);
+      row("  arcproxy's share of a delivery, p50 (ms)", undefined, undefined, w.share.p50, 'ms', false, false);
+      row("  arcproxy's share of a delivery, p99 (ms)", undefined, undefined, w.share.p99, 'ms', false, false);
+      row('  1 watch: delivery p50 (ms)', undefined, undefined, w.single.p50, 'ms', false, false);
+      row("  1 watch: arcproxy's share, p50 (ms)", undefined, undefined, w.single.share, 'ms', false, false);
+      row('  arcproxy CPU per event, create + delete (ms)', undefined, undefined, w.cpuMsPerEvent, 'ms', false, false);
+    }
   }
   row('head-of-line: baseline p99 (ms)', s.hol.direct.baseline?.p99, undefined, s.hol.arcproxy.baseline?.p99, 'ms', true, false);
   row('head-of-line: 1 reader stalled, p99 (ms)', s.hol.direct.stalled?.p99, undefined, s.hol.arcproxy.stalled?.p99, 'ms', true, false);

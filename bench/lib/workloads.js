@@ -174,11 +174,13 @@ export async function bulk(target, kind, podCount, pids) {
 /**
  * Times each watch's ADDED event for the pods a workload creates, on `n` watches: `onLine` reads
  * the watches, `expect(name, create)` marks the time, creates the pod and resolves with how many
- * watches had not seen it within 10 s (0 when all did). `lat` holds every delivery in ms.
+ * watches had not seen it within 10 s (0 when all did). `lat` holds every delivery in ms;
+ * `received(name)` the hrtime (ns, ascending) at which each watch read that pod's ADDED, and
+ * `sentAt(name)` when its create was sent.
  */
 function addedDelivery(n) {
   const sent = new Map(); // pod name -> t0
-  const seen = new Map(); // pod name -> count
+  const seen = new Map(); // pod name -> receive times (bigint ns)
   const lat = [];
   let waiter;
   return {
@@ -189,26 +191,59 @@ function addedDelivery(n) {
       const t0 = sent.get(name);
       if (t0 === undefined) return;
       lat.push(Number(t - t0) / 1e6);
-      const c = (seen.get(name) ?? 0) + 1;
-      seen.set(name, c);
-      if (c === n) waiter?.();
+      const times = seen.get(name) ?? [];
+      seen.set(name, times);
+      times.push(t);
+      if (times.length === n) waiter?.();
     },
     async expect(name, create) {
       const all = new Promise((resolve) => (waiter = resolve));
       sent.set(name, nowNs());
       await create();
       const timedOut = await Promise.race([all.then(() => false), sleep(10_000).then(() => true)]);
-      return timedOut ? n - (seen.get(name) ?? 0) : 0;
+      return timedOut ? n - (seen.get(name)?.length ?? 0) : 0;
     },
+    received: (name) => (seen.get(name) ?? []).map(Number).sort((a, b) => a - b),
+    sentAt: (name) => Number(sent.get(name)),
+  };
+}
+
+/**
+ * Where one event's delivery time went, from the relay's notes (the probe: when it read the event
+ * from the agent and had written it to arcproxy, per connection) and the client's receive times.
+ * The k-th receipt is set against the k-th relay write (both ascending): their distance is the
+ * time the k-th earliest delivery spent in arcproxy (and the client's read), as a queue's delay is
+ * read off its arrival and departure curves; it needs no way of telling which relay connection
+ * carried which watch. `hops.upstream` is from the create to the relay's read of the last
+ * connection's event (apiserver, agent, relay read: the emulator process); `hops.relay` that
+ * read to its write towards arcproxy; `hops.arcproxy` the last write to the last receipt.
+ */
+function eventShares(t0, relayTimes, received) {
+  const k = Math.min(relayTimes.toSenderNs.length, received.length);
+  const shares = [];
+  for (let i = 0; i < k; i++) shares.push((received[i] - relayTimes.toSenderNs[i]) / 1e6);
+  const last = (xs) => xs[k - 1];
+  return {
+    shares,
+    hops:
+      k === 0
+        ? undefined
+        : {
+            upstream: (last(relayTimes.fromListenerNs) - t0) / 1e6,
+            relay: (last(relayTimes.toSenderNs) - last(relayTimes.fromListenerNs)) / 1e6,
+            arcproxy: (last(received) - last(relayTimes.toSenderNs)) / 1e6,
+          },
   };
 }
 
 /**
  * `n` concurrent watches on WATCH_NS through `target`; then `events` pods are created (through
  * `control`) one at a time and the time from the create call to each watch's ADDED event is
- * recorded. Reports arcproxy's RSS before and with the watches open.
+ * recorded. Reports arcproxy's RSS before and with the watches open, its CPU time per event, and
+ * with `probe` (the emulator's, for paths through the relay) arcproxy's own share of each
+ * delivery (eventShares).
  */
-export async function manyWatches(target, control, n, events, tag, pid) {
+export async function manyWatches(target, control, n, events, tag, pid, probe) {
   const controlAgent = control.newAgent({ maxSockets: 1 });
   // HTTP/1.1: a connection per watch (separate kubectl processes); HTTP/2: all on one (client-go).
   const session = target.openH2Session ? await target.openH2Session() : undefined;
@@ -230,14 +265,24 @@ export async function manyWatches(target, control, n, events, tag, pid) {
   const rssWith = pid ? rssBytes(pid) : undefined;
   const fdsWith = pid ? openFds(pid) : undefined;
   let missed = 0;
+  const shares = [];
+  const hops = [];
+  const cpu0 = pid ? cpuSeconds(pid) : 0;
   for (let e = 0; e < events; e++) {
     const name = `w-${tag}-${e}`;
+    await probe?.arm(name);
     missed += await delivery.expect(name, async () =>
       check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods`, { method: 'POST', body: podBody(name, 0) }), 'create pod'),
     );
+    if (probe) {
+      const split = eventShares(delivery.sentAt(name), await probe.collect(), delivery.received(name));
+      shares.push(...split.shares);
+      if (split.hops) hops.push(split.hops);
+    }
     check(await request(control, controlAgent, `/api/v1/namespaces/${WATCH_NS}/pods/${name}`, { method: 'DELETE' }), 'delete pod');
     await sleep(300);
   }
+  const cpu = pid ? cpuSeconds(pid) - cpu0 : undefined;
   const rssAfterEvents = pid ? rssBytes(pid) : undefined;
   for (const s of streams) s.req.destroy();
   agent?.destroy();
@@ -252,8 +297,17 @@ export async function manyWatches(target, control, n, events, tag, pid) {
     p50: median(lat),
     p99: quantile(lat, 0.99),
     max: max(lat),
+    ...(shares.length > 0
+      ? {
+          // arcproxy's own share of each delivery (ms), and where the latest delivery's time went (medians over events).
+          share: { p50: median(shares), p99: quantile(shares, 0.99), max: max(shares) },
+          hops: { upstream: median(hops.map((h) => h.upstream)), relay: median(hops.map((h) => h.relay)), arcproxy: median(hops.map((h) => h.arcproxy)) },
+        }
+      : {}),
     ...(pid
       ? {
+          // CPU seconds include the 300 ms pauses, in which arcproxy is idle but for its timers.
+          cpuMsPerEvent: (cpu * 1000) / events,
           rssBeforeMB: rssBefore / 1e6,
           rssWithWatchesMB: rssWith / 1e6,
           rssAfterEventsMB: rssAfterEvents / 1e6,

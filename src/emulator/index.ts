@@ -14,6 +14,7 @@ import { RelayDirectory } from './relay-directory.js';
 import { createEntraEmulator, type EntraEmulator } from './entra/index.js';
 import { createArmEmulator, type ArmEmulator } from './arm/index.js';
 import { createRelayEmulator, type RelayCounters, type RelayEmulator } from './relay/index.js';
+import type { DeliveryProbe } from './relay/delivery-probe.js';
 import { ClusterListeners } from './guest-notifications.js';
 import { createApiServer, type ApiServer } from './apiserver/index.js';
 import { createStreamingHandlers } from './apiserver/streaming/index.js';
@@ -65,6 +66,8 @@ export interface Emulator {
   hybridConnections(cluster: string): HybridConnectionStats;
   /** The relay's connection counts: TCP connections, relayed (sender) connections, control channels. */
   relayCounters(): RelayCounters;
+  /** The relay's timing of messages towards senders, for the benchmark (relay/delivery-probe.ts). */
+  readonly relayDeliveryProbe: DeliveryProbe;
   /**
    * A federated token (the kind GitHub Actions or AKS hands a workload) for a service principal:
    * what a workload-identity sign-in exchanges at the token endpoint.
@@ -198,6 +201,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
       adminUrl: admin.url,
       hybridConnections,
       relayCounters: () => relay.counters(),
+      relayDeliveryProbe: relay.deliveryProbe,
       mintFederatedToken: (clientId, lifetimeSeconds) => entra.mintFederatedToken(clientId, lifetimeSeconds),
       close: closeAll,
     };

@@ -87,9 +87,48 @@ export function errorEvent(status: object): Buffer {
 export const WATCH_GAVE_UP_MESSAGE =
   'arcproxy: the watch was cut and could not be resumed for 90 s (the tunnel to the cluster or the sign-in stayed unavailable); watch again (a client library re-watches by itself)';
 
+/** Larger lines are read at once rather than kept until a resume needs them (memory per watch). */
+const MAX_PENDING_BYTES = 16 * 1024;
+const RESOURCE_VERSION_KEY = Buffer.from('"resourceVersion":"', 'utf8');
+const ERROR_TYPE = Buffer.from('"ERROR"', 'utf8');
+/** How an apiserver starts every event line (Go writes a WatchEvent's type first). */
+const TYPE_FIRST = Buffer.from('{"type":"', 'utf8');
+
+/** Whether lines may hold an ERROR event: one line that starts with its type is read from there, anything else searched. */
+function mayHoldError(lines: Buffer): boolean {
+  const single = lines.indexOf(0x0a) >= lines.length - 1;
+  if (!single || lines.compare(TYPE_FIRST, 0, TYPE_FIRST.length, 0, TYPE_FIRST.length) !== 0) return lines.includes(ERROR_TYPE);
+  return lines.compare(ERROR_TYPE, 0, ERROR_TYPE.length, TYPE_FIRST.length - 1, TYPE_FIRST.length - 1 + ERROR_TYPE.length) === 0;
+}
+
 /**
- * A JSON watch as a resumable body: events pass whole and unchanged, each one's resourceVersion
- * is noted, and a resume asks for the watch from the last one (bookmarks included). A refusal
+ * Whether lines surely carry a resourceVersion that readEvent finds: no ERROR event, and the first
+ * `"resourceVersion":"` key is not empty (inside a JSON string the quotes would be escaped, so
+ * these bytes are a key; an apiserver writes metadata, a Table's own included, before anything
+ * else that could hold one, and every object and bookmark it sends has a resourceVersion).
+ */
+function surelyCarriesResourceVersion(lines: Buffer): boolean {
+  if (mayHoldError(lines)) return false;
+  const key = lines.indexOf(RESOURCE_VERSION_KEY);
+  return key !== -1 && lines[key + RESOURCE_VERSION_KEY.length] !== 0x22;
+}
+
+/** Whether lines hold anything but whitespace (an event, in a JSON watch). */
+function hasContent(lines: Buffer): boolean {
+  for (let i = 0; i < lines.length; i++) {
+    const byte = lines[i];
+    if (byte !== 0x0a && byte !== 0x0d && byte !== 0x20 && byte !== 0x09) return true;
+  }
+  return false;
+}
+
+/**
+ * A JSON watch as a resumable body: events pass whole and unchanged, and a resume asks for the
+ * watch from the last resourceVersion the client got (bookmarks included). Reading it costs a
+ * JSON parse, the largest part of relaying a small event (a fan-out to 1,000 watches is 1,000
+ * events), so after the initial events an event is not parsed as it passes: the latest lines are
+ * kept, copied (a view would pin the read buffer under them), and read only if a resume needs
+ * them — or when lines follow that might not carry a resourceVersion of their own. A refusal
  * (410 Gone: that resourceVersion is too old; 403 after a role change...) reaches the client as
  * the apiserver would send it mid-watch: an ERROR event with the Status, then a clean end, so
  * kubectl prints it and a reflector relists. A spent budget ends the same way with a 503 Status.
@@ -97,21 +136,44 @@ export const WATCH_GAVE_UP_MESSAGE =
 export function watchBody(path: string): ResumableBody {
   // A watch-list (sendInitialEvents=true) sends the current objects first, in no resourceVersion
   // order, until a BOOKMARK marks their end: cut before it, there is no safe place to resume from.
+  // Until then every line is read as it passes, to see that bookmark.
   let initialEvents = new URL(path, 'http://x').searchParams.get('sendInitialEvents') === 'true';
   let lastRv: string | undefined;
   let sawEvent = false;
+  /** Lines relayed but not read yet: they are the latest, so a resourceVersion in them is the one. */
+  let pending: Buffer | undefined;
+
+  /** Reads `lines` (the latest so far) in full. */
+  const read = (lines: Buffer): void => {
+    for (const line of lines.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const event = readEvent(line);
+      lastRv = event.resourceVersion ?? lastRv;
+      if (event.initialEventsEnd) initialEvents = false;
+    }
+  };
+
   return {
     lines(chunk) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        sawEvent = true;
-        const event = readEvent(line);
-        lastRv = event.resourceVersion ?? lastRv;
-        if (event.initialEventsEnd) initialEvents = false;
+      if (initialEvents) {
+        sawEvent ||= hasContent(chunk);
+        read(chunk);
+        return chunk;
       }
+      // The kept lines are needed only if these may not supersede them.
+      if (pending !== undefined && !surelyCarriesResourceVersion(chunk)) read(pending);
+      pending = undefined;
+      if (!hasContent(chunk)) return chunk;
+      sawEvent = true;
+      if (chunk.length > MAX_PENDING_BYTES) read(chunk);
+      else pending = Buffer.from(chunk);
       return chunk;
     },
     resumePath() {
+      if (pending !== undefined) {
+        read(pending);
+        pending = undefined;
+      }
       // Nothing seen yet: the same watch again loses nothing.
       if (!sawEvent) return path;
       // Cut among the initial events, or after events without a resourceVersion: the client

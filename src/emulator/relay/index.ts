@@ -26,6 +26,7 @@ import { RendezvousTable, type PendingConnect } from './rendezvous.js';
 import { splice } from './splice.js';
 import { refuseUpgrade, sanitizeReason, withTracking, type ServiceFailure } from './service-errors.js';
 import { startLatencyFront } from './latency-front.js';
+import { DeliveryProbe } from './delivery-probe.js';
 
 export interface RelayEmulatorOptions {
   directory: RelayDirectory;
@@ -79,6 +80,8 @@ export interface RelayEmulator {
   usedHybridConnections(clusterId: string): number;
   /** Counts since start, for benchmarks (dials per command). */
   counters(): RelayCounters;
+  /** When messages towards senders passed the relay, for the benchmark's watch delivery (delivery-probe.ts). */
+  readonly deliveryProbe: DeliveryProbe;
   /** Closes listeners and relayed connections with 1001, then the server. */
   close(): Promise<void>;
 }
@@ -108,6 +111,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
   let closing = false;
   let relayedCount = 0;
   let controlChannelCount = 0;
+  const deliveryProbe = new DeliveryProbe();
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false });
   const server = https.createServer({ cert: opts.tls.cert, key: opts.tls.key });
@@ -270,7 +274,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
           });
         }
         relayedCount++;
-        splice(senderWs, listenerWs);
+        splice(senderWs, listenerWs, { probe: deliveryProbe });
       });
     });
   }
@@ -345,6 +349,7 @@ export async function createRelayEmulator(opts: RelayEmulatorOptions): Promise<R
       return [...(channels.get(entry) ?? [])].filter((c) => c.open).length;
     },
     usedHybridConnections: (clusterId) => usedByCluster.get(clusterId.toLowerCase())?.size ?? 0,
+    deliveryProbe,
     counters: () => ({ tcpConnections: front.acceptedConnections, relayedConnections: relayedCount, controlChannels: controlChannelCount }),
     async close(): Promise<void> {
       if (closing) return;

@@ -5,10 +5,13 @@
  */
 import WebSocket from 'ws';
 import { closeReason } from './service-errors.js';
+import type { DeliveryProbe } from './delivery-probe.js';
 
 export interface SpliceOptions {
   /** Bytes buffered towards one side before the other side is paused. Default 1 MiB. */
   highWaterMark?: number;
+  /** Times messages towards the sender for the benchmark (delivery-probe.ts). */
+  probe?: DeliveryProbe;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
@@ -18,12 +21,15 @@ function isSendableCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
-function forward(from: WebSocket, to: WebSocket, highWaterMark: number): void {
+function forward(from: WebSocket, to: WebSocket, highWaterMark: number, probe?: DeliveryProbe): void {
   from.on('message', (data, isBinary) => {
     if (to.readyState !== WebSocket.OPEN) return;
+    const timed = probe !== undefined && Buffer.isBuffer(data) && probe.wants(to, data) ? process.hrtime.bigint() : undefined;
     to.send(data, { binary: isBinary }, () => {
       if (from.isPaused && to.bufferedAmount < highWaterMark) from.resume();
     });
+    // Written through to the socket by now (ws corks and uncorks the frame within send).
+    if (timed !== undefined) probe?.note(timed, process.hrtime.bigint());
     if (to.bufferedAmount >= highWaterMark) from.pause();
   });
 }
@@ -40,11 +46,12 @@ function propagateClose(to: WebSocket, code: number, reason: Buffer): void {
   }
 }
 
+/** `a` is the sender's side, `b` the listener's. */
 export function splice(a: WebSocket, b: WebSocket, options: SpliceOptions = {}): void {
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   for (const ws of [a, b]) ws.on('error', () => undefined); // 'close' follows and is propagated
   forward(a, b, highWaterMark);
-  forward(b, a, highWaterMark);
+  forward(b, a, highWaterMark, options.probe);
   a.on('close', (code, reason) => propagateClose(b, code, reason));
   b.on('close', (code, reason) => propagateClose(a, code, reason));
 }

@@ -4,7 +4,7 @@
  * at the sinceTime boundary, a 410 on resume passed on as the apiserver would, and what the client
  * gets once the budget is spent.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_RESUME_POLICY, ResumeBudget, type ResumePolicy } from '../../../src/proxy/resume-budget.js';
@@ -233,6 +233,60 @@ describe('watchBody', () => {
     expect(body.resumePath()).toBeUndefined();
     body.lines(line({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '12', annotations: { 'k8s.io/initial-events-end': 'true' } } } }));
     expect(body.resumePath()).toBe('/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=12');
+  });
+
+  it('resumes from the latest resourceVersion however the events came: lines without one, empty ones and ERROR events keep the one before', () => {
+    const body = watchBody('/api/v1/pods?watch=1');
+    body.lines(line({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '5' } } }));
+    body.lines(Buffer.from(ev('MODIFIED', 'a', '6') + ev('MODIFIED', 'a', '7')));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=7');
+    body.lines(line({ type: 'ADDED', object: { metadata: { name: 'no-rv' } } }));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=7');
+    body.lines(Buffer.from(ev('ADDED', 'b', '8')));
+    body.lines(Buffer.from(ev('ADDED', 'empty-rv', '')));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=8');
+    body.lines(Buffer.from(ev('ADDED', 'c', '9')));
+    body.lines(line({ type: 'ERROR', object: { kind: 'Status', code: 500, metadata: { resourceVersion: '1' } } }));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9');
+    // ERROR events however written: type not first, or after another event in the same chunk.
+    body.lines(Buffer.from(`{"object":{"kind":"Status","metadata":{"resourceVersion":"2"}},"type":"ERROR"}\n`));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9');
+    body.lines(Buffer.from(ev('ADDED', 'd', '9a')));
+    body.lines(Buffer.from(`${ev('ADDED', 'e', '')}{"type":"ERROR","object":{"metadata":{"resourceVersion":"3"}}}\n`));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9a');
+    // A Table whose own resourceVersion is empty: readEvent takes none from it, so the one before stands.
+    body.lines(Buffer.from(ev('ADDED', 'f', '9b')));
+    body.lines(
+      line({ type: 'ADDED', object: { kind: 'Table', metadata: { resourceVersion: '' }, rows: [{ object: { metadata: { resourceVersion: '9c' } } }] } }),
+    );
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=9b');
+    // An event too large to keep unread, then small ones again.
+    body.lines(line({ type: 'MODIFIED', object: { metadata: { name: 'big', resourceVersion: '10', annotations: { a: 'x'.repeat(40_000) } } } }));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=10');
+    body.lines(Buffer.from(ev('DELETED', 'big', '11')));
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=11');
+  });
+
+  it('does not parse events as they pass once the initial events are over, only when a resume asks', () => {
+    const body = watchBody('/api/v1/pods?watch=1');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      for (let i = 1; i <= 100; i++) expect(body.lines(Buffer.from(ev('MODIFIED', 'a', String(i)))).toString()).toBe(ev('MODIFIED', 'a', String(i)));
+      expect(parse).not.toHaveBeenCalled();
+      expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=100');
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('keeps a copy of the unread lines, not a view of the buffer they were read into', () => {
+    const body = watchBody('/api/v1/pods?watch=1');
+    const read = Buffer.from(ev('ADDED', 'a', '42'));
+    body.lines(read);
+    // The buffer is reused for later reads: what was kept must not change with it.
+    read.fill(0x20);
+    expect(body.resumePath()).toBe('/api/v1/pods?watch=1&resourceVersion=42');
   });
 
   it('turns a refusal into an ERROR event, keeping the Status the cluster sent or making one', () => {

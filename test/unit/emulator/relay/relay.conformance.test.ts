@@ -297,3 +297,31 @@ describe('faults', () => {
     expect(c2.code).toBe(1006);
   });
 });
+
+describe('delivery probe (the benchmark times watch events on their way to arcproxy)', () => {
+  it('notes, per relayed connection, the first message towards the sender carrying the marker, and only while armed', async () => {
+    const control = track(await rawListener(fx));
+    echoAll(fx, control);
+    const ws = sender(fx.sendToken(), fx.entry, '&sb-hc-id=probe-1');
+    expect(await handshake(ws)).toEqual({ opened: true });
+    const echo = async (text: string) => {
+      const got = nextMessage(ws);
+      ws.send(Buffer.from(text));
+      await got;
+      return process.hrtime.bigint();
+    };
+    await echo('before arming: pod-a');
+    fx.relay.deliveryProbe.arm('pod-a');
+    await echo('unrelated');
+    const received = await echo('{"type":"ADDED","object":{"metadata":{"name":"pod-a"}}}');
+    await echo('{"type":"DELETED","object":{"metadata":{"name":"pod-a"}}}');
+    const times = fx.relay.deliveryProbe.collect();
+    expect(times.fromListenerNs).toHaveLength(1);
+    expect(times.toSenderNs).toHaveLength(1);
+    expect(times.fromListenerNs[0]).toBeLessThanOrEqual(times.toSenderNs[0]!);
+    expect(times.toSenderNs[0]).toBeLessThanOrEqual(Number(received));
+    // Collected: unarmed again.
+    await echo('pod-a once more');
+    expect(fx.relay.deliveryProbe.collect()).toEqual({ fromListenerNs: [], toSenderNs: [] });
+  });
+});
