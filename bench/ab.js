@@ -101,7 +101,8 @@ try {
       if (p.pid) p.cpu.push(cpuSeconds(p.pid) - cpu0);
       if (concMs > 0) await concurrentGets(p.target, 64, 500, concMs);
     }
-    console.error(`ab: round ${r + 1}: ${paths.map((p) => `${p.label} ${p.p50.at(-1).toFixed(3)}`).join(', ')} ms`);
+    const cpu = (p) => (p.pid ? ` (CPU ${((p.cpu.at(-1) * 1e6) / (requests + warmup)).toFixed(0)} µs/req)` : '');
+    console.error(`ab: round ${r + 1}: ${paths.map((p) => `${p.label} ${p.p50.at(-1).toFixed(3)}${cpu(p)}`).join(', ')} ms`);
   }
 
   // Per round, paired: arcproxy − relay, kubectl proxy − direct; medians over rounds.
