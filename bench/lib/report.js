@@ -4,7 +4,7 @@ const f = (x, d = 2) => (x === undefined || x === null || Number.isNaN(x) ? '—
 export function evaluateTargets(s) {
   const t = [];
   const add = (name, target, measured, met) => t.push({ name, target, measured, met });
-  const own = s.seq.arcproxy.p50 - s.seq.relay.p50;
+  const own = s.seq.ownShare ?? s.seq.arcproxy.p50 - s.seq.relay.p50;
   add('warm p50 added by arcproxy itself', '<= 0.30 ms', `${f(own, 3)} ms`, own <= 0.3);
   const chain = s.seq.arcproxy.p50 / s.seq.direct.p50;
   add('whole chain p50 vs direct', '<= 3x', `${f(chain)}x`, chain <= 3);

@@ -134,18 +134,18 @@ class ForwardedRequest {
   #send(request: UpstreamRequest, attempt: Attempt): void {
     const pool = this.#deps.pool;
     const waiting = attempt === 0 ? pool.takeWaiting() : undefined;
-    const warming = attempt === 0 && waiting === undefined ? pool.claimWarming() : undefined;
-    let taken: Promise<TakenStream>;
     if (waiting !== undefined) {
-      taken = Promise.resolve(waiting);
-    } else {
-      // Only a dial needs cancelling (kubectl may go away while it runs): no controller otherwise.
-      const dialing = new AbortController();
-      this.#dialing = dialing;
-      const dial = () => pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
-      // A stream already being dialled ahead of a burst comes sooner than a dial of our own.
-      taken = warming ? warming.then((stream) => (stream ? { stream, reused: false } : dial())) : dial();
+      // The common case, on every warm request: the head goes out now, not a microtask later.
+      this.#sendOn(request, attempt, waiting);
+      return;
     }
+    const warming = attempt === 0 ? pool.claimWarming() : undefined;
+    // Only a dial needs cancelling (kubectl may go away while it runs): no controller otherwise.
+    const dialing = new AbortController();
+    this.#dialing = dialing;
+    const dial = () => pool.dial(dialing.signal).then((stream) => ({ stream, reused: false }));
+    // A stream already being dialled ahead of a burst comes sooner than a dial of our own.
+    const taken: Promise<TakenStream> = warming ? warming.then((stream) => (stream ? { stream, reused: false } : dial())) : dial();
     taken.then(
       (t) => {
         this.#dialing = undefined;
