@@ -28,7 +28,7 @@ export function createRequestForwarder(upstream: Upstream, authenticate: Authent
   };
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: ReturnType<typeof upstreamRequestHeaders>): void {
+function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: ReturnType<typeof upstreamRequestHeaders>, retried = false): void {
   if (res.destroyed) return; // the client left while the token was being checked
 
   const upstreamReq = request({
@@ -53,6 +53,12 @@ function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, 
   });
 
   upstreamReq.on('error', (err: NodeJS.ErrnoException) => {
+    // A kept-alive connection the apiserver closed as this request went out (its idle timeout):
+    // Go's transport, which the real agent uses, sends a bodiless request again on a new one.
+    if (!retried && !res.headersSent && upstreamReq.reusedSocket && err.code === 'ECONNRESET' && hasNoBody(req)) {
+      forward(req, res, upstream, headers, true);
+      return;
+    }
     if (res.headersSent) {
       res.destroy();
       return;
@@ -73,6 +79,15 @@ function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, 
     if (!res.writableFinished) upstreamReq.destroy();
   });
 
+  if (hasNoBody(req)) {
+    upstreamReq.end();
+    return;
+  }
   req.pipe(upstreamReq);
   req.on('error', () => upstreamReq.destroy());
+}
+
+/** A GET or HEAD without a body: safe to send again, and nothing to pipe. */
+function hasNoBody(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
 }

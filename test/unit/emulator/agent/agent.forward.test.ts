@@ -55,6 +55,42 @@ describe('cluster agent: request forwarding', () => {
     expect(api.requests.map((r) => r.url)).toEqual(['/api', '/apis']);
   });
 
+  describe('a kept-alive apiserver connection closed as a request goes out (its idle timeout)', () => {
+    // The apiserver reads the request, then drops the connection without answering, once.
+    const dropSecondRequestOnce = () => {
+      let seen = 0;
+      api.onRequest = (req, res) => {
+        if (++seen === 2) {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`seen ${req.url}`);
+      };
+    };
+
+    it('a GET is sent again on a new connection, as Go’s transport does, and answered', async () => {
+      dropSecondRequestOnce();
+      await send(front, { path: '/api', headers: { authorization: SA } });
+      const b = await send(front, { path: '/apis', headers: { authorization: SA } });
+      expect(b).toMatchObject({ status: 200, body: 'seen /apis' });
+      expect(api.requests.map((r) => r.url)).toEqual(['/api', '/apis', '/apis']);
+    });
+
+    it('a POST is not sent twice: the client gets the 502', async () => {
+      dropSecondRequestOnce();
+      await send(front, { path: '/api', headers: { authorization: SA } });
+      const b = await send(front, {
+        method: 'POST',
+        path: '/api/v1/namespaces/default/pods',
+        headers: { authorization: SA, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(b.status).toBe(502);
+      expect(api.requests.map((r) => r.method)).toEqual(['GET', 'POST']);
+    });
+  });
+
   it('streams request and response bodies byte for byte, keeping status and end-to-end headers', async () => {
     const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 256));
     api.onRequest = (_req, res, body) => {
