@@ -79,8 +79,6 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
   assertClusterNames(opts);
   const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
-  // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
-  preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
   const credential = signInCredential(
     cloud,
@@ -88,6 +86,8 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     { prompt: (m) => report.prompt(m), warn: (m) => report.warn(m) },
     opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID,
   );
+  // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
+  preloadAzureSdk({ identity: credential.needsIdentitySdk });
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
   // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
