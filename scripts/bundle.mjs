@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/cli/main.js) and the PKI worker (dist/pki/worker.js) with their
-// dependencies into dist/bundle/, which bin/arcproxy.js runs. Why: Node resolves, reads and
+// Bundles the compiled CLI (dist/cli/main.js) with its dependencies into dist/bundle/, which bin/arcproxy.js runs. Why: Node resolves, reads and
 // compiles an unbundled module graph file by file — about 55 of ours plus the Azure SDK's
 // hundreds — which was most of arcproxy's launch-to-ready time (see docs/performance.md).
 //
@@ -14,10 +13,8 @@ const OUT = 'dist/bundle';
 await rm(`${ROOT}${OUT}`, { recursive: true, force: true });
 const result = await build({
   ...common,
-  entryPoints: ['dist/cli/main.js', 'dist/pki/worker.js'],
+  entryPoints: ['dist/cli/main.js'],
   outdir: OUT,
-  // main.js and worker.js side by side, with the shared chunks: session-pki-worker finds the
-  // worker as './worker.js' next to itself.
   entryNames: '[name]',
   splitting: true, // the proxy and emulator commands stay separate chunks, loaded when run
   format: 'esm',

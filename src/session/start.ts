@@ -3,7 +3,7 @@
  * subscription, the connected cluster (must be reachable), its relay credential, the kubeconfig
  * entry. The listener opens first (a busy port fails before any network call) and the kubeconfig
  * is written last, so a failed start leaves every file as it was. The session's certificates are
- * made on another thread meanwhile and awaited only when the relay is first used.
+ * made meanwhile and awaited only when the relay is first used.
  */
 import { loadCloudProfile } from '../azure/cloud.js';
 import { randomUUID } from 'node:crypto';
@@ -18,7 +18,7 @@ import { composeDialer } from '../tunnel/compose.js';
 import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
 import { sessionNames } from './names.js';
-import { takeSessionPki } from '../pki/session-pki-worker.js';
+import { createSessionPki } from '../pki/session-pki.js';
 // Not '../proxy/index.js': that also exports the main-thread PKI, which loads the certificate library.
 import { SHUTDOWN_GRACE_MS, startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
@@ -77,7 +77,8 @@ const STARTUP_STREAMS = 16;
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   // Everything that can be checked without the network is checked before anything starts.
   assertClusterNames(opts);
-  const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
+  // A few milliseconds of key generation and signing (src/pki/certs.ts).
+  const pkiReady = createSessionPki();
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
   const credential = signInCredential(
