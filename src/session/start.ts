@@ -137,11 +137,16 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     const arm = new ArcArm(cloud, credential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
 
     report.stage('Resolving the cluster');
+    const method = opts.token ? 'Token' : 'AAD';
+    // Both ARM calls at once: they need only the cluster's name, and one ARM round trip (tens to
+    // hundreds of ms against Azure) is saved. The credential is used only once the cluster proved
+    // reachable, and an error of the cluster's read is the one reported.
+    const credentialAsked = arm.listClusterUserCredential(ref, method);
+    credentialAsked.catch(ignore);
     const cluster = await arm.getCluster(ref);
     assertClusterReachable(cluster, ref);
 
     report.stage('Fetching relay credentials');
-    const method = opts.token ? 'Token' : 'AAD';
     const arcAuthReady = entra
       ? clusterAuth({
           choice: authScheme,
@@ -154,7 +159,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
           onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
         })
       : undefined;
-    const [relayCredential, readyAuth] = await Promise.all([arm.listClusterUserCredential(ref, method), arcAuthReady]);
+    const [relayCredential, readyAuth] = await Promise.all([credentialAsked, arcAuthReady]);
     if (entra && readyAuth) {
       arcAuth = readyAuth;
       entra.set(readyAuth);
