@@ -25,12 +25,18 @@ const started = Date.now();
 /** @type {import('esbuild').BuildOptions} */
 const cjs = { ...common, format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } };
 
-// bin/arcproxy.js is the entry, with its import pointed at the compiled CLI instead of dist/bundle/.
+// bin/arcproxy.js is the entry, with its loader of dist/bundle/ replaced by the compiled CLI itself
+// (the executable carries its own code cache: useCodeCache below).
 /** @type {import('esbuild').Plugin} */
 const fromCompiledCli = {
   name: 'from-compiled-cli',
   setup(b) {
-    b.onResolve({ filter: /dist\/bundle\/main\.js$/ }, () => ({ path: `${ROOT}dist/cli/main.js` }));
+    b.onResolve({ filter: /[\\/]load-bundle\.js$/ }, () => ({ path: 'load-bundle', namespace: 'compiled-cli' }));
+    b.onLoad({ filter: /.*/, namespace: 'compiled-cli' }, () => ({
+      contents: `import * as cli from ${JSON.stringify(`${ROOT}dist/cli/main.js`)}; export function loadBundle() { return { exports: cli, cache: 'absent' }; }`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
     // The shebang would be a syntax error in the executable's script.
     b.onLoad({ filter: /[\\/]bin[\\/]arcproxy\.js$/ }, (args) => ({ contents: readFileSync(args.path, 'utf8').replace(/^#!.*\n/, ''), loader: 'js' }));
   },

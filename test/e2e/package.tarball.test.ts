@@ -60,7 +60,9 @@ describe('the npm tarball', () => {
   it('holds the launcher, the bundle and the docs only, within its size budget', () => {
     const paths = packed.files.map((f) => f.path);
     expect(paths).toContain('bin/arcproxy.js');
-    expect(paths).toContain('dist/bundle/main.js');
+    expect(paths).toContain('bin/load-bundle.js');
+    expect(paths).toContain('dist/bundle/main.cjs');
+    expect(paths).toContain('dist/bundle/main.cjs.cache');
     const unexpected = paths.filter((p) => !/^(bin\/|dist\/bundle\/|docs\/)/.test(p) && !['package.json', 'README.md', 'LICENSE'].includes(p));
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.map') || p.endsWith('.ts'))).toEqual([]);

@@ -22,7 +22,7 @@ function mtime(path: string): number {
 let dir: string;
 beforeAll(async () => {
   assertBuilt();
-  const inputs = [join(ROOT, 'dist/bundle/main.js'), join(ROOT, 'scripts/build-sea.mjs'), join(ROOT, 'scripts/esbuild-shared.mjs')];
+  const inputs = [join(ROOT, 'dist/bundle/main.cjs'), join(ROOT, 'scripts/build-sea.mjs'), join(ROOT, 'scripts/esbuild-shared.mjs')];
   if (mtime(EXE) < Math.max(...inputs.map(mtime))) {
     execFileSync(process.execPath, [join(ROOT, 'scripts/build-sea.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   }
