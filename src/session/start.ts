@@ -191,9 +191,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCodeOf(err), retryInMs }),
     });
     arcAuth?.start();
-    // One stream into the pool for the first request and, in parallel, the spare for the next
-    // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
-    // start-up: the agent may come back, and the next request dials again.
+    // One stream into the pool for the first request, then the spare for the next new connection.
+    // A failure (agent offline) is reported as the tunnel's state and never fails start-up: the
+    // agent may come back, and the next request dials again.
     report.stage('Checking the relay');
     const relayChecked = proxy.prewarm().then(async (ok) => {
       starting = false;
@@ -209,7 +209,10 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       }
       return probe.status >= 200 && probe.status < 300;
     });
-    tunnel.fillSpare();
+    // Not beside the first stream's dial: its handshakes would share the CPU (ours and the relay's)
+    // with the one dial ready waits for. The spare's own refill starts once that stream is open
+    // (warm-spare.ts); this one is for a start-up whose check did not get there.
+    void relayChecked.then(() => tunnel.fillSpare());
 
     const entry: ProxyKubeconfigEntry = {
       contextName: names.contextName,
