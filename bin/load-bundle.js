@@ -38,9 +38,13 @@ export function loadBundle(file = BUNDLE) {
   return { exports: run(script, file), cache };
 }
 
-/** Build time (scripts/bundle.mjs, in a process of its own): loads the bundle and writes its code cache, with the functions its loading compiled. */
-export function writeCodeCache(file = BUNDLE) {
+/**
+ * Build time (scripts/bundle.mjs, in a process of its own): loads the bundle and the modules a
+ * launch evaluates before ready (loadProxyModules, src/cli/main.ts), then writes the code cache,
+ * which holds every function compiled so far.
+ */
+export async function writeCodeCache(file = BUNDLE) {
   const script = compile(file, undefined);
-  run(script, file);
+  await run(script, file).loadProxyModules();
   writeFileSync(`${file}.cache`, script.createCachedData());
 }

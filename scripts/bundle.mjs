@@ -29,7 +29,7 @@ await build({
 // In a Node process of its own, as a launch would load it: a cache V8 refuses is worth nothing.
 execFileSync(
   process.execPath,
-  ['--input-type=module', '-e', "import { writeCodeCache } from './bin/load-bundle.js'; writeCodeCache(process.argv[1]);", BUNDLE],
+  ['--input-type=module', '-e', "import { writeCodeCache } from './bin/load-bundle.js'; await writeCodeCache(process.argv[1]);", BUNDLE],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
 );
 const mib = async (f) => ((await stat(f)).size / 1024 / 1024).toFixed(1);

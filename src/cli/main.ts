@@ -218,6 +218,18 @@ function buildProgram(io: CliIo, run: RunState): Command {
   return program;
 }
 
+/**
+ * Build time only (bin/load-bundle.js, writing V8's code cache): evaluates the proxy command's
+ * modules and the Azure SDK's HTTP pipeline, as a launch does before ready, so the cache holds
+ * their code compiled and a launch does not parse them again. Starts nothing.
+ */
+export async function loadProxyModules(): Promise<void> {
+  await import('./proxy-command.js');
+  const { loadCoreClient, loadCoreRestPipeline } = await import('../azure/sdk.js');
+  loadCoreClient();
+  loadCoreRestPipeline();
+}
+
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const run: RunState = { exitCode: 0, reported: false };
   const program = buildProgram(io, run);
