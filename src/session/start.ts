@@ -5,7 +5,7 @@
  * is written last, so a failed start leaves every file as it was. The session's certificates are
  * made meanwhile and awaited only when the relay is first used.
  */
-import { loadCloudProfile } from '../azure/cloud.js';
+import { armScope, loadCloudProfile } from '../azure/cloud.js';
 import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
@@ -13,7 +13,7 @@ import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterNames, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { takePopKey } from '../azure/pop/pop-key.js';
 import { DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
-import { clusterAuth, signInCredential } from './sign-in.js';
+import { clusterAuth, signInCredential, withTokenOnItsWay } from './sign-in.js';
 import { composeDialer } from '../tunnel/compose.js';
 import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
@@ -87,8 +87,6 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
     { prompt: (m) => report.prompt(m), warn: (m) => report.warn(m) },
     opts.subscription ?? io.env.AZURE_SUBSCRIPTION_ID,
   );
-  // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
-  preloadAzureSdk({ identity: credential.needsIdentitySdk });
 
   // Token mode carries the kubeconfig's service-account token; Entra mode injects a token of its
   // own: a PoP SHR or a plain bearer token, decided once signed in (arc-auth.ts). Events carry
@@ -127,14 +125,20 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
 
   try {
     report.stage('Signing in');
+    // A client secret signs in without a prompt and without the SDK (secret-credential.ts): ARM's
+    // token is asked for now, and the SDK's HTTP pipeline for ARM loads (preloadAzureSdk, on the
+    // next turn of the event loop) while Entra answers, instead of before the request.
+    const armCredential = credential.needsIdentitySdk ? credential : withTokenOnItsWay(credential, armScope(cloud), credential.getToken(armScope(cloud)));
+    preloadAzureSdk({ identity: credential.needsIdentitySdk });
+    await new Promise((resolve) => setImmediate(resolve));
     const subscriptionId = await resolveSubscription({
       flag: opts.subscription,
       env: io.env,
       homeDir: io.homeDir,
-      listFromArm: () => listSubscriptions(cloud, credential, correlationId),
+      listFromArm: () => listSubscriptions(cloud, armCredential, correlationId),
     });
     const ref: ClusterRef = { subscriptionId, resourceGroup: opts.resourceGroup, name: opts.name };
-    const arm = new ArcArm(cloud, credential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
+    const arm = new ArcArm(cloud, armCredential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
 
     report.stage('Resolving the cluster');
     const method = opts.token ? 'Token' : 'AAD';
