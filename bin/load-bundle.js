@@ -13,7 +13,8 @@ import { Script } from 'node:vm';
 export const BUNDLE = fileURLToPath(new URL('../dist/bundle/main.cjs', import.meta.url));
 
 function compile(file, cachedData) {
-  return new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  // The build writes the bundle in ASCII: latin1 reads it without UTF-8 decoding.
+  return new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, ...(cachedData ? { cachedData } : {}) });
 }
 
 function run(script, file) {

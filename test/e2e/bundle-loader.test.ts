@@ -4,7 +4,7 @@
  * gets the message that says to build.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,6 +30,11 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('the bundle loader', () => {
+  it('is ASCII, which the loader reads as latin1', async () => {
+    const bytes = await readFile(BUNDLE);
+    expect(bytes.findIndex((b) => b > 0x7f)).toBe(-1);
+  });
+
   it("uses the build's code cache", () => {
     expect(loadInChild(BUNDLE)).toEqual({ cache: 'accepted', main: 'function' });
   });
