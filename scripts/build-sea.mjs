@@ -5,8 +5,7 @@
 // copied: build with the Node version the executable should carry.
 //
 // A single executable runs one CommonJS script whose require() knows only Node's built-ins, so
-// this bundle is one file with everything inside (no chunks, no dynamic import of files), and the
-// PKI worker (src/pki/worker.ts), which has no file to start from, goes in as source code.
+// this bundle is one file with everything inside (no chunks, no dynamic import of files).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,9 +17,7 @@ const EXE = `${OUT}/arcproxy${process.platform === 'win32' ? '.exe' : ''}`;
 // The fuse Node looks for to know it carries an application (Node's documentation, "Single executable applications").
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-for (const f of ['dist/cli/main.js', 'dist/pki/worker.js']) {
-  if (!existsSync(`${ROOT}${f}`)) throw new Error(`${f} is missing: run \`npm run build\` first`);
-}
+if (!existsSync(`${ROOT}dist/cli/main.js`)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const started = Date.now();
@@ -28,15 +25,18 @@ const started = Date.now();
 /** @type {import('esbuild').BuildOptions} */
 const cjs = { ...common, format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } };
 
-// The worker, as one script for `new Worker(source, { eval: true })`.
-const worker = await build({ ...cjs, entryPoints: ['dist/pki/worker.js'], write: false });
-
-// bin/arcproxy.js is the entry, with its import pointed at the compiled CLI instead of dist/bundle/.
+// bin/arcproxy.js is the entry, with its loader of dist/bundle/ replaced by the compiled CLI itself
+// (the executable carries its own code cache: useCodeCache below).
 /** @type {import('esbuild').Plugin} */
 const fromCompiledCli = {
   name: 'from-compiled-cli',
   setup(b) {
-    b.onResolve({ filter: /dist\/bundle\/main\.js$/ }, () => ({ path: `${ROOT}dist/cli/main.js` }));
+    b.onResolve({ filter: /[\\/]load-bundle\.js$/ }, () => ({ path: 'load-bundle', namespace: 'compiled-cli' }));
+    b.onLoad({ filter: /.*/, namespace: 'compiled-cli' }, () => ({
+      contents: `import * as cli from ${JSON.stringify(`${ROOT}dist/cli/main.js`)}; export function loadBundle() { return { exports: cli, cache: 'absent' }; }`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
     // The shebang would be a syntax error in the executable's script.
     b.onLoad({ filter: /[\\/]bin[\\/]arcproxy\.js$/ }, (args) => ({ contents: readFileSync(args.path, 'utf8').replace(/^#!.*\n/, ''), loader: 'js' }));
   },
@@ -57,7 +57,6 @@ await build({
   external: [],
   entryPoints: ['bin/arcproxy.js'],
   outfile: 'dist/sea/arcproxy.cjs',
-  define: { ...cjs.define, __ARCPROXY_PKI_WORKER_SOURCE__: JSON.stringify(worker.outputFiles[0].text) },
   plugins: [fromCompiledCli, withoutNativeModules, bundleAzureSdk],
 });
 

@@ -3,7 +3,7 @@
 # against the emulated cluster "demo", exactly as a CI step would against Azure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f dist/bundle/main.js ] || npm run build --silent
+[ -f dist/bundle/main.cjs ] || npm run build --silent
 ./scripts/install-kubectl.sh >/dev/null
 KUBECTL=$(command -v ./.tools/kubectl/kubectl || command -v kubectl)
 

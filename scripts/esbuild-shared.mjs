@@ -1,4 +1,4 @@
-// What both bundles share: scripts/bundle.mjs (dist/bundle/, run by bin/arcproxy.js) and
+// What both bundles share: scripts/bundle.mjs (dist/bundle/main.cjs, run by bin/arcproxy.js) and
 // scripts/build-sea.mjs (one CommonJS file for the single executable).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SOURCES = ['src', 'scripts/bundle.mjs', 'scripts/esbuild-shared.mjs', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const SOURCES = [
+  'src',
+  'bin/load-bundle.js',
+  'scripts/bundle.mjs',
+  'scripts/esbuild-shared.mjs',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;
@@ -19,7 +28,7 @@ function newest(path: string): number {
 }
 
 export default function setup(): void {
-  const built = join(ROOT, 'dist/bundle/main.js');
+  const built = join(ROOT, 'dist/bundle/main.cjs');
   const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
   if (builtAt < Math.max(...SOURCES.map((s) => newest(join(ROOT, s))))) {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });

@@ -25,7 +25,7 @@ export const LAUNCHERS = {
 /** Builds the single executable when it is missing or older than the bundle (scripts/build-sea.mjs, a few seconds). */
 export function ensureSingleExecutable() {
   const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
-  if (mtime(SEA_EXE) >= mtime(join(ROOT, 'dist', 'bundle', 'main.js'))) return;
+  if (mtime(SEA_EXE) >= mtime(join(ROOT, 'dist', 'bundle', 'main.cjs'))) return;
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-sea.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 

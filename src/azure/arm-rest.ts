@@ -38,7 +38,7 @@ function parseJson(text: string | undefined): unknown {
 
 export function createArmRest(cloud: CloudProfile, credential: TokenCredential, correlationId?: string): ArmRest {
   const { ServiceClient, authorizeRequestOnClaimChallenge, deserializationPolicyName } = loadCoreClient();
-  const { bearerTokenAuthenticationPolicy, bearerTokenAuthenticationPolicyName, createPipelineRequest } = loadCoreRestPipeline();
+  const { bearerTokenAuthenticationPolicy, bearerTokenAuthenticationPolicyName, createPipelineRequest, formDataPolicyName } = loadCoreRestPipeline();
   const options = armClientOptions(cloud, correlationId);
   const client = new ServiceClient({ ...options, credential });
   // The generated ARM clients (@azure/arm-*) swap the default bearer policy for one that also
@@ -54,6 +54,9 @@ export function createArmRest(cloud: CloudProfile, credential: TokenCredential, 
   // That policy parses JSON bodies for generated operations and throws on a body that is not
   // JSON; arm.ts reads the body itself and says what it expected.
   client.pipeline.removePolicy({ name: deserializationPolicyName });
+  // arcproxy sends JSON or nothing; that policy's `body instanceof FormData` check makes Node 20
+  // load its fetch implementation (undici) on the first request: ~20 ms of launch-to-ready.
+  client.pipeline.removePolicy({ name: formDataPolicyName });
   return {
     async send(method, path, apiVersion, body) {
       const request = createPipelineRequest({ url: `${options.endpoint}${path}?api-version=${encodeURIComponent(apiVersion)}`, method });

@@ -21,6 +21,7 @@ import { TokenCacheFile, tokenCachePath } from './token-cache.js';
 import { NoSavedSignInError, UserSignIn } from './user-sign-in.js';
 import { EntraTokenError } from './pop/token-http.js';
 import { loadClientCertificateFile } from './pop/client-certificate.js';
+import { ClientSecretTokenCredential } from './secret-credential.js';
 
 /** The Azure CLI's public client id: device-code sign-in uses it, as `az login --use-device-code` does. */
 export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
@@ -155,6 +156,7 @@ function deviceCodeSignIn(ctx: CredentialContext): BuiltCredential {
 
 /** Builds the credential for one kind. @azure/identity is loaded on first use: it is the heaviest module. */
 async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Promise<BuiltCredential> {
+  if (kind === 'environment-secret') return { credential: environmentSecretCredential(ctx) };
   if (kind === 'azure-cli') return azureCliCredential(ctx);
   if (kind === 'device-code') return deviceCodeSignIn(ctx);
   if (kind === 'environment-certificate') {
@@ -164,15 +166,35 @@ async function buildCredential(kind: CredentialKind, ctx: CredentialContext): Pr
   return { credential: buildSdkCredential(kind, ctx) };
 }
 
-function buildSdkCredential(kind: Exclude<CredentialKind, 'azure-cli' | 'device-code'>, ctx: CredentialContext): TokenCredential {
+/**
+ * The service principal's secret, without the SDK (secret-credential.ts says why). Entra's refusal
+ * names the credential, as the SDK's errors are named in #tokenFrom.
+ */
+function environmentSecretCredential(ctx: CredentialContext): TokenCredential {
+  const inner = new ClientSecretTokenCredential({
+    cloud: ctx.cloud,
+    tenantId: ctx.env.AZURE_TENANT_ID ?? '',
+    clientId: ctx.env.AZURE_CLIENT_ID ?? '',
+    clientSecret: ctx.env.AZURE_CLIENT_SECRET ?? '',
+  });
+  return {
+    getToken: (scopes, options) =>
+      inner.getToken(scopes, options).catch((err: unknown) => {
+        if (!(err instanceof EntraTokenError)) throw err;
+        throw new AuthError('ARCPROXY_AUTH_FAILED', `Signing in to Microsoft Entra ID with ${describeKind('environment-secret')} failed: ${err.message}`, {
+          cause: err,
+        });
+      }),
+  };
+}
+
+function buildSdkCredential(kind: Exclude<CredentialKind, 'environment-secret' | 'azure-cli' | 'device-code'>, ctx: CredentialContext): TokenCredential {
   const identity = loadIdentity();
   const { env } = ctx;
   const options = credentialOptions(ctx.cloud);
   const tenant = env.AZURE_TENANT_ID ?? '';
   const clientId = env.AZURE_CLIENT_ID ?? '';
   switch (kind) {
-    case 'environment-secret':
-      return new identity.ClientSecretCredential(tenant, clientId, env.AZURE_CLIENT_SECRET ?? '', options);
     case 'environment-certificate':
       return new identity.ClientCertificateCredential(
         tenant,
@@ -233,6 +255,14 @@ export class ArcproxyCredential implements TokenCredential {
     this.#plan = plan;
   }
 
+  /**
+   * Whether signing in may load @azure/identity: not when a client secret comes first in the plan
+   * (it is signed in without the SDK, and a failure ends the chain).
+   */
+  get needsIdentitySdk(): boolean {
+    return this.#plan[0] !== 'environment-secret';
+  }
+
   /** The credential kind in use, once a token was obtained. */
   get kind(): CredentialKind | undefined {
     return this.#chosen?.kind;
@@ -248,7 +278,6 @@ export class ArcproxyCredential implements TokenCredential {
     if (this.#plan.length === 0) {
       throw new AuthError('ARCPROXY_NO_CREDENTIAL', `No Azure credential is available.\n${howToSignIn(this.#ctx.interactive)}`);
     }
-    const { CredentialUnavailableError } = loadIdentity();
     const unavailable: string[] = [];
     for (const kind of this.#plan) {
       const built = await buildCredential(kind, this.#ctx);
@@ -260,7 +289,8 @@ export class ArcproxyCredential implements TokenCredential {
         const cause = (err as { cause?: unknown }).cause;
         // Only sources that may simply be absent fall through; a configured service principal or
         // workload identity that fails is the user's answer, not a reason to try the next one.
-        if (cause instanceof CredentialUnavailableError && MAY_BE_ABSENT.has(kind)) {
+        // (@azure/identity is loaded here only for sources that may be absent: they came through it.)
+        if (MAY_BE_ABSENT.has(kind) && cause instanceof loadIdentity().CredentialUnavailableError) {
           unavailable.push(`${kind}: ${firstLine((cause as Error).message)}`);
           continue;
         }

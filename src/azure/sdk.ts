@@ -29,12 +29,13 @@ export function loadCoreRestPipeline(): CoreRestPipelineModule {
 
 /**
  * Starts loading the SDK without blocking the caller for long: start-up calls this right after
- * opening its listener so the load overlaps other work queued on the event loop.
+ * opening its listener so the load overlaps other work queued on the event loop. `identity`:
+ * whether the sign-in will need @azure/identity (a client secret does not: secret-credential.ts).
  */
-export function preloadAzureSdk(): void {
+export function preloadAzureSdk(opts: { identity: boolean }): void {
   setImmediate(() => {
     try {
-      loadIdentity();
+      if (opts.identity) loadIdentity();
       loadCoreClient();
     } catch {
       // The real load reports the failure where it is needed.

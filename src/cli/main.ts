@@ -8,10 +8,9 @@ import { processIo, type CliIo } from './io.js';
 import { watchParent } from './parent-watch.js';
 import { signalExitCode } from './signals.js';
 import { ArcproxyError, ExitCode, UsageError } from '../errors/index.js';
-import { prefetchSessionPki } from '../pki/session-pki-worker.js';
 import { prefetchPopKey } from '../azure/pop/pop-key.js';
 // The proxy command's modules (and the emulator's) load only when they run: --help, --version
-// and usage errors stay fast, and a session's PKI worker starts before they load.
+// and usage errors stay fast.
 
 const EXAMPLES = `
 Examples:
@@ -141,8 +140,6 @@ function buildProgram(io: CliIo, run: RunState): Command {
         const missing = [...(flags.name ? [] : ['--name/-n']), ...(flags.resourceGroup ? [] : ['--resource-group/-g'])];
         throw new UsageError(`the following arguments are required: ${missing.join(', ')} (see arcproxy --help).`, 'ARCPROXY_MISSING_ARGUMENT');
       }
-      // Another core makes the session's certificates while this thread loads the session's modules.
-      prefetchSessionPki();
       // Entra mode's proof-of-possession key, made on libuv's thread pool meanwhile.
       if (!flags.token && flags.authScheme !== 'bearer') prefetchPopKey();
       const { runProxyCommand } = await import('./proxy-command.js');
@@ -219,6 +216,18 @@ function buildProgram(io: CliIo, run: RunState): Command {
       run.exitCode = await runEmulatorCommand({ ...rest, ...(rest.writeEnv === undefined && envFile !== undefined ? { writeEnv: envFile } : {}) }, io);
     });
   return program;
+}
+
+/**
+ * Build time only (bin/load-bundle.js, writing V8's code cache): evaluates the proxy command's
+ * modules and the Azure SDK's HTTP pipeline, as a launch does before ready, so the cache holds
+ * their code compiled and a launch does not parse them again. Starts nothing.
+ */
+export async function loadProxyModules(): Promise<void> {
+  await import('./proxy-command.js');
+  const { loadCoreClient, loadCoreRestPipeline } = await import('../azure/sdk.js');
+  loadCoreClient();
+  loadCoreRestPipeline();
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

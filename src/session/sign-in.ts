@@ -3,6 +3,7 @@
  * the cluster's own authentication in Entra mode (a PoP SHR or a plain bearer token), built from
  * the same sign-in source. One place, so the field check exercises what a session would.
  */
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { ArcproxyCredential, isInteractive } from '../azure/credentials.js';
 import type { PopKey } from '../azure/pop/pop-key.js';
 import { popSourceFor } from '../azure/pop/pop-source.js';
@@ -57,4 +58,25 @@ export function clusterAuth(opts: ClusterAuthOptions): Promise<ArcAuth> {
     onRefresh: opts.onRefresh ?? (() => undefined),
     onRefreshError: opts.onRefreshError ?? (() => undefined),
   });
+}
+
+/**
+ * `credential`, except that its first token for `scope` is `first`: a request already on its way
+ * when the caller (ARM's pipeline) was being built. Later tokens, other scopes and claims
+ * challenges go to `credential`. `first`'s failure is the first caller's, as if it had asked.
+ */
+export function withTokenOnItsWay(credential: TokenCredential, scope: string, first: Promise<AccessToken>): TokenCredential {
+  first.catch(() => undefined); // awaited by the first caller, unless start-up stops before
+  let pending: Promise<AccessToken> | undefined = first;
+  return {
+    getToken(scopes: string | string[], options?: GetTokenOptions) {
+      const asked = Array.isArray(scopes) ? scopes.join(' ') : scopes;
+      if (pending && asked === scope && !options?.claims) {
+        const token = pending;
+        pending = undefined;
+        return token;
+      }
+      return credential.getToken(scopes, options);
+    },
+  };
 }

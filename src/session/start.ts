@@ -3,9 +3,9 @@
  * subscription, the connected cluster (must be reachable), its relay credential, the kubeconfig
  * entry. The listener opens first (a busy port fails before any network call) and the kubeconfig
  * is written last, so a failed start leaves every file as it was. The session's certificates are
- * made on another thread meanwhile and awaited only when the relay is first used.
+ * made meanwhile and awaited only when the relay is first used.
  */
-import { loadCloudProfile } from '../azure/cloud.js';
+import { armScope, loadCloudProfile } from '../azure/cloud.js';
 import { randomUUID } from 'node:crypto';
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { preloadAzureSdk } from '../azure/sdk.js';
@@ -13,12 +13,12 @@ import { resolveSubscription } from '../azure/subscription.js';
 import { ArcArm, assertClusterNames, assertClusterReachable, listSubscriptions, type ClusterRef } from '../azure/arm.js';
 import { takePopKey } from '../azure/pop/pop-key.js';
 import { DeferredUpstreamAuth, type ArcAuth, type AuthSchemeChoice } from './arc-auth.js';
-import { clusterAuth, signInCredential } from './sign-in.js';
+import { clusterAuth, signInCredential, withTokenOnItsWay } from './sign-in.js';
 import { composeDialer } from '../tunnel/compose.js';
 import { errorCodeOf } from '../errors/index.js';
 import { probeCluster } from './cluster-probe.js';
 import { sessionNames } from './names.js';
-import { takeSessionPki } from '../pki/session-pki-worker.js';
+import { createSessionPki } from '../pki/session-pki.js';
 // Not '../proxy/index.js': that also exports the main-thread PKI, which loads the certificate library.
 import { SHUTDOWN_GRACE_MS, startProxyServer, type ProxyServer } from '../proxy/server.js';
 import type { UpstreamAuth } from '../proxy/auth.js';
@@ -87,10 +87,9 @@ const STARTUP_STREAMS_AFTER_MS = 25;
 export async function startSession(opts: SessionOptions, io: SessionIo, report: SessionEvents): Promise<Session> {
   // Everything that can be checked without the network is checked before anything starts.
   assertClusterNames(opts);
-  const pkiReady = takeSessionPki((reason) => report.event('pkiWorkerUnavailable', { reason }));
+  // A few milliseconds of key generation and signing (src/pki/certs.ts).
+  const pkiReady = createSessionPki();
   pkiReady.catch(ignore); // awaited below, unless start-up fails before
-  // Start-up is CPU-bound (module loading): the SDK loads while the PKI is made on another thread.
-  preloadAzureSdk();
   const cloud = loadCloudProfile(opts.cloud ?? io.env.ARCPROXY_CLOUD);
   const credential = signInCredential(
     cloud,
@@ -136,21 +135,32 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
 
   try {
     report.stage('Signing in');
+    // A client secret signs in without a prompt and without the SDK (secret-credential.ts): ARM's
+    // token is asked for now, and the SDK's HTTP pipeline for ARM loads (preloadAzureSdk, on the
+    // next turn of the event loop) while Entra answers, instead of before the request.
+    const armCredential = credential.needsIdentitySdk ? credential : withTokenOnItsWay(credential, armScope(cloud), credential.getToken(armScope(cloud)));
+    preloadAzureSdk({ identity: credential.needsIdentitySdk });
+    await new Promise((resolve) => setImmediate(resolve));
     const subscriptionId = await resolveSubscription({
       flag: opts.subscription,
       env: io.env,
       homeDir: io.homeDir,
-      listFromArm: () => listSubscriptions(cloud, credential, correlationId),
+      listFromArm: () => listSubscriptions(cloud, armCredential, correlationId),
     });
     const ref: ClusterRef = { subscriptionId, resourceGroup: opts.resourceGroup, name: opts.name };
-    const arm = new ArcArm(cloud, credential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
+    const arm = new ArcArm(cloud, armCredential, subscriptionId, { correlationId, warn: (message) => report.warn(message) });
 
     report.stage('Resolving the cluster');
+    const method = opts.token ? 'Token' : 'AAD';
+    // Both ARM calls at once: they need only the cluster's name, and one ARM round trip (tens to
+    // hundreds of ms against Azure) is saved. The credential is used only once the cluster proved
+    // reachable, and an error of the cluster's read is the one reported.
+    const credentialAsked = arm.listClusterUserCredential(ref, method);
+    credentialAsked.catch(ignore);
     const cluster = await arm.getCluster(ref);
     assertClusterReachable(cluster, ref);
 
     report.stage('Fetching relay credentials');
-    const method = opts.token ? 'Token' : 'AAD';
     const arcAuthReady = entra
       ? clusterAuth({
           choice: authScheme,
@@ -163,7 +173,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
           onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
         })
       : undefined;
-    const [relayCredential, readyAuth] = await Promise.all([arm.listClusterUserCredential(ref, method), arcAuthReady]);
+    const [relayCredential, readyAuth] = await Promise.all([credentialAsked, arcAuthReady]);
     if (entra && readyAuth) {
       arcAuth = readyAuth;
       entra.set(readyAuth);
@@ -195,9 +205,9 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       onRenewError: (err, retryInMs) => report.event('relayCredentialRenewFailed', { code: errorCodeOf(err), retryInMs }),
     });
     arcAuth?.start();
-    // One stream into the pool for the first request and, in parallel, the spare for the next
-    // new connection. A failure (agent offline) is reported as the tunnel's state and never fails
-    // start-up: the agent may come back, and the next request dials again.
+    // One stream into the pool for the first request, then the spare for the next new connection.
+    // A failure (agent offline) is reported as the tunnel's state and never fails start-up: the
+    // agent may come back, and the next request dials again.
     report.stage('Checking the relay');
     const relayChecked = proxy.prewarm().then(async (ok) => {
       starting = false;
@@ -213,7 +223,10 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
       }
       return probe.status >= 200 && probe.status < 300;
     });
-    tunnel.fillSpare();
+    // Not beside the first stream's dial: its handshakes would share the CPU (ours and the relay's)
+    // with the one dial ready waits for. The spare's own refill starts once that stream is open
+    // (warm-spare.ts); this one is for a start-up whose check did not get there.
+    void relayChecked.then(() => tunnel.fillSpare());
 
     const entry: ProxyKubeconfigEntry = {
       contextName: names.contextName,

@@ -163,8 +163,6 @@ describe('--output json and --ready-file', () => {
     const events = jsonLines(p.stdout());
     expect(events.at(-1)).toMatchObject({ event: 'stopped', reason: 'SIGTERM', exitCode: 0 });
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['stage', 'listening', 'kubeconfigMerged', 'ready', 'stopped']));
-    // The bundled binary finds its PKI worker (a fallback to the main thread would cost launch time).
-    expect(events.map((e) => e.event)).not.toContain('pkiWorkerUnavailable');
     expect(existsSync(readyFile)).toBe(false);
     expect(p.stdout() + p.stderr()).not.toContain(emulator.env.AZURE_CLIENT_SECRET!);
   });

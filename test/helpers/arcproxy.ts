@@ -14,7 +14,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin/arcproxy.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist/bundle/main.js'))) {
+  if (!existsSync(join(ROOT, 'dist/bundle/main.cjs'))) {
     throw new Error('dist/ is missing: run `npm run build` (test/global-setup.ts does it when src/ is newer) before the e2e tests');
   }
 }

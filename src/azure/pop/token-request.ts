@@ -45,6 +45,8 @@ export interface TokenResult {
 export interface TokenRequestOptions {
   pop?: PopRequest | undefined;
   signal?: AbortSignal | undefined;
+  /** A claims challenge's claims (JSON), sent as MSAL sends them: the token must satisfy them. */
+  claims?: string;
   /** Milliseconds since the epoch; injected by tests. */
   now?: () => number;
 }
@@ -186,6 +188,7 @@ async function exchange(endpoint: EntraEndpoint, url: string, form: URLSearchPar
     form.set('token_type', 'pop');
     form.set('req_cnf', opts.pop.reqCnf);
   }
+  if (opts.claims) form.set('claims', opts.claims);
   const sentAtMs = now();
   const body = await postForm(endpoint.cloud, url, form, { signal: opts.signal, secrets });
   const accessToken = requiredString(body, 'access_token');

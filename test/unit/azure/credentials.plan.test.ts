@@ -38,3 +38,15 @@ describe('credential chain order', () => {
     expect(prompts).toEqual([]);
   });
 });
+
+describe('whether signing in loads @azure/identity', () => {
+  const ctx = (env: NodeJS.ProcessEnv) => new ArcproxyCredential({ env, interactive: false, cloud: azure, prompt: () => undefined });
+  it('not for a client secret: it is signed in without the SDK, and its failure ends the chain', () => {
+    expect(ctx({ ...sp, AZURE_CLIENT_SECRET: 's', AZURE_FEDERATED_TOKEN_FILE: '/f' }).needsIdentitySdk).toBe(false);
+  });
+  it('for every other first source', () => {
+    expect(ctx({ ...sp, AZURE_CLIENT_CERTIFICATE_PATH: '/c.pem' }).needsIdentitySdk).toBe(true);
+    expect(ctx({ ...sp, AZURE_FEDERATED_TOKEN_FILE: '/f' }).needsIdentitySdk).toBe(true);
+    expect(ctx({}).needsIdentitySdk).toBe(true);
+  });
+});

@@ -43,4 +43,22 @@ describe('pki', () => {
       srv.close();
     }
   });
+
+  it('encodes long names, IPv6 addresses and long validities as Node reads them', async () => {
+    const ca = await createCertificateAuthority('long-lived CA', 30 * 365);
+    const long = `${'a'.repeat(60)}.${'b'.repeat(60)}.example`;
+    const server = await issueServerCertificate(ca, {
+      commonName: long,
+      dnsNames: [long, 'localhost'],
+      ipAddresses: ['2001:db8::1', '::1', '10.0.0.1'],
+      days: 10,
+    });
+    const x = new X509Certificate(server.cert);
+    expect(x.verify(new X509Certificate(ca.cert).publicKey)).toBe(true);
+    expect(x.checkHost(long)).toBe(long);
+    expect(x.checkIP('2001:db8::1')).toBe('2001:db8::1');
+    expect(x.checkIP('::1')).toBe('::1');
+    expect(x.checkIP('10.0.0.1')).toBe('10.0.0.1');
+    expect(new Date(new X509Certificate(ca.cert).validTo).getUTCFullYear()).toBeGreaterThanOrEqual(2050);
+  });
 });

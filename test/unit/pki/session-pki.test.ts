@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSessionPki } from '../../../src/pki/session-pki.js';
 
@@ -16,6 +16,15 @@ describe('createSessionPki', () => {
     expect(server.checkHost('example.com')).toBeUndefined();
     expect(client.subject).toContain('CN=arcproxy-user');
     expect(pki.server.key).toContain('PRIVATE KEY');
+    // Signed by the CA's key; each private key belongs to its certificate; only the CA is a CA.
+    expect(server.verify(ca.publicKey)).toBe(true);
+    expect(client.verify(ca.publicKey)).toBe(true);
+    const spki = (pem: string) => createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'der' }).toString('hex');
+    expect(spki(pki.server.key)).toBe(server.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'));
+    expect(spki(pki.client.key)).toBe(client.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'));
+    expect([ca.ca, server.ca, client.ca]).toEqual([true, false, false]);
+    expect(server.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(client.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
 
     const other = await createSessionPki();
     expect(other.caCert).not.toBe(pki.caCert);

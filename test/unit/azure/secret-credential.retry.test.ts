@@ -1,0 +1,104 @@
+/** The client-secret sign-in retries as the SDK's pipeline did: against a scripted authority. */
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClientSecretTokenCredential } from '../../../src/azure/secret-credential.js';
+import { EntraTokenError } from '../../../src/azure/pop/token-http.js';
+import { closeCloudTransport } from '../../../src/azure/transport.js';
+import type { CloudProfile } from '../../../src/net/cloud-profile.js';
+import { makeTestTls } from '../emulator/entra/tls-fixture.js';
+
+type Answer = { status: number; body: unknown };
+const TOKEN = { token_type: 'Bearer', expires_in: 3599, access_token: 'scripted-access-token' };
+
+describe('ClientSecretTokenCredential retries', () => {
+  let server: https.Server;
+  let cloud: CloudProfile;
+  let script: Answer[] = [];
+  let requests = 0;
+  const slept: number[] = [];
+
+  beforeAll(async () => {
+    const tls = await makeTestTls();
+    server = https.createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        requests++;
+        const { status, body } = script.shift() ?? { status: 500, body: { error: 'no_script' } };
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cloud = {
+      name: 'Scripted',
+      resourceManagerEndpoint: 'https://127.0.0.1:1',
+      resourceManagerAudience: 'https://management.core.windows.net/',
+      authorityHost: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      relaySuffix: 'relay.test',
+      ca: tls.ca,
+    };
+  });
+  afterEach(() => {
+    script = [];
+    requests = 0;
+    slept.length = 0;
+  });
+  afterAll(async () => {
+    closeCloudTransport(cloud);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const credential = (on: CloudProfile = cloud) =>
+    new ClientSecretTokenCredential({
+      cloud: on,
+      tenantId: 'contoso.example',
+      clientId: 'app',
+      clientSecret: 'shh-secret',
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+
+  it('retries 503 and 429 and gets the token', async () => {
+    script = [
+      { status: 503, body: { error: 'temporarily_unavailable' } },
+      { status: 429, body: { error: 'throttled' } },
+      { status: 200, body: TOKEN },
+    ];
+    expect((await credential().getToken('arm/.default')).token).toBe('scripted-access-token');
+    expect(requests).toBe(3);
+    expect(slept).toEqual([1000, 2000]);
+  });
+
+  it('gives up after three retries with the last answer', async () => {
+    script = Array.from({ length: 4 }, () => ({ status: 500, body: { error: 'server_error' } }));
+    const err = await credential()
+      .getToken('arm/.default')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EntraTokenError);
+    expect((err as EntraTokenError).status).toBe(500);
+    expect(requests).toBe(4);
+    expect(slept).toEqual([1000, 2000, 4000]);
+  });
+
+  it("does not retry Entra's refusal (a wrong secret is not going to get better)", async () => {
+    script = [{ status: 401, body: { error: 'invalid_client', error_codes: [7000215], error_description: 'AADSTS7000215: Invalid client secret provided.' } }];
+    const err = (await credential()
+      .getToken('arm/.default')
+      .catch((e: unknown) => e)) as EntraTokenError;
+    expect(err.oauthError).toBe('invalid_client');
+    expect(requests).toBe(1);
+    expect(slept).toEqual([]);
+  });
+
+  it('retries a connection that could not be made', async () => {
+    const nowhere: CloudProfile = { ...cloud, authorityHost: 'https://127.0.0.1:1/' };
+    const err = (await credential(nowhere)
+      .getToken('arm/.default')
+      .catch((e: unknown) => e)) as EntraTokenError;
+    expect(err.message).toContain('ECONNREFUSED');
+    expect(slept).toEqual([1000, 2000, 4000]);
+    closeCloudTransport(nowhere);
+  });
+});
