@@ -4,10 +4,10 @@ import { decodeJwt } from 'jose';
 import { ArcproxyCredential } from '../../../src/azure/credentials.js';
 import { ARC_SERVER_APP_ID, ARC_SERVER_SCOPE } from '../../../src/azure/cloud.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
-import { createEntraEmulator, type EntraEmulator } from '../../../src/emulator/entra/index.js';
+import type { EntraEmulator } from '../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../src/emulator/seed.js';
 import { ExitCode } from '../../../src/errors/index.js';
-import { makeTestTls } from '../emulator/entra/tls-fixture.js';
+import { startTestEntra } from '../emulator/entra/tls-fixture.js';
 
 describe('ArcproxyCredential against the emulated Entra ID', () => {
   const seed = defaultSeed();
@@ -16,17 +16,7 @@ describe('ArcproxyCredential against the emulated Entra ID', () => {
   let cloud: CloudProfile;
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    entra = await createEntraEmulator({ seed, tls: tls.server, host: '127.0.0.1', port: 0 });
-    cloud = {
-      name: 'Test',
-      resourceManagerEndpoint: 'https://127.0.0.1:1',
-      resourceManagerAudience: 'https://management.core.windows.net/',
-      authorityHost: entra.url,
-      relaySuffix: 'relay.test',
-      ca: tls.ca,
-      disableInstanceDiscovery: true,
-    };
+    ({ entra, cloud } = await startTestEntra(seed));
   });
   afterAll(() => entra?.close());
 

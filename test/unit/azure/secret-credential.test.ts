@@ -4,9 +4,9 @@ import { decodeJwt } from 'jose';
 import { ClientSecretTokenCredential } from '../../../src/azure/secret-credential.js';
 import { EntraTokenError } from '../../../src/azure/pop/token-http.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
-import { createEntraEmulator, type EntraEmulator } from '../../../src/emulator/entra/index.js';
+import type { EntraEmulator } from '../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../src/emulator/seed.js';
-import { makeTestTls } from '../emulator/entra/tls-fixture.js';
+import { startTestEntra } from '../emulator/entra/tls-fixture.js';
 
 const ARM = 'https://management.core.windows.net/.default';
 
@@ -17,16 +17,7 @@ describe('ClientSecretTokenCredential', () => {
   let cloud: CloudProfile;
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    entra = await createEntraEmulator({ seed, tls: tls.server, host: '127.0.0.1', port: 0 });
-    cloud = {
-      name: 'Test',
-      resourceManagerEndpoint: 'https://127.0.0.1:1',
-      resourceManagerAudience: 'https://management.core.windows.net/',
-      authorityHost: entra.url,
-      relaySuffix: 'relay.test',
-      ca: tls.ca,
-    };
+    ({ entra, cloud } = await startTestEntra(seed));
   });
   afterAll(() => entra?.close());
 

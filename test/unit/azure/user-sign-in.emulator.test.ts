@@ -15,9 +15,9 @@ import { createPopKey } from '../../../src/azure/pop/pop-key.js';
 import { popSourceFor } from '../../../src/azure/pop/pop-source.js';
 import { tokenCachePath } from '../../../src/azure/token-cache.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
-import { createEntraEmulator, type EntraEmulator } from '../../../src/emulator/entra/index.js';
+import type { EntraEmulator } from '../../../src/emulator/entra/index.js';
 import { defaultSeed, findPrincipal } from '../../../src/emulator/seed.js';
-import { makeTestTls } from '../emulator/entra/tls-fixture.js';
+import { startTestEntra } from '../emulator/entra/tls-fixture.js';
 
 const ARM_SCOPE = 'https://management.core.windows.net/.default';
 
@@ -29,17 +29,7 @@ describe('device-code sign-in with a persisted token cache', () => {
   let home: string;
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    entra = await createEntraEmulator({ seed, tls: tls.server, host: '127.0.0.1', port: 0 });
-    cloud = {
-      name: 'Test',
-      resourceManagerEndpoint: 'https://127.0.0.1:1',
-      resourceManagerAudience: 'https://management.core.windows.net/',
-      authorityHost: entra.url,
-      relaySuffix: 'relay.test',
-      ca: tls.ca,
-      disableInstanceDiscovery: true,
-    };
+    ({ entra, cloud } = await startTestEntra(seed));
     home = await mkdtemp(join(tmpdir(), 'arcproxy-signin-'));
   });
   afterAll(async () => {

@@ -1,4 +1,7 @@
 /** A throwaway CA and a server certificate for 127.0.0.1/localhost, for emulator tests. */
+import type { CloudProfile } from '../../../../src/net/cloud-profile.js';
+import { createEntraEmulator, type EntraEmulator } from '../../../../src/emulator/entra/index.js';
+import type { Seed } from '../../../../src/emulator/seed.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../../../src/pki/certs.js';
 
 export interface TestTls {
@@ -11,6 +14,22 @@ export async function makeTestTls(extraDnsNames: string[] = []): Promise<TestTls
   const ca = await createCertificateAuthority('arcproxy test CA');
   const server = await issueServerCertificate(ca, { commonName: 'localhost', dnsNames: ['localhost', ...extraDnsNames], ipAddresses: ['127.0.0.1'] });
   return { ca: ca.cert, server };
+}
+
+/** An emulated Entra ID on loopback with its own CA, and a cloud profile that signs in against it (TLS verification on). */
+export async function startTestEntra(seed: Seed): Promise<{ entra: EntraEmulator; cloud: CloudProfile }> {
+  const tls = await makeTestTls();
+  const entra = await createEntraEmulator({ seed, tls: tls.server, host: '127.0.0.1', port: 0 });
+  const cloud: CloudProfile = {
+    name: 'Test',
+    resourceManagerEndpoint: 'https://127.0.0.1:1',
+    resourceManagerAudience: 'https://management.core.windows.net/',
+    authorityHost: entra.url,
+    relaySuffix: 'relay.test',
+    ca: tls.ca,
+    disableInstanceDiscovery: true,
+  };
+  return { entra, cloud };
 }
 
 export interface JsonResponse {
