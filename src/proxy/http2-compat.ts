@@ -9,7 +9,14 @@
  *   keeps the headers of a writeHead that failed, and `destroy()` resets the stream with NO_ERROR,
  *   which a client takes for the end of a complete response.
  */
-import { Http2ServerRequest, Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import {
+  Http2ServerRequest,
+  Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+  type ServerStreamResponseOptions,
+} from 'node:http2';
 import type { ReadableOptions } from 'node:stream';
 import { http1RequestHeaders } from './headers.js';
 import { OpenStream, type OpenEndable } from './open-streams.js';
@@ -28,6 +35,11 @@ export class ProxyHttp2Request extends Http2ServerRequest {
     // Whoever handles the request listens for errors; none may crash the process meanwhile.
     this.on('error', () => undefined);
   }
+}
+
+/** ServerHttp2Stream's own respond(), asked not to wait for trailers (see ProxyHttp2Response.writeHead). */
+function respondWithoutTrailers(this: ServerHttp2Stream, headers?: OutgoingHttpHeaders, options?: ServerStreamResponseOptions): void {
+  Object.getPrototypeOf(this).respond.call(this, headers, { ...options, waitForTrailers: false });
 }
 
 /** Why a response was reset rather than ended: the upstream response was cut, or the proxy gave up on it. */
@@ -64,6 +76,11 @@ export class ProxyHttp2Response extends Http2ServerResponse<ProxyHttp2Request> i
     // HTTP/2 has no reason phrase; Node would print an UnsupportedWarning on stderr for one.
     // A flat [name, value, ...] list is accepted at run time like HTTP/1.1's, not by the typings.
     const headers = (typeof a === 'string' ? b : a) as OutgoingHttpHeaders | undefined;
+    // Node's compat response always responds with `waitForTrailers`, so END_STREAM follows the
+    // body in a frame of its own: one more TLS record and socket write per response, and the
+    // client sees the response complete a turn of the event loop later. arcproxy never sends
+    // trailers: this stream's respond() goes without them, and END_STREAM rides on the last DATA.
+    this.stream.respond = respondWithoutTrailers;
     try {
       super.writeHead(statusCode, headers);
     } catch (err) {

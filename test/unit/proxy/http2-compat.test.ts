@@ -106,6 +106,28 @@ describe('ProxyHttp2Response', () => {
     expect(states['/whole']).toMatchObject({ writableFinished: true });
   });
 
+  it("ends the stream on its last DATA frame, without the wait for trailers Node's compat response always asks for", async () => {
+    // Waiting for trailers sends END_STREAM in a frame of its own after the body: one more TLS
+    // record and write per response, and the client sees the end a turn later.
+    const wantedTrailers: string[] = [];
+    const { port } = await serve((req, res) => {
+      res.stream.on('wantTrailers', () => wantedTrailers.push(req.url));
+      if (req.url === '/head-first') {
+        res.writeHead(200, 'OK', ['content-type', 'text/plain']);
+        res.write('part, ');
+        res.end('end');
+      } else if (req.url === '/head-alone') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        setImmediate(() => res.end('late'));
+      } else res.end('whole');
+    });
+    const s = await client(port);
+    expect(await h2Outcome(s.request({ ':path': '/head-first' }))).toEqual({ body: 'part, end', ended: true, rstCode: h2.NGHTTP2_NO_ERROR });
+    expect(await h2Outcome(s.request({ ':path': '/head-alone' }))).toEqual({ body: 'late', ended: true, rstCode: h2.NGHTTP2_NO_ERROR });
+    expect(await h2Outcome(s.request({ ':path': '/whole' }))).toEqual({ body: 'whole', ended: true, rstCode: h2.NGHTTP2_NO_ERROR });
+    expect(wantedTrailers).toEqual([]);
+  });
+
   it('takes a reason phrase and a flat header list as HTTP/1.1 writeHead does', async () => {
     const { port } = await serve((_req, res) => {
       res.writeHead(404, 'Not Found', ['content-type', 'application/json', 'warning', 'a', 'warning', 'b']);
