@@ -11,7 +11,7 @@
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { CloudProfile } from '../net/cloud-profile.js';
-import { EntraTokenError, requestToken, type TokenResult } from './pop/token-request.js';
+import { abortableSleep, EntraTokenError, requestToken, type TokenResult } from './pop/token-request.js';
 
 /** MSAL's default: a cached token is used until this long before it expires. */
 const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
@@ -29,21 +29,6 @@ function retriable(err: unknown): boolean {
     return typeof code === 'string' && CONNECTION_FAILURES.has(code);
   }
   return err.status === 408 || err.status === 429 || (err.status >= 500 && err.status !== 501 && err.status !== 505);
-}
-
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface ClientSecretOptions {

@@ -282,7 +282,8 @@ function userScope(scope: string): string {
   return [...parts, ...USER_SIGN_IN_SCOPES.filter((s) => !lower.has(s))].join(' ');
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; an abort ends the wait at once with the signal's reason. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
