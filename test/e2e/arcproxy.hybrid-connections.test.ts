@@ -12,7 +12,7 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { DEFAULT_RELAY_LISTENER_DELAY_MS } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
 import { BIN, assertBuilt, tempHome } from '../helpers/arcproxy.js';
-import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
+import { availableKubectls, getPodsFor, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
 
@@ -116,14 +116,7 @@ describe.runIf(kubectl)('hybrid connections that change with every credential', 
     await w.waitFor(/watch=true" status="200/);
 
     // 30 s of requests: six credentials' lifetimes.
-    const deadline = Date.now() + 30_000;
-    const failures: string[] = [];
-    let requests = 0;
-    while (Date.now() < deadline) {
-      const r = await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig, cacheDir });
-      requests++;
-      if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
-    }
+    const { requests, failures } = await getPodsFor(kubectl!, { kubeconfig, cacheDir }, 30_000);
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThanOrEqual(5);
 

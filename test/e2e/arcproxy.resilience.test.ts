@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
 import { BIN, assertBuilt, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
-import { availableKubectls, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
+import { availableKubectls, getPodsFor, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
 
@@ -168,14 +168,7 @@ describe.runIf(kubectl)('credentials that expire every few seconds', () => {
     watchers.push(w);
     await w.waitFor(/watch=true" status="200/);
 
-    const deadline = Date.now() + 30_000;
-    const failures: string[] = [];
-    let requests = 0;
-    while (Date.now() < deadline) {
-      const r = await runKubectl(kubectl!, ['get', 'pods', '-o', 'name'], { kubeconfig, cacheDir });
-      requests++;
-      if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
-    }
+    const { requests, failures } = await getPodsFor(kubectl!, { kubeconfig, cacheDir }, 30_000);
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(10);
 

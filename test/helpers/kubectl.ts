@@ -134,6 +134,23 @@ export function spawnKubectl(bin: KubectlBinary, args: string[], opts: { kubecon
   };
 }
 
+/** `kubectl get pods -o name` back to back for `ms`: how many ran, and each one that failed or missed hello-0. */
+export async function getPodsFor(
+  bin: KubectlBinary,
+  opts: { kubeconfig: string; cacheDir: string },
+  ms: number,
+): Promise<{ requests: number; failures: string[] }> {
+  const deadline = Date.now() + ms;
+  const failures: string[] = [];
+  let requests = 0;
+  while (Date.now() < deadline) {
+    const r = await runKubectl(bin, ['get', 'pods', '-o', 'name'], opts);
+    requests++;
+    if (r.code !== 0 || !r.stdout.includes('pod/hello-0')) failures.push(`${r.code}: ${r.stderr}`);
+  }
+  return { requests, failures };
+}
+
 /** Sends `payload` to a local port (a port-forward to an echoing pod port) and reads as much back. */
 export function echoThrough(port: number, payload: string): Promise<string> {
   return new Promise((resolve, reject) => {
