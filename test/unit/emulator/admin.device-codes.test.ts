@@ -3,9 +3,7 @@
  * at the browser) drives them: switching to manual approval and approving the code arcproxy printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdminServer, type AdminServer } from '../../../src/emulator/admin.js';
-import type { EmulatorFaults } from '../../../src/emulator/faults.js';
-import { httpsRequest, makeTestTls } from './entra/tls-fixture.js';
+import { startTestAdmin, type TestAdmin } from './admin-fixture.js';
 
 describe('admin endpoint: device codes', () => {
   const calls: unknown[][] = [];
@@ -15,30 +13,15 @@ describe('admin endpoint: device codes', () => {
       calls.push(['approve', userCode]);
       return userCode === 'GOODCODE2';
     },
-  } as unknown as EmulatorFaults;
-  let admin: AdminServer;
-  let ca: string;
+  };
+  let admin: TestAdmin;
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    ca = tls.ca;
-    admin = await startAdminServer({
-      tls: tls.server,
-      host: '127.0.0.1',
-      port: 0,
-      faults,
-      hybridConnections: () => ({ issued: 0, live: 0, used: 0 }),
-      relayCounters: () => ({ tcpConnections: 0, relayedConnections: 0, controlChannels: 0 }),
-    });
+    admin = await startTestAdmin(faults);
   });
-  afterAll(() => admin?.close());
+  afterAll(() => admin?.admin.close());
 
-  const post = (fault: string, body: unknown) =>
-    httpsRequest(`${admin.url}/faults/${fault}`, ca, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  const post = (fault: string, body: unknown) => admin.call('POST', `/faults/${fault}`, body);
 
   it('sets manual or automatic approval with an interval, and refuses anything else', async () => {
     expect((await post('device-codes', { approval: 'manual', intervalSeconds: 1 })).status).toBe(200);

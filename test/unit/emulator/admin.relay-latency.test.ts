@@ -3,9 +3,7 @@
  * another process: the latency reaches the fault hook, a bad one is refused, the counters come back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdminServer, type AdminServer } from '../../../src/emulator/admin.js';
-import type { EmulatorFaults } from '../../../src/emulator/faults.js';
-import { httpsRequest, makeTestTls } from './entra/tls-fixture.js';
+import { startTestAdmin, type TestAdmin } from './admin-fixture.js';
 
 describe('admin endpoint: relay latency and counters', () => {
   const latencies: number[] = [];
@@ -14,31 +12,16 @@ describe('admin endpoint: relay latency and counters', () => {
       if (ms > 10_000) throw new RangeError('The relay latency must be a number of milliseconds from 0 to 10000.');
       latencies.push(ms);
     },
-  } as unknown as EmulatorFaults;
+  };
   const counters = { tcpConnections: 9, relayedConnections: 4, controlChannels: 2 };
-  let admin: AdminServer;
-  let ca: string;
+  let admin: TestAdmin;
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    ca = tls.ca;
-    admin = await startAdminServer({
-      tls: tls.server,
-      host: '127.0.0.1',
-      port: 0,
-      faults,
-      hybridConnections: () => ({ issued: 0, live: 0, used: 0 }),
-      relayCounters: () => counters,
-    });
+    admin = await startTestAdmin(faults, () => counters);
   });
-  afterAll(() => admin?.close());
+  afterAll(() => admin?.admin.close());
 
-  const call = (method: string, path: string, body?: unknown) =>
-    httpsRequest(`${admin.url}${path}`, ca, {
-      method,
-      headers: { authorization: `Bearer ${admin.key}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+  const call = (method: string, path: string, body?: unknown) => admin.call(method, path, body);
 
   it('sets the one-way latency, and refuses a negative, missing or out-of-range one', async () => {
     expect((await call('POST', '/faults/relay-latency', { ms: 20 })).status).toBe(200);
