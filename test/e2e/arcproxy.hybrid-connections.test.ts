@@ -4,14 +4,13 @@
  * real binary and the real kubectl: start-up waits for the listener, and credentials renewed
  * every few seconds move kubectl across several hybrid connections without a failed request.
  */
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { DEFAULT_RELAY_LISTENER_DELAY_MS } from '../../src/emulator/seed.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
-import { BIN, assertBuilt, tempHome } from '../helpers/arcproxy.js';
+import { startArcproxyJson, tempHome, type JsonArcproxy } from '../helpers/arcproxy.js';
 import { availableKubectls, getPodsFor, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -35,47 +34,14 @@ afterEach(async () => {
   for (const h of homes.splice(0)) await h.cleanup();
 });
 
-type Event = { event: string; [k: string]: unknown };
-
 /** arcproxy --output json in a fresh home, resolved once its "ready" event is out. */
-async function startJson(): Promise<{ events: () => Event[]; raw: () => string; kubeconfig: string; cacheDir: string; stop: () => Promise<number> }> {
-  assertBuilt();
+async function startJson(): Promise<JsonArcproxy & { kubeconfig: string; cacheDir: string }> {
   const home = await tempHome();
   homes.push(home);
   await mkdir(join(home.dir, '.kube'), { recursive: true });
-  const proc = spawn(process.execPath, [BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json'], {
-    env: { PATH: process.env.PATH, ...arcproxyEnv(emulator, home.dir) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    return exited;
-  };
-  stops.push(stop);
-  const events = () =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Event);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (events().some((e) => e.event === 'ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`arcproxy exited ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
-  return { events, raw: () => out + err, kubeconfig: join(home.dir, '.kube/config'), cacheDir: join(home.dir, 'cache'), stop };
+  const session = await startArcproxyJson(arcproxyEnv(emulator, home.dir));
+  stops.push(session.stop);
+  return { ...session, kubeconfig: join(home.dir, '.kube/config'), cacheDir: join(home.dir, 'cache') };
 }
 
 describe.runIf(kubectl)('hybrid connections that change with every credential', () => {

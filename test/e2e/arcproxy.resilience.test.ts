@@ -5,13 +5,12 @@
  * keeps working. The real binary, the real kubectl, the emulator's fault hooks.
  * (The agent going offline and coming back is in arcproxy.behaviour.test.ts.)
  */
-import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
-import { BIN, assertBuilt, startArcproxy, tempHome, type ArcproxyProcess } from '../helpers/arcproxy.js';
+import { startArcproxy, startArcproxyJson, tempHome, type ArcproxyProcess, type JsonArcproxy } from '../helpers/arcproxy.js';
 import { availableKubectls, getPodsFor, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -108,48 +107,11 @@ describe('start-up against a throttled ARM', () => {
   });
 });
 
-interface JsonSession {
-  events: () => { event: string; [k: string]: unknown }[];
-  raw: () => string;
-  stop: () => Promise<number>;
-}
-
 /** arcproxy --output json, ready once its "ready" event is out. */
-async function startJson(dir: string): Promise<JsonSession> {
-  assertBuilt();
-  const proc = spawn(process.execPath, [BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json'], {
-    env: { PATH: process.env.PATH, ...arcproxyEnv(emulator, dir) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
-  const events = () =>
-    out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { event: string });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (events().some((e) => e.event === 'ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`arcproxy exited ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    return exited;
-  };
-  running.push({ proc, port: 0, exited, stdout: () => out, stderr: () => err, stop: async () => stop() });
-  return { events, raw: () => out + err, stop };
+async function startJson(dir: string): Promise<JsonArcproxy> {
+  const session = await startArcproxyJson(arcproxyEnv(emulator, dir));
+  running.push({ proc: session.proc, port: 0, exited: session.exited, stdout: session.stdout, stderr: session.stderr, stop: () => session.stop() });
+  return session;
 }
 
 describe.runIf(kubectl)('credentials that expire every few seconds', () => {

@@ -119,3 +119,59 @@ export async function tempHome(): Promise<{ dir: string; cleanup: () => Promise<
   const dir = await mkdtemp(join(tmpdir(), 'arcproxy-home-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+export type JsonEvent = { event: string; [k: string]: unknown };
+
+export interface JsonArcproxy {
+  proc: ChildProcess;
+  exited: Promise<number>;
+  /** The JSON lines of stdout so far. */
+  events: () => JsonEvent[];
+  stdout: () => string;
+  stderr: () => string;
+  raw: () => string;
+  /** SIGTERM, then the exit code. */
+  stop: () => Promise<number>;
+}
+
+/** `arcproxy -n demo -g demo-rg --port 0 --output json`, resolved once its "ready" event is out (killed if it never is). */
+export async function startArcproxyJson(env: Record<string, string | undefined>): Promise<JsonArcproxy> {
+  assertBuilt();
+  const proc = spawn(process.execPath, [BIN, '-n', 'demo', '-g', 'demo-rg', '--port', '0', '--output', 'json'], {
+    env: baseEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number>((resolve) => proc.on('exit', (code) => resolve(code ?? 1)));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    return exited;
+  };
+  const events = () =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as JsonEvent);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ready in 30 s\nstdout: ${out}\nstderr: ${err}`)), 30_000);
+      proc.stdout.on('data', (d) => {
+        out += d;
+        if (events().some((e) => e.event === 'ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`arcproxy exited ${code} before ready\nstdout: ${out}\nstderr: ${err}`));
+      });
+    });
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  return { proc, exited, events, stdout: () => out, stderr: () => err, raw: () => out + err, stop };
+}
