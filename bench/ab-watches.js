@@ -53,7 +53,7 @@ try {
           const w = await manyWatches(t, control, kind.n, events, `ab${r}t${i}${kind.h2 ? 'h2' : 'h1'}n${kind.n}`, p.pid, emulator.probe);
           results[i][kind.name].push(w);
           console.error(
-            `round ${r + 1} ${kind.name.padEnd(8)} tree ${i}: delivery p99 ${fmt(w.p99)} ms; arcproxy share p50 ${fmt(w.share?.p50, 2)} p99 ${fmt(w.share?.p99, 2)} max ${fmt(w.share?.max, 2)} ms; latest: upstream ${fmt(w.hops?.upstream)} relay ${fmt(w.hops?.relay)} arcproxy ${fmt(w.hops?.arcproxy)} ms; CPU ${fmt(w.cpuMsPerEvent)} ms/event; RSS ${fmt(w.rssWithWatchesMB, 0)} MB; missed ${w.missed}`,
+            `round ${r + 1} ${kind.name.padEnd(8)} tree ${i}: delivery p99 ${fmt(w.p99)} ms; arcproxy share p50 ${fmt(w.share?.p50, 2)} p99 ${fmt(w.share?.p99, 2)} max ${fmt(w.share?.max, 2)} ms; latest: upstream ${fmt(w.hops?.upstream)} relay ${fmt(w.hops?.relay)} arcproxy ${fmt(w.hops?.arcproxy)} ms; spans: relay writes ${fmt(w.hops?.relaySpan)} receipts ${fmt(w.hops?.receiveSpan)} ms; CPU ${fmt(w.cpuMsPerEvent)} ms/event; RSS ${fmt(w.rssWithWatchesMB, 0)} MB; missed ${w.missed}`,
           );
         } finally {
           await p.stop();
