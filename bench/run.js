@@ -24,6 +24,7 @@ import { cpuSeconds, rssBytes } from './lib/proc.js';
 import { median } from './lib/stats.js';
 import { summarise, printSummary } from './lib/cpuprofile.js';
 import { renderTable, evaluateTargets, renderLaunchForms } from './lib/report.js';
+import { startFloors } from './lib/floors.js';
 import { wanSection, renderWan, startKubectlProxy, kubectlProxyTarget, writeDirectKubeconfig, summarisePeer, renderPeer } from './lib/wan.js';
 
 const args = new Set(process.argv.slice(2));
@@ -148,7 +149,10 @@ async function main() {
     // The peer: kubectl proxy straight at the same apiserver, a fourth path for the small requests.
     const kproxy = await startKubectlProxy(await writeDirectKubeconfig(join(dir, 'direct.yaml'), { url: emu.apiserverUrl, ca: emu.ca, token }));
     cleanups.unshift(() => kproxy.stop());
-    const smallTargets = [...targets, kubectlProxyTarget(kproxy.port)];
+    // The floor under arcproxy's own share: node:https doing the least an HTTP proxy does (bench/lib/floors.js).
+    const floors = await startFloors({ cred, cloud, token, direct });
+    cleanups.unshift(() => floors.stop());
+    const smallTargets = [...targets, kubectlProxyTarget(kproxy.port), floors.https];
 
     // Warm every path's code before the first round: a new process runs its first few thousand
     // requests on code V8 has not optimised yet (arcproxy's CPU per request falls by ~40 % over

@@ -331,6 +331,7 @@ export function summarisePeer(rounds, launch) {
   const paired = (name, base) => median(rounds.map((r) => r[name].seq.p50 - r[base].seq.p50));
   const arcOwn = paired('arcproxy', 'relay');
   const kubectlProxyAdds = paired('kubectl-proxy', 'direct');
+  const floorOwn = rounds.every((r) => r['https-floor']) ? paired('https-floor', 'relay') : undefined;
   const readyMs = median(launch.map((x) => x.readyMs));
   const nodeMs = median(launch.map((x) => x.nodeStartupMs));
   return {
@@ -339,6 +340,9 @@ export function summarisePeer(rounds, launch) {
     arcproxyOwnMs: arcOwn,
     kubectlProxyAddsMs: kubectlProxyAdds,
     ownShareRatio: arcOwn / kubectlProxyAdds,
+    // node:https doing the least an HTTP proxy does, on the same relay streams (bench/lib/floors.js).
+    floorOwnMs: floorOwn,
+    floorShareRatio: floorOwn === undefined ? undefined : floorOwn / kubectlProxyAdds,
     readyMs,
     nodeStartupMs: nodeMs,
     launchRatio: readyMs / nodeMs,
@@ -360,6 +364,11 @@ export function renderPeer(peer) {
     `| target | measured | met |`,
     '|---|---|---|',
     `| arcproxy's own warm p50 share <= kubectl proxy's added p50 (each paired by round) | ${f(peer.arcproxyOwnMs)} vs ${f(peer.kubectlProxyAddsMs)} ms (${f(peer.ownShareRatio, 2)}x) | ${peer.ownShareRatio <= 1 ? 'yes' : 'NO'} |`,
+    ...(peer.floorOwnMs === undefined
+      ? []
+      : [
+          `| (for scale) the node:https floor's share, paired alike: bench/lib/floors.js | ${f(peer.floorOwnMs)} vs ${f(peer.kubectlProxyAddsMs)} ms (${f(peer.floorShareRatio, 2)}x) | |`,
+        ]),
     `| launch-to-ready <= 3x node -e 0 | ${f(peer.readyMs, 0)} vs ${f(peer.nodeStartupMs, 0)} ms (${f(peer.launchRatio, 2)}x) | ${peer.launchRatio <= 3 ? 'yes' : 'NO'} |`,
   ].join('\n');
 }
