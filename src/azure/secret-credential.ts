@@ -7,7 +7,8 @@
  * Like MSAL, it keeps each scope's token until 5 minutes before it expires, and a claims
  * challenge (continuous access evaluation) asks for a new one carrying the claims. Like the SDK's
  * pipeline it came through, it retries a request that failed on the way (connection failures,
- * 408, 429 and 5xx but 501 and 505) three times, about 1, 2 and 4 seconds apart.
+ * 408, 429 and 5xx but 501 and 505) three times, about 1, 2 and 4 seconds apart, or after the
+ * wait Entra asked for (Retry-After) when it asked for one.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { CloudProfile } from '../net/cloud-profile.js';
@@ -18,6 +19,9 @@ const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
 
 /** The SDK's default retry policy: 3 retries, exponential from about a second. */
 const RETRY_DELAYS_MS = [1000, 2000, 4000];
+
+/** A throttled sign-in waits at most this long for Entra; a longer Retry-After fails at once, saying so. */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 const CONNECTION_FAILURES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -67,13 +71,31 @@ export class ClientSecretTokenCredential implements TokenCredential {
         result = await ask();
         break;
       } catch (err) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined || !retriable(err)) throw err;
-        await sleep(delay, signal);
+        const backoff = RETRY_DELAYS_MS[attempt];
+        if (backoff === undefined || !retriable(err)) throw err;
+        await sleep(waitBeforeRetry(err as EntraTokenError, backoff), signal);
       }
     }
     const token: AccessToken = { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs, tokenType: 'Bearer' };
     this.#cache.set(scope, token);
     return token;
   }
+}
+
+/** Entra's own Retry-After when it sent one (as the SDK's throttling policy), else the backoff. */
+function waitBeforeRetry(err: EntraTokenError, backoffMs: number): number {
+  const asked = err.retryAfterMs;
+  if (asked === undefined) return backoffMs;
+  if (asked > MAX_RETRY_AFTER_MS) {
+    throw new EntraTokenError(
+      `${err.message} Microsoft Entra ID asks to wait ${Math.ceil(asked / 1000)} s before the next token request: too long to wait here. Entra throttles a client that asks for tokens too often: try again after that.`,
+      {
+        ...(err.status === undefined ? {} : { status: err.status }),
+        ...(err.oauthError === undefined ? {} : { oauthError: err.oauthError }),
+        retryAfterMs: asked,
+        cause: err,
+      },
+    );
+  }
+  return asked;
 }

@@ -5,6 +5,7 @@
  * reaches a message: descriptions from Entra are cut to their first line and scrubbed of every
  * value of the request.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import { redactSecrets } from '../../errors/index.js';
@@ -31,13 +32,16 @@ export class EntraTokenError extends AuthError {
   readonly oauthError: string | undefined;
   /** The first AADSTS code of the answer. */
   readonly aadsts: number | undefined;
+  /** How long Entra asked the client to wait before the next request (Retry-After), when it did. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, details: { status?: number; oauthError?: string; aadsts?: number; cause?: unknown } = {}) {
+  constructor(message: string, details: { status?: number; oauthError?: string; aadsts?: number; retryAfterMs?: number; cause?: unknown } = {}) {
     super('ARCPROXY_AUTH_FAILED', message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'EntraTokenError';
     this.status = details.status;
     this.oauthError = details.oauthError;
     this.aadsts = details.aadsts;
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -61,7 +65,7 @@ export interface FormPostOptions {
 /** The parsed JSON object of a 200 answer. Any other answer throws EntraTokenError. */
 export async function postForm(cloud: CloudProfile, url: string, form: URLSearchParams, opts: FormPostOptions): Promise<Record<string, unknown>> {
   const scrub = (text: string) => scrubbed(text, opts.secrets);
-  let answer: { status: number; body: string };
+  let answer: Answer;
   try {
     answer = await send(cloud, url, form.toString(), opts);
   } catch (err) {
@@ -72,12 +76,16 @@ export async function postForm(cloud: CloudProfile, url: string, form: URLSearch
     throw new EntraTokenError(`Could not reach Microsoft Entra ID at ${originOf(url)} (${scrub(why)}).${hintFor(code, cloud)}`, { cause: err });
   }
   const body = parseJsonObject(answer.body);
+  const wait = answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs };
   if (answer.status === 200) {
     if (!body) throw new EntraTokenError(`Microsoft Entra ID at ${originOf(url)} answered a token request with something that is not a JSON object.`);
     return body;
   }
   if (!body || typeof body.error !== 'string') {
-    throw new EntraTokenError(`Microsoft Entra ID at ${originOf(url)} answered HTTP ${answer.status} without an OAuth error.`, { status: answer.status });
+    throw new EntraTokenError(`Microsoft Entra ID at ${originOf(url)} answered HTTP ${answer.status} without an OAuth error.`, {
+      status: answer.status,
+      ...wait,
+    });
   }
   const aadsts = firstAadsts(body);
   const description = typeof body.error_description === 'string' ? firstLine(body.error_description).replace(/^AADSTS\d+:\s*/, '') : '';
@@ -87,10 +95,35 @@ export async function postForm(cloud: CloudProfile, url: string, form: URLSearch
   ].filter(Boolean);
   const what = [`HTTP ${answer.status}`, body.error, aadsts === undefined ? '' : `AADSTS${aadsts}`].filter(Boolean).join(' ');
   const message = `Microsoft Entra ID refused the token request (${what})${description ? `: ${description}` : '.'}${ids.length > 0 ? ` [${ids.join(', ')}]` : ''}`;
-  throw new EntraTokenError(scrub(message), { status: answer.status, oauthError: body.error, ...(aadsts === undefined ? {} : { aadsts }) });
+  throw new EntraTokenError(scrub(message), { status: answer.status, oauthError: body.error, ...(aadsts === undefined ? {} : { aadsts }), ...wait });
 }
 
-function send(cloud: CloudProfile, url: string, body: string, opts: FormPostOptions): Promise<{ status: number; body: string }> {
+interface Answer {
+  status: number;
+  body: string;
+  retryAfterMs: number | undefined;
+}
+
+/**
+ * The wait a throttled or unavailable service asks for, as Azure's SDK pipeline reads it:
+ * `retry-after-ms` or `x-ms-retry-after-ms` in milliseconds, else `Retry-After` in seconds or as
+ * an HTTP date. Undefined when there is none or it cannot be read.
+ */
+export function retryAfterMs(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const value = headers[name];
+    if (typeof value === 'string' && /^\d+$/.test(value.trim())) return Number(value.trim());
+  }
+  const value = headers['retry-after']?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Every HTTP-date form starts with the day's name; Date.parse would take "-1" as a year.
+  if (!/^[A-Za-z]{3}/.test(value)) return undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function send(cloud: CloudProfile, url: string, body: string, opts: FormPostOptions): Promise<Answer> {
   opts.signal?.throwIfAborted();
   const timeoutMs = opts.timeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -122,7 +155,7 @@ function send(cloud: CloudProfile, url: string, body: string, opts: FormPostOpti
         res.on('error', fail);
         res.on('end', () => {
           done();
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfterMs: retryAfterMs(res.headers) });
         });
       },
     );

@@ -3,12 +3,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientSecretTokenCredential } from '../../../src/azure/secret-credential.js';
-import { EntraTokenError } from '../../../src/azure/pop/token-http.js';
+import { EntraTokenError, retryAfterMs } from '../../../src/azure/pop/token-http.js';
 import { closeCloudTransport } from '../../../src/azure/transport.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
 import { makeTestTls } from '../emulator/entra/tls-fixture.js';
 
-type Answer = { status: number; body: unknown };
+type Answer = { status: number; body: unknown; headers?: Record<string, string> };
 const TOKEN = { token_type: 'Bearer', expires_in: 3599, access_token: 'scripted-access-token' };
 
 describe('ClientSecretTokenCredential retries', () => {
@@ -24,8 +24,8 @@ describe('ClientSecretTokenCredential retries', () => {
       req.resume();
       req.on('end', () => {
         requests++;
-        const { status, body } = script.shift() ?? { status: 500, body: { error: 'no_script' } };
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        const { status, body, headers } = script.shift() ?? { status: 500, body: { error: 'no_script' } };
+        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -71,6 +71,31 @@ describe('ClientSecretTokenCredential retries', () => {
     expect(slept).toEqual([1000, 2000]);
   });
 
+  it("waits as long as Entra's Retry-After asks instead of its own backoff", async () => {
+    script = [
+      { status: 429, body: { error: 'throttled' }, headers: { 'retry-after': '7' } },
+      { status: 503, body: { error: 'temporarily_unavailable' }, headers: { 'retry-after-ms': '1500' } },
+      { status: 200, body: TOKEN },
+    ];
+    expect((await credential().getToken('arm/.default')).token).toBe('scripted-access-token');
+    expect(requests).toBe(3);
+    expect(slept).toEqual([7000, 1500]);
+  });
+
+  it('fails at once, saying how long, when Entra asks for a wait longer than a minute', async () => {
+    script = [{ status: 429, body: { error: 'throttled', error_description: 'AADSTS50196: too many requests.' }, headers: { 'retry-after': '600' } }];
+    const err = (await credential()
+      .getToken('arm/.default')
+      .catch((e: unknown) => e)) as EntraTokenError;
+    expect(err).toBeInstanceOf(EntraTokenError);
+    expect(err.status).toBe(429);
+    expect(err.retryAfterMs).toBe(600_000);
+    expect(err.message).toMatch(/HTTP 429.*wait 600 s/);
+    expect(err.message).not.toContain('shh-secret');
+    expect(requests).toBe(1);
+    expect(slept).toEqual([]);
+  });
+
   it('gives up after three retries with the last answer', async () => {
     script = Array.from({ length: 4 }, () => ({ status: 500, body: { error: 'server_error' } }));
     const err = await credential()
@@ -100,5 +125,19 @@ describe('ClientSecretTokenCredential retries', () => {
     expect(err.message).toContain('ECONNREFUSED');
     expect(slept).toEqual([1000, 2000, 4000]);
     closeCloudTransport(nowhere);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads milliseconds first, then seconds or an HTTP date, and nothing else', () => {
+    const now = Date.parse('2026-12-06T08:00:00Z');
+    expect(retryAfterMs({ 'retry-after-ms': '250', 'retry-after': '9' }, now)).toBe(250);
+    expect(retryAfterMs({ 'x-ms-retry-after-ms': '1200' }, now)).toBe(1200);
+    expect(retryAfterMs({ 'retry-after': '3' }, now)).toBe(3000);
+    expect(retryAfterMs({ 'retry-after': 'Sun, 06 Dec 2026 08:00:05 GMT' }, now)).toBe(5000);
+    expect(retryAfterMs({ 'retry-after': 'Sun, 06 Dec 2026 07:59:00 GMT' }, now)).toBe(0);
+    expect(retryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(retryAfterMs({ 'retry-after': '-1' }, now)).toBeUndefined();
+    expect(retryAfterMs({}, now)).toBeUndefined();
   });
 });
