@@ -176,6 +176,7 @@ function environmentSecretCredential(ctx: CredentialContext): TokenCredential {
     tenantId: ctx.env.AZURE_TENANT_ID ?? '',
     clientId: ctx.env.AZURE_CLIENT_ID ?? '',
     clientSecret: ctx.env.AZURE_CLIENT_SECRET ?? '',
+    onThrottled: (message) => (ctx.warn ?? ctx.prompt)(message),
   });
   return {
     getToken: (scopes, options) =>

@@ -44,6 +44,8 @@ export interface ClientSecretOptions {
   now?: () => number;
   /** Waits between retries; injected by tests. */
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+  /** Told when Entra asked for a wait before the next try, and how long: a minute of silence looks like a hang. */
+  onThrottled?: (message: string) => void;
 }
 
 export class ClientSecretTokenCredential implements TokenCredential {
@@ -73,29 +75,32 @@ export class ClientSecretTokenCredential implements TokenCredential {
       } catch (err) {
         const backoff = RETRY_DELAYS_MS[attempt];
         if (backoff === undefined || !retriable(err)) throw err;
-        await sleep(waitBeforeRetry(err as EntraTokenError, backoff), signal);
+        await sleep(this.#waitBeforeRetry(err as EntraTokenError, backoff), signal);
       }
     }
     const token: AccessToken = { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs, tokenType: 'Bearer' };
     this.#cache.set(scope, token);
     return token;
   }
-}
 
-/** Entra's own Retry-After when it sent one (as the SDK's throttling policy), else the backoff. */
-function waitBeforeRetry(err: EntraTokenError, backoffMs: number): number {
-  const asked = err.retryAfterMs;
-  if (asked === undefined) return backoffMs;
-  if (asked > MAX_RETRY_AFTER_MS) {
-    throw new EntraTokenError(
-      `${err.message} Microsoft Entra ID asks to wait ${Math.ceil(asked / 1000)} s before the next token request: too long to wait here. Entra throttles a client that asks for tokens too often: try again after that.`,
-      {
-        ...(err.status === undefined ? {} : { status: err.status }),
-        ...(err.oauthError === undefined ? {} : { oauthError: err.oauthError }),
-        retryAfterMs: asked,
-        cause: err,
-      },
+  /** Entra's own Retry-After when it sent one (as the SDK's throttling policy), else the backoff. */
+  #waitBeforeRetry(err: EntraTokenError, backoffMs: number): number {
+    const asked = err.retryAfterMs;
+    if (asked === undefined) return backoffMs;
+    if (asked > MAX_RETRY_AFTER_MS) {
+      throw new EntraTokenError(
+        `${err.message} Microsoft Entra ID asks to wait ${Math.ceil(asked / 1000)} s before the next token request: too long to wait here. Entra throttles a client that asks for tokens too often: try again after that.`,
+        {
+          ...(err.status === undefined ? {} : { status: err.status }),
+          ...(err.oauthError === undefined ? {} : { oauthError: err.oauthError }),
+          retryAfterMs: asked,
+          cause: err,
+        },
+      );
+    }
+    this.#opts.onThrottled?.(
+      `Microsoft Entra ID asks arcproxy to wait ${Math.ceil(asked / 1000)} s before its next token request (HTTP ${err.status}); waiting, then trying again.`,
     );
+    return asked;
   }
-  return asked;
 }

@@ -6,6 +6,7 @@
  *   POST /faults/expire-relay-tokens
  *   POST /faults/agent                {"cluster":"demo","online":false}
  *   POST /faults/arm                  {"count":2,"status":429,"retryAfterSeconds":1}
+ *   POST /faults/entra-throttle       {"count":1,"retryAfterSeconds":60}
  *   POST /faults/token-lifetime       {"seconds":30}
  *   POST /faults/relay-token-lifetime {"seconds":30}
  *   POST /faults/relay-listener-delay {"ms":1500}
@@ -82,6 +83,7 @@ export async function startAdminServer(opts: {
       if (status !== 429 && status !== 500) throw new Error('"status" must be 429 or 500');
       faults.armFailNext(num(b, 'count'), status, b.retryAfterSeconds === undefined ? undefined : num(b, 'retryAfterSeconds'));
     },
+    'entra-throttle': (b) => faults.entraThrottleNext(num(b, 'count'), b.retryAfterSeconds === undefined ? undefined : num(b, 'retryAfterSeconds')),
     'token-lifetime': (b) => faults.setTokenLifetime(num(b, 'seconds')),
     'relay-token-lifetime': (b) => faults.setRelayTokenLifetime(num(b, 'seconds')),
     'device-codes': (b) => {

@@ -8,6 +8,8 @@ export interface EmulatorFaults {
   setAgentOnline(cluster: string, online: boolean): Promise<void>;
   /** ARM answers the next `count` calls with 429 (Retry-After) or 500. */
   armFailNext(count: number, status: 429 | 500, retryAfterSeconds?: number): void;
+  /** Entra throttles the next `count` client-credentials token requests: 429 with Retry-After (default 60 s). */
+  entraThrottleNext(count: number, retryAfterSeconds?: number): void;
   /** Lifetime of Entra access tokens issued from now on. */
   setTokenLifetime(seconds: number): void;
   /** Lifetime of relay SAS tokens that listClusterUserCredential hands out from now on. */

@@ -228,6 +228,7 @@ function emulatorFaults(parts: {
     expireRelayTokens: () => parts.relay.faults.expireTokensNow(),
     setAgentOnline: (cluster, online) => clusterNamed(cluster).agent.setOnline(online),
     armFailNext: (count, status, retryAfterSeconds) => parts.arm.faults.failNext(count, status, retryAfterSeconds),
+    entraThrottleNext: (count, retryAfterSeconds) => parts.entra.throttleNext(count, retryAfterSeconds),
     setTokenLifetime: (seconds) => parts.entra.setTokenLifetime(seconds),
     setRelayTokenLifetime: (seconds) => parts.arm.faults.setRelayTokenLifetime(seconds),
     setDeviceCodeApproval: (approval, intervalSeconds) => parts.entra.setDeviceCodeApproval(approval, intervalSeconds),

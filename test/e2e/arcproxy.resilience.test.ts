@@ -5,12 +5,12 @@
  * keeps working. The real binary, the real kubectl, the emulator's fault hooks.
  * (The agent going offline and coming back is in arcproxy.behaviour.test.ts.)
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { startTestEmulator, arcproxyEnv } from '../helpers/emulator.js';
-import { startArcproxy, startArcproxyJson, tempHome, type ArcproxyProcess, type JsonArcproxy } from '../helpers/arcproxy.js';
+import { runArcproxy, startArcproxy, startArcproxyJson, tempHome, type ArcproxyProcess, type JsonArcproxy } from '../helpers/arcproxy.js';
 import { availableKubectls, getPodsFor, runKubectl, spawnKubectl, type LongRunningKubectl } from '../helpers/kubectl.js';
 
 const kubectl = availableKubectls()[0];
@@ -32,6 +32,7 @@ afterEach(async () => {
   // Faults are emulator-wide: put the defaults back for the next test.
   emulator.faults.setTokenLifetime(3600);
   emulator.faults.setRelayTokenLifetime(10800);
+  emulator.faults.entraThrottleNext(0);
   await home?.cleanup();
   home = undefined;
 });
@@ -104,6 +105,29 @@ describe('start-up against a throttled ARM', () => {
     const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
     running.push(p);
     expect(p.stdout()).toContain('Start sending kubectl requests');
+  });
+});
+
+describe('start-up against a throttled Entra ID', () => {
+  it("waits as long as the client-credentials grant's Retry-After asks, says so, and starts", async () => {
+    const dir = await freshHome();
+    emulator.faults.entraThrottleNext(1, 1);
+    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+    running.push(p);
+    expect(p.stdout()).toContain('Start sending kubectl requests');
+    expect(p.stderr()).toMatch(/Microsoft Entra ID asks arcproxy to wait 1 s before its next token request \(HTTP 429\)/);
+  });
+
+  it('fails at once, naming the wait, when Entra asks for more than a minute; the kubeconfig is not written', async () => {
+    const dir = await freshHome();
+    emulator.faults.entraThrottleNext(1, 600);
+    const r = await runArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/HTTP 429.*wait 600 s before the next token request/);
+    const secret = emulator.env.AZURE_CLIENT_SECRET;
+    expect(secret).toBeTruthy();
+    expect(r.stderr).not.toContain(secret!);
+    expect(await readdir(join(dir, '.kube'))).toEqual([]);
   });
 });
 

@@ -18,6 +18,8 @@ export { TokenValidationError, type TokenValidationCode } from './errors.js';
 
 /** What Entra tells device-code clients to wait between polls. */
 const DEVICE_CODE_INTERVAL_SECONDS = 5;
+/** The Retry-After Entra sends a throttled client-credentials request (MSAL's throttling docs). */
+const THROTTLE_RETRY_AFTER_SECONDS = 60;
 
 export interface EntraEmulatorOptions {
   seed: Seed;
@@ -42,6 +44,8 @@ export interface EntraEmulator {
   verifyAccessToken(token: string, opts: { audience: string | string[] }): Promise<AccessTokenClaims>;
   /** Lifetime (seconds) of access tokens issued from now on. */
   setTokenLifetime(seconds: number): void;
+  /** The next `count` client-credentials token requests are throttled: 429 with Retry-After (default 60 s, Entra's). */
+  throttleNext(count: number, retryAfterSeconds?: number): void;
   /** How many polls device codes started from now on answer authorization_pending before approval. */
   setDeviceCodePendingPolls(polls: number): void;
   /**
@@ -65,6 +69,13 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
   let pendingPolls = checkedPolls(opts.deviceCodePendingPolls ?? 0);
   let manualApproval = false;
   let deviceCodeIntervalSeconds = DEVICE_CODE_INTERVAL_SECONDS;
+  let throttles = 0;
+  let throttleSeconds = THROTTLE_RETRY_AFTER_SECONDS;
+  const takeThrottle = (): number | undefined => {
+    if (throttles <= 0) return undefined;
+    throttles -= 1;
+    return throttleSeconds;
+  };
   const grants = new TokenGrants({
     seed: opts.seed,
     signingKey,
@@ -81,7 +92,7 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
   const jwks = () => publicJwks([signingKey]);
   const server = await startHttpsServer(opts.tls, opts.host ?? '127.0.0.1', opts.port ?? 0, (req, res) =>
     handleEntraRequest(
-      { seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now, deviceCodeIntervalSeconds: () => deviceCodeIntervalSeconds },
+      { seed: opts.seed, grants, baseUrl, jwks, federationIssuer, nowMs: now, deviceCodeIntervalSeconds: () => deviceCodeIntervalSeconds, takeThrottle },
       req,
       res,
     ),
@@ -111,6 +122,12 @@ export async function createEntraEmulator(opts: EntraEmulatorOptions): Promise<E
     setTokenLifetime(seconds) {
       if (!Number.isFinite(seconds) || seconds <= 0) throw new RangeError('Token lifetime must be a positive number of seconds.');
       lifetimeSeconds = Math.floor(seconds);
+    },
+    throttleNext(count, retryAfterSeconds = THROTTLE_RETRY_AFTER_SECONDS) {
+      if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('throttleNext needs a whole number of requests.');
+      if (!Number.isSafeInteger(retryAfterSeconds) || retryAfterSeconds < 0) throw new RangeError('Retry-After must be a whole number of seconds.');
+      throttles = count;
+      throttleSeconds = retryAfterSeconds;
     },
     setDeviceCodePendingPolls(polls) {
       pendingPolls = checkedPolls(polls);

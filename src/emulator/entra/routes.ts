@@ -21,6 +21,8 @@ export interface EntraRouteContext {
   federationIssuer: () => string;
   nowMs: () => number;
   deviceCodeIntervalSeconds: () => number;
+  /** Takes one planned throttling of a client-credentials token request: its Retry-After in seconds. */
+  takeThrottle: () => number | undefined;
 }
 
 /** The seed tenant when `segment` names it (by id or alias), else undefined. */
@@ -115,6 +117,13 @@ export async function handleEntraRequest(ctx: EntraRouteContext, req: IncomingMe
         interval: ctx.deviceCodeIntervalSeconds(),
         message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${started.userCode} to authenticate.`,
       });
+    }
+    const throttledFor = params.get('grant_type') === 'client_credentials' ? ctx.takeThrottle() : undefined;
+    if (throttledFor !== undefined) {
+      // As Entra throttles the client-credentials grant (MSAL's "client and server throttling"):
+      // 429 with Retry-After; the body seen in the wild is plain text, not an OAuth error.
+      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(throttledFor) }).end('Too Many Requests');
+      return;
     }
     const response = await ctx.grants.handle(params, {
       tenantId,

@@ -42,6 +42,7 @@ describe('ClientSecretTokenCredential retries', () => {
     script = [];
     requests = 0;
     slept.length = 0;
+    told.length = 0;
   });
   afterAll(async () => {
     closeCloudTransport(cloud);
@@ -49,6 +50,7 @@ describe('ClientSecretTokenCredential retries', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  const told: string[] = [];
   const credential = (on: CloudProfile = cloud) =>
     new ClientSecretTokenCredential({
       cloud: on,
@@ -58,6 +60,7 @@ describe('ClientSecretTokenCredential retries', () => {
       sleep: async (ms) => {
         slept.push(ms);
       },
+      onThrottled: (message) => told.push(message),
     });
 
   it('retries 503 and 429 and gets the token', async () => {
@@ -69,6 +72,7 @@ describe('ClientSecretTokenCredential retries', () => {
     expect((await credential().getToken('arm/.default')).token).toBe('scripted-access-token');
     expect(requests).toBe(3);
     expect(slept).toEqual([1000, 2000]);
+    expect(told).toEqual([]);
   });
 
   it("waits as long as Entra's Retry-After asks instead of its own backoff", async () => {
@@ -80,6 +84,8 @@ describe('ClientSecretTokenCredential retries', () => {
     expect((await credential().getToken('arm/.default')).token).toBe('scripted-access-token');
     expect(requests).toBe(3);
     expect(slept).toEqual([7000, 1500]);
+    // Each wait Entra asked for is said, with its length: a silent minute looks like a hang.
+    expect(told).toEqual([expect.stringMatching(/wait 7 s .*HTTP 429/), expect.stringMatching(/wait 2 s .*HTTP 503/)]);
   });
 
   it('fails at once, saying how long, when Entra asks for a wait longer than a minute', async () => {
