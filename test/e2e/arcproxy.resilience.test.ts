@@ -112,10 +112,17 @@ describe('start-up against a throttled Entra ID', () => {
   it("waits as long as the client-credentials grant's Retry-After asks, says so, and starts", async () => {
     const dir = await freshHome();
     emulator.faults.entraThrottleNext(1, 1);
-    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir));
+    const warning = /Microsoft Entra ID asks arcproxy to wait 1 s before its next token request \(HTTP 429\)/;
+    // stderr is a pipe of its own: wait for the warning there rather than assume it came first.
+    let warned!: () => void;
+    const sawWarning = new Promise<void>((resolve) => (warned = resolve));
+    const p = await startArcproxy(['-n', 'demo', '-g', 'demo-rg', '--port', '0'], arcproxyEnv(emulator, dir), 30_000, (stderr) => {
+      if (warning.test(stderr)) warned();
+    });
     running.push(p);
     expect(p.stdout()).toContain('Start sending kubectl requests');
-    expect(p.stderr()).toMatch(/Microsoft Entra ID asks arcproxy to wait 1 s before its next token request \(HTTP 429\)/);
+    await sawWarning;
+    expect(p.stderr()).toMatch(warning);
   });
 
   it('fails at once, naming the wait, when Entra asks for more than a minute; the kubeconfig is not written', async () => {
