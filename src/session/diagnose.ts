@@ -199,6 +199,7 @@ async function runStages(opts: DiagnoseOptions, io: SessionIo, hooks: DiagnoseHo
       io,
       clusterArmId: need(cluster).id,
       key: () => takePopKey(),
+      warn: (m) => warnings.push(m),
     });
     const value = await arcAuth.getToken();
     d.scheme = arcAuth.scheme;

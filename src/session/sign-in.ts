@@ -44,6 +44,8 @@ export interface ClusterAuthOptions {
   key: () => Promise<PopKey>;
   onRefresh?: (expiresOnMs: number) => void;
   onRefreshError?: (err: unknown, retryInMs: number) => void;
+  /** Told when Entra asks for a wait before the next token request. */
+  warn?: (message: string) => void;
 }
 
 /** Entra mode's authentication to the cluster, from the credential the session signed in with. */
@@ -52,7 +54,7 @@ export function clusterAuth(opts: ClusterAuthOptions): Promise<ArcAuth> {
   return arcServerAuth({
     choice: opts.choice,
     bearer: credential,
-    popSource: (key) => popSourceFor(credential.kind, { env: io.env, cloud, userSignIn: credential.userSignIn }, key),
+    popSource: (key) => popSourceFor(credential.kind, { env: io.env, cloud, userSignIn: credential.userSignIn, onThrottled: opts.warn }, key),
     key: opts.key,
     clusterArmId: opts.clusterArmId,
     onRefresh: opts.onRefresh ?? (() => undefined),

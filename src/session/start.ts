@@ -171,6 +171,7 @@ export async function startSession(opts: SessionOptions, io: SessionIo, report: 
           clusterArmId: cluster.id,
           onRefresh: (expiresOnMs) => report.event('tokenRefreshed', { expiresOn: new Date(expiresOnMs).toISOString() }),
           onRefreshError: (err, retryInMs) => report.event('tokenRefreshFailed', { code: errorCodeOf(err), retryInMs }),
+          warn: (message) => report.warn(message),
         })
       : undefined;
     const [relayCredential, readyAuth] = await Promise.all([credentialAsked, arcAuthReady]);

@@ -11,6 +11,7 @@ import type { CredentialKind } from '../credentials.js';
 import type { UserSignIn } from '../user-sign-in.js';
 import { reqCnf, type PopKey } from './pop-key.js';
 import { requestToken, type TokenGrant } from './token-request.js';
+import { withTokenRetries } from './token-retry.js';
 
 /** Where PoP-bound tokens come from, or why the signed-in source cannot give them. */
 export type PopSource = { credential: TokenCredential } | { unavailable: string };
@@ -20,23 +21,32 @@ export interface PopSourceContext {
   cloud: CloudProfile;
   /** The user sign-in ARM's tokens came from (Azure CLI login, device code): the cluster's come from it too. */
   userSignIn?: UserSignIn | undefined;
+  /** Told when Entra asks for a wait before the next try (token-retry.ts). */
+  onThrottled?: ((message: string) => void) | undefined;
 }
 
-/** A TokenCredential whose tokens Entra bound to `key` (token_type=pop, cnf.kid = the key's thumbprint). */
+/**
+ * A TokenCredential whose tokens Entra bound to `key` (token_type=pop, cnf.kid = the key's
+ * thumbprint). Its requests are retried as ARM's are (token-retry.ts): Entra throttles and fails
+ * the cluster's token requests as it does ARM's.
+ */
 class PopCredential implements TokenCredential {
   readonly #endpoint: { cloud: CloudProfile; tenantId: string };
   readonly #grant: TokenGrant;
   readonly #key: PopKey;
+  readonly #onThrottled: ((message: string) => void) | undefined;
 
-  constructor(endpoint: { cloud: CloudProfile; tenantId: string }, grant: TokenGrant, key: PopKey) {
+  constructor(endpoint: { cloud: CloudProfile; tenantId: string }, grant: TokenGrant, key: PopKey, onThrottled: ((message: string) => void) | undefined) {
     this.#endpoint = endpoint;
     this.#grant = grant;
     this.#key = key;
+    this.#onThrottled = onThrottled;
   }
 
   async getToken(scopes: string | string[]): Promise<AccessToken> {
     const scope = Array.isArray(scopes) ? scopes.join(' ') : scopes;
-    const result = await requestToken(this.#endpoint, this.#grant, scope, { pop: { reqCnf: reqCnf(this.#key.kid), kid: this.#key.kid } });
+    const pop = { reqCnf: reqCnf(this.#key.kid), kid: this.#key.kid };
+    const result = await withTokenRetries(() => requestToken(this.#endpoint, this.#grant, scope, { pop }), { onThrottled: this.#onThrottled });
     return { token: result.accessToken, expiresOnTimestamp: result.expiresOnMs };
   }
 }
@@ -45,7 +55,9 @@ export async function popSourceFor(kind: CredentialKind | undefined, ctx: PopSou
   const { env, cloud } = ctx;
   const tenantId = env.AZURE_TENANT_ID ?? '';
   const clientId = env.AZURE_CLIENT_ID ?? '';
-  const make = (grant: TokenGrant, tenant = tenantId): PopSource => ({ credential: new PopCredential({ cloud, tenantId: tenant }, grant, key) });
+  const make = (grant: TokenGrant, tenant = tenantId): PopSource => ({
+    credential: new PopCredential({ cloud, tenantId: tenant }, grant, key, ctx.onThrottled),
+  });
   switch (kind) {
     case 'environment-secret':
       return make({ kind: 'client_secret', clientId, clientSecret: env.AZURE_CLIENT_SECRET ?? '' });
