@@ -11,6 +11,7 @@
  */
 import type { CloudProfile } from '../net/cloud-profile.js';
 import { EntraTokenError, pollDeviceCode, requestToken, startDeviceCode, type PopRequest, type TokenResult } from './pop/token-request.js';
+import { withTokenRetries } from './pop/token-retry.js';
 import { signInKey, type TokenCacheFile } from './token-cache.js';
 import { AuthError } from './auth-error.js';
 
@@ -66,7 +67,9 @@ export class UserSignIn {
     }
     if (this.#refreshToken !== undefined) {
       try {
-        const result = await requestToken(endpoint, { kind: 'refresh_token', clientId: this.#opts.clientId, refreshToken: this.#refreshToken }, scope, { pop });
+        const grant = { kind: 'refresh_token', clientId: this.#opts.clientId, refreshToken: this.#refreshToken } as const;
+        // Retried as ARM's token requests are (a 5xx or a dropped connection is not a lost sign-in).
+        const result = await withTokenRetries(() => requestToken(endpoint, grant, scope, { pop }));
         await this.#keep(result);
         return result;
       } catch (err) {

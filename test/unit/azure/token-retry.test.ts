@@ -1,8 +1,12 @@
-/** The client-secret sign-in retries as the SDK's pipeline did: against a scripted authority. */
+/**
+ * arcproxy's own token requests retry as the SDK's pipeline did (pop/token-retry.ts), against a
+ * scripted authority: the client-secret sign-in, and a user sign-in's refresh-token request.
+ */
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientSecretTokenCredential } from '../../../src/azure/secret-credential.js';
+import { UserSignIn } from '../../../src/azure/user-sign-in.js';
 import { EntraTokenError, retryAfterMs } from '../../../src/azure/pop/token-http.js';
 import { closeCloudTransport } from '../../../src/azure/transport.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
@@ -121,6 +125,16 @@ describe('ClientSecretTokenCredential retries', () => {
     expect(err.oauthError).toBe('invalid_client');
     expect(requests).toBe(1);
     expect(slept).toEqual([]);
+  });
+
+  it("retries a user sign-in's refresh-token request that met a 503, and keeps the sign-in", async () => {
+    script = [
+      { status: 503, body: { error: 'temporarily_unavailable' } },
+      { status: 200, body: { ...TOKEN, refresh_token: 'rotated-refresh-token' } },
+    ];
+    const signIn = new UserSignIn({ cloud, tenantId: 'contoso.example', clientId: 'az-cli', refreshToken: 'refresh-token' });
+    expect((await signIn.token('arm/.default')).accessToken).toBe('scripted-access-token');
+    expect(requests).toBe(2);
   });
 
   it('retries a connection that could not be made', async () => {
