@@ -1,11 +1,11 @@
 /**
  * How arcproxy's own token requests to Entra (the client secret's, the cluster's PoP tokens, a
- * user sign-in's refresh) are retried, as the Azure SDK's pipeline retried the
- * ones it used to send: a request that failed on the way (connection failures, 408, 429 and 5xx
- * but 501 and 505) is sent again up to three times, about 1, 2 and 4 seconds apart, or after the
- * wait Entra asked for (Retry-After; for the client-credentials grant Entra asks 60 s). A wait
- * longer than a minute is not waited: the request fails at once, naming it. Entra's refusals (a
- * wrong secret, a missing consent) are not retried: they are not going to get better.
+ * user sign-in's refresh) are retried, as the Azure SDK's pipeline retried the ones it used to
+ * send: a request that failed on the way (connection failures, 408, 429 and 5xx but 501 and 505)
+ * is sent again up to three times, about 1, 2 and 4 seconds apart, or after the wait Entra asked
+ * for (Retry-After; for the client-credentials grant Entra asks 60 s). A wait longer than a minute
+ * is not waited: the request fails at once, naming it. Entra's refusals (a wrong secret, a missing
+ * consent) are not retried: they are not going to get better.
  */
 import { EntraTokenError } from './token-http.js';
 import { abortableSleep } from './token-request.js';
