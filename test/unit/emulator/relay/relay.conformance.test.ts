@@ -182,15 +182,17 @@ describe('rejecting a sender', () => {
 });
 
 describe('listener token lifetime', () => {
+  // Expiries are whole seconds: "now + 1" can be a millisecond away, and a handshake on a loaded
+  // machine then meets an expired token. "now + 3" leaves at least two seconds to open the channel.
   it('closes the control channel with 1008 when the token expires', async () => {
-    const control = track(await rawListener(fx, fx.listenToken(fx.entry, nowSeconds() + 1)));
+    const control = track(await rawListener(fx, fx.listenToken(fx.entry, nowSeconds() + 3)));
     const closed = await nextClose(control);
     expect(closed.code).toBe(1008);
     expect(closed.reason).toMatch(/expired/i);
   });
 
   it('keeps a renewed channel open past the old expiry', async () => {
-    const se = nowSeconds() + 2;
+    const se = nowSeconds() + 3;
     const renewed = track(await rawListener(fx, fx.listenToken(fx.entry, se)));
     const unrenewed = track(await rawListener(fx, fx.listenToken(fx.entry, se)));
     renewed.send(JSON.stringify({ renewToken: { token: fx.listenToken(fx.entry, nowSeconds() + 3600) } }));
