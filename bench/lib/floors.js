@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { connectToRelay } from '../../dist/relay/sender.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../dist/pki/certs.js';
-import { request } from './http.js';
+import { directTarget, request } from './http.js';
 import { SMALL_PATH } from './workloads.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -88,15 +88,8 @@ export async function startFloors({ cred, cloud, token, direct }) {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`the floor servers exited (${code})`)));
   });
-  const target = (name, port) => ({
-    name,
-    mod: https,
-    host: '127.0.0.1',
-    port,
-    prefix: '',
-    headers: { authorization: `Bearer ${token}` },
-    newAgent: (o = {}) => new https.Agent({ keepAlive: true, maxSockets: Infinity, ca: ca.cert, ...o }),
-  });
+  // Reached as direct is (a TLS server, the service-account token), under the floor's own CA.
+  const target = (name, port) => ({ ...directTarget({ url: `https://127.0.0.1:${port}`, ca: ca.cert, token }), name });
   const floors = {
     pid: child.pid,
     pipe: target('pipe-floor', ports.pipe),

@@ -76,11 +76,12 @@ export async function postForm(cloud: CloudProfile, url: string, form: URLSearch
     throw new EntraTokenError(`Could not reach Microsoft Entra ID at ${originOf(url)} (${scrub(why)}).${hintFor(code, cloud)}`, { cause: err });
   }
   const body = parseJsonObject(answer.body);
-  const wait = answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs };
   if (answer.status === 200) {
     if (!body) throw new EntraTokenError(`Microsoft Entra ID at ${originOf(url)} answered a token request with something that is not a JSON object.`);
     return body;
   }
+  const asked = retryAfterMs(answer.headers);
+  const wait = asked === undefined ? {} : { retryAfterMs: asked };
   if (!body || typeof body.error !== 'string') {
     throw new EntraTokenError(`Microsoft Entra ID at ${originOf(url)} answered HTTP ${answer.status} without an OAuth error.`, {
       status: answer.status,
@@ -100,8 +101,8 @@ export async function postForm(cloud: CloudProfile, url: string, form: URLSearch
 
 interface Answer {
   status: number;
+  headers: IncomingHttpHeaders;
   body: string;
-  retryAfterMs: number | undefined;
 }
 
 /**
@@ -155,7 +156,7 @@ function send(cloud: CloudProfile, url: string, body: string, opts: FormPostOpti
         res.on('error', fail);
         res.on('end', () => {
           done();
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfterMs: retryAfterMs(res.headers) });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
         });
       },
     );

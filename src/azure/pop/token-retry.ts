@@ -60,6 +60,7 @@ function waitBeforeRetry(err: EntraTokenError, backoffMs: number, onThrottled: (
       {
         ...(err.status === undefined ? {} : { status: err.status }),
         ...(err.oauthError === undefined ? {} : { oauthError: err.oauthError }),
+        ...(err.aadsts === undefined ? {} : { aadsts: err.aadsts }),
         retryAfterMs: asked,
         cause: err,
       },

@@ -2,45 +2,31 @@
  * arcproxy's own token requests retry as the SDK's pipeline did (pop/token-retry.ts), against a
  * scripted authority: the client-secret sign-in, and a user sign-in's refresh-token request.
  */
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClientSecretTokenCredential } from '../../../src/azure/secret-credential.js';
 import { UserSignIn } from '../../../src/azure/user-sign-in.js';
 import { EntraTokenError, retryAfterMs } from '../../../src/azure/pop/token-http.js';
 import { closeCloudTransport } from '../../../src/azure/transport.js';
 import type { CloudProfile } from '../../../src/net/cloud-profile.js';
-import { makeTestTls } from '../emulator/entra/tls-fixture.js';
+import { startScriptedAuthority, type ScriptedAuthority } from '../emulator/entra/tls-fixture.js';
 
 type Answer = { status: number; body: unknown; headers?: Record<string, string> };
 const TOKEN = { token_type: 'Bearer', expires_in: 3599, access_token: 'scripted-access-token' };
 
 describe('ClientSecretTokenCredential retries', () => {
-  let server: https.Server;
+  let authority: ScriptedAuthority;
   let cloud: CloudProfile;
   let script: Answer[] = [];
   let requests = 0;
   const slept: number[] = [];
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    server = https.createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) => {
-      req.resume();
-      req.on('end', () => {
-        requests++;
-        const { status, body, headers } = script.shift() ?? { status: 500, body: { error: 'no_script' } };
-        res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-      });
+    authority = await startScriptedAuthority(() => {
+      requests++;
+      const { status, body, headers } = script.shift() ?? { status: 500, body: { error: 'no_script' } };
+      return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cloud = {
-      name: 'Scripted',
-      resourceManagerEndpoint: 'https://127.0.0.1:1',
-      resourceManagerAudience: 'https://management.core.windows.net/',
-      authorityHost: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-      relaySuffix: 'relay.test',
-      ca: tls.ca,
-    };
+    cloud = authority.cloud;
   });
   afterEach(() => {
     script = [];
@@ -48,11 +34,7 @@ describe('ClientSecretTokenCredential retries', () => {
     slept.length = 0;
     told.length = 0;
   });
-  afterAll(async () => {
-    closeCloudTransport(cloud);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => authority?.close());
 
   const told: string[] = [];
   const credential = (on: CloudProfile = cloud) =>

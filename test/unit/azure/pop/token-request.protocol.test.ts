@@ -3,8 +3,6 @@
  * and how it treats answers Entra's emulator never gives (slow_down, declined and expired device
  * codes, an unbound or wrongly bound PoP token, malformed bodies).
  */
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPopKey, reqCnf, type PopKey } from '../../../../src/azure/pop/pop-key.js';
@@ -21,7 +19,7 @@ import { closeCloudTransport } from '../../../../src/azure/transport.js';
 import { ArcproxyError } from '../../../../src/errors/index.js';
 import type { CloudProfile } from '../../../../src/net/cloud-profile.js';
 import { makeRsaCertificate } from '../../emulator/entra/cert-fixture.js';
-import { makeTestTls } from '../../emulator/entra/tls-fixture.js';
+import { startScriptedAuthority, type ScriptedAuthority } from '../../emulator/entra/tls-fixture.js';
 
 interface Seen {
   path: string;
@@ -33,7 +31,7 @@ type Answer = { status: number; body: unknown };
 const TENANT = 'contoso.example';
 
 describe('token client protocol', () => {
-  let server: https.Server;
+  let authority: ScriptedAuthority;
   let cloud: CloudProfile;
   let endpoint: EntraEndpoint;
   let key: PopKey;
@@ -42,29 +40,15 @@ describe('token client protocol', () => {
   let seen: Seen[] = [];
 
   beforeAll(async () => {
-    const tls = await makeTestTls();
-    server = https.createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const s: Seen = { path: req.url ?? '', headers: req.headers, form: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) };
-        seen.push(s);
-        const next = script.shift();
-        void Promise.resolve(next ? next(s) : { status: 500, body: 'no script' }).then(({ status, body }) => {
-          const text = typeof body === 'string' ? body : JSON.stringify(body);
-          res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json' }).end(text);
-        });
-      });
+    authority = await startScriptedAuthority(async (request) => {
+      const s: Seen = { path: request.path, headers: request.headers, form: Object.fromEntries(new URLSearchParams(request.body)) };
+      seen.push(s);
+      const next = script.shift();
+      const { status, body } = await (next ? next(s) : { status: 500, body: 'no script' });
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      return { status, headers: { 'content-type': typeof body === 'string' ? 'text/html' : 'application/json' }, body: text };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cloud = {
-      name: 'Scripted',
-      resourceManagerEndpoint: 'https://127.0.0.1:1',
-      resourceManagerAudience: 'https://management.core.windows.net/',
-      authorityHost: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-      relaySuffix: 'relay.test',
-      ca: tls.ca,
-    };
+    cloud = authority.cloud;
     endpoint = { cloud, tenantId: TENANT };
     key = await createPopKey();
     pop = { reqCnf: reqCnf(key.kid), kid: key.kid };
@@ -73,11 +57,7 @@ describe('token client protocol', () => {
     script = [];
     seen = [];
   });
-  afterAll(async () => {
-    closeCloudTransport(cloud);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  afterAll(() => authority?.close());
 
   /** An unsigned-looking JWT is enough: the client decodes the access token, it never verifies it. */
   const jwt = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32));
@@ -135,7 +115,7 @@ describe('token client protocol', () => {
       expect(a!.client_secret).toBeUndefined();
       expect(decodeProtectedHeader(a!.client_assertion!)).toMatchObject({ alg: 'RS256', 'x5t#S256': cert.x5tS256, x5t: cert.x5t });
       const claims = decodeJwt(a!.client_assertion!);
-      expect(claims).toMatchObject({ aud: `https://127.0.0.1:${(server.address() as AddressInfo).port}${tokenPath}`, iss: 'client-1', sub: 'client-1' });
+      expect(claims).toMatchObject({ aud: `${authority.origin}${tokenPath}`, iss: 'client-1', sub: 'client-1' });
       expect(claims.exp! - claims.nbf!).toBe(600);
       expect(decodeJwt(b!.client_assertion!).jti).not.toBe(claims.jti);
     });

@@ -1,4 +1,8 @@
-/** A throwaway CA and a server certificate for 127.0.0.1/localhost, for emulator tests. */
+/** A throwaway CA and a server certificate for 127.0.0.1/localhost, for emulator tests; Entra on loopback, emulated or scripted. */
+import type { IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { closeCloudTransport } from '../../../../src/azure/transport.js';
 import type { CloudProfile } from '../../../../src/net/cloud-profile.js';
 import { createEntraEmulator, type EntraEmulator } from '../../../../src/emulator/entra/index.js';
 import type { Seed } from '../../../../src/emulator/seed.js';
@@ -30,6 +34,63 @@ export async function startTestEntra(seed: Seed): Promise<{ entra: EntraEmulator
     disableInstanceDiscovery: true,
   };
   return { entra, cloud };
+}
+
+export interface ScriptedRequest {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface ScriptedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+export interface ScriptedAuthority {
+  cloud: CloudProfile;
+  /** https://127.0.0.1:PORT */
+  origin: string;
+  /** Closes the cloud profile's pooled connections and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * An authority on loopback (TLS with its own CA) that answers each request as `answer` says, and a
+ * cloud profile that signs in against it: for the token client's protocol and retries, where the
+ * emulated Entra ID would always answer right.
+ */
+export async function startScriptedAuthority(answer: (request: ScriptedRequest) => ScriptedAnswer | Promise<ScriptedAnswer>): Promise<ScriptedAuthority> {
+  const tls = await makeTestTls();
+  const server = https.createServer({ cert: tls.server.cert, key: tls.server.key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void Promise.resolve(answer({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })).then((a) =>
+        res.writeHead(a.status, a.headers).end(a.body),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const cloud: CloudProfile = {
+    name: 'Scripted',
+    resourceManagerEndpoint: 'https://127.0.0.1:1',
+    resourceManagerAudience: 'https://management.core.windows.net/',
+    authorityHost: `${origin}/`,
+    relaySuffix: 'relay.test',
+    ca: tls.ca,
+  };
+  return {
+    cloud,
+    origin,
+    async close() {
+      closeCloudTransport(cloud);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 export interface JsonResponse {
